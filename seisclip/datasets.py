@@ -1,0 +1,132 @@
+"""Turning an index file into arrays: each waveform file is read once, however many segments it gives."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from .errors import SeisclipError
+from .index import IndexFile
+from .labels import DEFAULT_MIN_PEAK, peak_amplitude
+
+SKIP_FILE_MISSING = "file missing"
+SKIP_FILE_TOO_SHORT = "file too short"
+SKIP_PEAK_TOO_LOW = "peak below min_peak"
+SKIP_REASONS = (SKIP_FILE_MISSING, SKIP_FILE_TOO_SHORT, SKIP_PEAK_TOO_LOW)
+
+
+def _first_bad_line(raw: bytes) -> tuple[int, str]:
+    """Line number and problem of the first line that is not exactly one finite number."""
+    for number, line in enumerate(raw.splitlines(), start=1):
+        fields = line.split()
+        if len(fields) != 1:
+            return number, f"expected one value per line, found {len(fields)}"
+        try:
+            value = float(fields[0])
+        except ValueError:
+            return number, f"value {fields[0].decode('utf-8', 'replace')!r} is not a number"
+        if not math.isfinite(value):
+            return number, f"value {fields[0].decode()} is not finite"
+    raise AssertionError("no bad line found in a file that failed to parse")
+
+
+def parse_waveform(raw: bytes, path: str) -> np.ndarray:
+    """Samples of an ASCII waveform, one number per line; a bad line is a :class:`SeisclipError`."""
+    fields = raw.split()
+    line_count = raw.count(b"\n") + (not raw.endswith(b"\n") and len(raw) > 0)
+    try:
+        if len(fields) != line_count:
+            raise ValueError
+        samples = np.array(fields).astype(np.float64) if fields else np.zeros(0)
+        if not np.all(np.isfinite(samples)):
+            raise ValueError
+    except ValueError:
+        line, problem = _first_bad_line(raw)
+        raise SeisclipError(problem, path, line) from None
+    return samples
+
+
+def read_waveform(path: str) -> tuple[np.ndarray, str]:
+    """Samples and sha256 of one ASCII waveform file."""
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    return parse_waveform(raw, path), hashlib.sha256(raw).hexdigest()
+
+
+@dataclass
+class SegmentSet:
+    """The segments of an index file that can be used, and why the others cannot."""
+
+    index: IndexFile
+    segment_length: int
+    min_peak: float
+    used: np.ndarray                      # positions in the index of the usable segments
+    segments: np.ndarray                  # (len(used), L) unclipped counts
+    skip_reasons: dict[int, str] = field(default_factory=dict)   # index position -> reason
+    files: dict[str, dict] = field(default_factory=dict)         # path -> sha256, samples
+
+    @property
+    def skipped(self) -> Counter:
+        return Counter(self.skip_reasons.values())
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{count} {reason}" for reason, count in sorted(self.skipped.items()))
+        return (f"{len(self.used)} of {len(self.index)} segments used from {len(self.files)} files"
+                + (f"; skipped: {parts}" if parts else ""))
+
+
+def load_segments(index: IndexFile, segment_length: int, min_peak: float = DEFAULT_MIN_PEAK,
+                  strict: bool = False, progress: bool = True) -> SegmentSet:
+    """Read every segment of ``index`` (each waveform file once) and sort out the unusable ones."""
+    if segment_length <= 0:
+        raise SeisclipError(f"segment length must be a positive integer, got {segment_length}")
+    positions_by_file: dict[str, list[int]] = {}
+    for position, path in enumerate(index.paths):
+        positions_by_file.setdefault(path, []).append(position)
+
+    offsets = np.arange(segment_length)
+    skip_reasons: dict[int, str] = {}
+    files: dict[str, dict] = {}
+    kept_positions, kept_segments = [], []
+
+    def skip(positions, reason: str) -> None:
+        if strict:
+            first = int(positions[0])
+            raise SeisclipError(f"segment skipped ({reason}; --strict is set)", index.path, int(index.line_numbers[first]))
+        skip_reasons.update((int(p), reason) for p in positions)
+
+    for path, positions in tqdm(positions_by_file.items(), desc="reading waveforms", unit="file",
+                                disable=not progress, leave=False):
+        positions = np.asarray(positions)
+        if not os.path.isfile(path):
+            skip(positions, SKIP_FILE_MISSING)
+            continue
+        samples, digest = read_waveform(path)
+        files[path] = {"sha256": digest, "samples": int(samples.size)}
+        starts = index.istart[positions]
+        fits = starts + segment_length <= samples.size
+        if not fits.all():
+            skip(positions[~fits], SKIP_FILE_TOO_SHORT)
+        positions, starts = positions[fits], starts[fits]
+        segments = samples[starts[:, None] + offsets]
+        loud = peak_amplitude(segments) >= min_peak
+        if not loud.all():
+            skip(positions[~loud], SKIP_PEAK_TOO_LOW)
+        kept_positions.append(positions[loud])
+        kept_segments.append(segments[loud])
+
+    if kept_positions:
+        used = np.concatenate(kept_positions)
+        segments = np.concatenate(kept_segments)
+        order = np.argsort(used, kind="stable")   # back to index order, whatever the file order
+        used, segments = used[order], segments[order]
+    else:
+        used, segments = np.zeros(0, dtype=np.int64), np.zeros((0, segment_length))
+    return SegmentSet(index=index, segment_length=segment_length, min_peak=min_peak, used=used,
+                      segments=segments, skip_reasons=skip_reasons, files=files)

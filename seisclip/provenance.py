@@ -1,0 +1,100 @@
+"""What every manifest records about the code and the machine that made an output."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import SeisclipError
+from .fsio import write_file_atomic
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def git_state(folder: str | os.PathLike = _PACKAGE_DIR) -> dict[str, Any]:
+    """Commit and dirtiness of the checkout holding ``folder``, or nulls outside a checkout."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"git_commit": None, "git_dirty": None}
+    return {"git_commit": commit, "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def library_versions(*modules: str) -> dict[str, str]:
+    versions = {"python": platform.python_version(), "seisclip": __version__}
+    for name in modules:
+        module = sys.modules.get(name) or __import__(name)
+        versions[name] = getattr(module, "__version__", "unknown")
+    return versions
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def run_record(*modules: str) -> dict[str, Any]:
+    """Code version, library versions, command line, host and time of this run."""
+    return {
+        "versions": library_versions(*modules),
+        **git_state(),
+        "command": sys.argv,
+        "host": platform.node(),
+        "created_utc": utc_now(),
+    }
+
+
+def manifest_path_for(index_path: str | os.PathLike) -> Path:
+    """The selection manifest lives beside its index file: ``set.txt`` → ``set.json``."""
+    return Path(index_path).with_suffix(".json")
+
+
+def _is_flat(value: Any) -> bool:
+    return isinstance(value, list) and all(not isinstance(item, (dict, list)) for item in value)
+
+
+def _to_json(value: Any, indent: str) -> str:
+    """Indented JSON in which lists of numbers or strings take one line, so a table of
+    thousands of rows stays one row per line."""
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(str(key))}: {_to_json(item, inner)}" for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+    if isinstance(value, list) and value and not _is_flat(value):
+        items = [f"{inner}{_to_json(item, inner)}" for item in value]
+        return "[\n" + ",\n".join(items) + f"\n{indent}]"
+    return json.dumps(value)
+
+
+def dump_json(data: dict[str, Any]) -> bytes:
+    return (_to_json(data, "") + "\n").encode()
+
+
+def write_manifest(path: str | os.PathLike, data: dict[str, Any], overwrite: bool = False) -> None:
+    write_file_atomic(path, dump_json(data), overwrite=overwrite)
+
+
+def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise SeisclipError("manifest not found", path) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SeisclipError(f"manifest is not valid JSON ({exc.msg})", path, exc.lineno) from None
+    if not isinstance(data, dict):
+        raise SeisclipError("manifest is not a JSON object", path)
+    return data

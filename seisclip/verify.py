@@ -1,0 +1,112 @@
+"""``seisclip verify INDEX``: does an index file still match its manifest, metadata and bank?"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+
+from .index import read_index
+from .metadata import read_metadata
+from .provenance import manifest_path_for, read_manifest
+
+_CHUNK = 1 << 20
+
+
+def count_samples(path: str | os.PathLike) -> int:
+    """Number of lines in a waveform file, a last line without newline included."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
+def _metadata_path(manifest: dict, given: str | None) -> str:
+    if given is not None:
+        return given
+    recorded = manifest.get("metadata_file", "")
+    if os.path.exists(recorded):
+        return recorded
+    return manifest.get("metadata_file_resolved", recorded)
+
+
+def verify_index(index_path: str | os.PathLike, manifest_path: str | os.PathLike | None = None,
+                 metadata_path: str | None = None) -> tuple[list[str], str]:
+    """Every mismatch found, one line each, and a summary of what was checked."""
+    index_path = os.fspath(index_path)
+    manifest_path = manifest_path or manifest_path_for(index_path)
+    manifest = read_manifest(manifest_path)
+    problems: list[str] = []
+
+    line_problems: list[tuple[int, str]] = []
+    index = read_index(index_path, problems=line_problems)
+    problems += [f"{index_path}:{line}: {message}" for line, message in line_problems]
+    if index.sha256 != manifest.get("index_sha256"):
+        problems.append(f"{index_path}: sha256 {index.sha256} differs from the manifest's "
+                        f"{manifest.get('index_sha256')} (the index changed after it was made)")
+    expected = manifest.get("number_of_segments")
+    total_lines = len(index) + len(line_problems)
+    if total_lines != expected:
+        problems.append(f"{index_path}: {total_lines} lines, the manifest says {expected}")
+
+    metadata_file = _metadata_path(manifest, metadata_path)
+    metadata = read_metadata(metadata_file)
+    if metadata.sha256 != manifest.get("metadata_sha256"):
+        problems.append(f"{metadata_file}: sha256 {metadata.sha256} differs from the manifest's "
+                        f"{manifest.get('metadata_sha256')} (the metadata changed)")
+    entries = metadata.by_name()
+    length = int(manifest["segment_length"])
+    low, high = manifest.get("clip_level_range", (0.0, 1.0))
+    folder = manifest["ASCII_file_dir"].rstrip("/") or "/"
+    prefix = folder + "/" if folder != "/" else "/"
+
+    segment_end: dict[str, int] = defaultdict(int)
+    for line, start, level, path in zip(index.line_numbers.tolist(), index.istart.tolist(),
+                                        index.rscale.tolist(), index.paths):
+        where = f"{index_path}:{line}"
+        if not low - 5e-4 <= level <= high + 5e-4:
+            problems.append(f"{where}: clip level {level} outside the manifest's range [{low}, {high}]")
+        if not path.startswith(prefix):
+            problems.append(f"{where}: {path} is not in ASCII_file_dir {folder}")
+            continue
+        entry = entries.get(path[len(prefix):])
+        if entry is None:
+            problems.append(f"{where}: {path} is not listed in {metadata_file}")
+            continue
+        if start + length > entry.count:
+            problems.append(f"{where}: segment [{start}, {start + length}) runs past the {entry.count} samples "
+                            f"{metadata_file} lists for {entry.name}")
+        segment_end[path] = max(segment_end[path], start + length)
+
+    for path, end in sorted(segment_end.items()):
+        entry = entries[path[len(prefix):]]
+        try:
+            size = os.path.getsize(path)
+        except FileNotFoundError:
+            problems.append(f"{path}: waveform file not found (relative to {os.getcwd()})")
+            continue
+        if entry.nbytes is not None and size != entry.nbytes:
+            problems.append(f"{path}: {size} bytes, {metadata_file}:{entry.line} lists {entry.nbytes}")
+        samples = count_samples(path)
+        if samples != entry.count:
+            problems.append(f"{path}: {samples} samples, {metadata_file}:{entry.line} lists {entry.count}")
+        if samples < end:
+            problems.append(f"{path}: {samples} samples, too short for segments ending at sample {end}")
+
+    summary = (f"{len(index)} segments of {length} samples from {len(segment_end)} files checked against "
+               f"{Path(manifest_path)}, {metadata_file} and the bank")
+    return problems, summary
+
+
+def run_verify(index_path: str, manifest_path: str | None = None, metadata_path: str | None = None) -> int:
+    problems, summary = verify_index(index_path, manifest_path, metadata_path)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"verify: FAILED, {len(problems)} problem(s); {summary}")
+        return 1
+    print(f"verify: OK, {summary}")
+    return 0
+

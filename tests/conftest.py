@@ -1,0 +1,95 @@
+"""Shared fixtures: a small synthetic bank laid out like the user's, and a runner for the
+project's scripts and commands as subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seisclip.metadata import format_wc_line
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+METADATA_NAME = "outfiles_contents_reordered.txt"
+#: Sample counts of the default test bank: for segments of 64 samples the first three files are
+#: too short and the next two just long enough (one and two possible starts).
+BANK_LENGTHS = (5, 40, 63, 64, 65, 100, 257, 1000, 2500, 6000)
+
+
+@dataclass(frozen=True)
+class Bank:
+    """A bank in ``root``: waveforms in ``root/bank``, the ``outfiles`` link to it and the metadata."""
+
+    root: Path
+    folder: Path
+    metadata: Path
+    counts: dict[str, int]
+
+    def eligible(self, segment_length: int) -> set[str]:
+        return {name for name, count in self.counts.items() if count >= segment_length}
+
+
+def waveform_name(number: int) -> str:
+    return f"19830924.0500.BRV.SKM.s09E0.024.txtseg{number:08d}"
+
+
+def write_bank(root: Path, lengths) -> Bank:
+    """Write one waveform file per length (one integer per line) and its wc-format metadata."""
+    rng = np.random.default_rng(7)
+    folder = root / "bank"
+    folder.mkdir(parents=True)
+    counts, metadata_lines = {}, []
+    for number, length in enumerate(lengths):
+        name = waveform_name(number)
+        data = "".join(f"{value}\n" for value in rng.integers(-30_000, 30_000, size=length).tolist()).encode()
+        (folder / name).write_bytes(data)
+        counts[name] = length
+        metadata_lines.append(format_wc_line(length, length, len(data), name))
+    metadata = root / METADATA_NAME
+    metadata.write_text("".join(metadata_lines))
+    (root / "outfiles").symlink_to("bank")
+    return Bank(root=root, folder=folder, metadata=metadata, counts=counts)
+
+
+@pytest.fixture
+def make_bank(tmp_path, monkeypatch):
+    """``make_bank(lengths)`` writes a bank into ``tmp_path`` and makes it the working folder,
+    as in the user's workflow: index lines name ``outfiles/<name>``."""
+    monkeypatch.chdir(tmp_path)
+    return lambda lengths=BANK_LENGTHS: write_bank(tmp_path, lengths)
+
+
+@pytest.fixture
+def bank(make_bank) -> Bank:
+    return make_bank()
+
+
+@pytest.fixture
+def run(tmp_path):
+    """Run a project script or command in a subprocess; return ``(returncode, stdout, stderr)``.
+
+    ``command`` is a ``.py`` script or ``.sh`` wrapper at the repository root, or ``seisclip``.
+    The working folder defaults to ``tmp_path``.
+    """
+
+    def run_command(command: str, *args: str, cwd: Path | None = None) -> tuple[int, str, str]:
+        if command == "seisclip":
+            argv = [sys.executable, "-m", "seisclip.cli"]
+        elif command.endswith(".py"):
+            argv = [sys.executable, str(REPO_ROOT / command)]
+        elif command.endswith(".sh"):
+            argv = ["sh", str(REPO_ROOT / command)]
+        else:
+            raise ValueError(f"unknown command {command!r}")
+        done = subprocess.run(
+            [*argv, *args], cwd=cwd or tmp_path, env={**os.environ, "PYTHON": sys.executable},
+            capture_output=True, text=True, timeout=120,
+        )
+        return done.returncode, done.stdout, done.stderr
+
+    return run_command
