@@ -97,6 +97,124 @@ def _summary(args: argparse.Namespace) -> int:
     return summarise_model(args.model_dir)
 
 
+def _restore(args: argparse.Namespace) -> int:
+    from .restoration import restore_file
+
+    restore_file(args.record, method=args.method, model_dir=args.model, output=args.out, plot=args.plot,
+                 stride=args.stride, combine=args.combine, labelled=args.labelled, clip_level=args.clip_level,
+                 tolerance=args.tolerance, batch_size=args.batch_size, overwrite=args.overwrite)
+    return 0
+
+
+def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], str]) -> None:
+    """Options shared by ``seisclip restore`` and restore_clipped_waveform.py; ``flag`` spells
+    each option's name in the command's style."""
+    parser.add_argument(flag("method"), dest="method", choices=("model", "spline", "pocs"), default="model",
+                        help="restore with the model (default) or a classic baseline")
+    parser.add_argument(flag("stride"), dest="stride", type=int, default=None,
+                        help="samples between window starts (default L/4)")
+    parser.add_argument(flag("combine"), dest="combine", choices=("median", "mean"), default="median",
+                        help="how the windows covering a sample are combined (default median)")
+    parser.add_argument(flag("clip_level"), dest="clip_level", type=float, default=None,
+                        help="plain input: samples with |value| >= this are clipped (default: detect runs at the extremes)")
+    parser.add_argument(flag("tolerance"), dest="tolerance", type=float, default=0.0,
+                        help="plain input, detection: counts within which a sample is at the extreme (default 0)")
+    parser.add_argument(flag("batch_size"), dest="batch_size", type=int, default=256, help="windows per batch (default 256)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    labelled = parser.add_mutually_exclusive_group()
+    labelled.add_argument("--labelled", dest="labelled", action="store_true", default=None,
+                          help="input is 'index value status' lines after a header (default: decided from the file)")
+    labelled.add_argument("--plain", dest="labelled", action="store_false", help="input is one value per line")
+
+
+def _bank_ingest(args: argparse.Namespace) -> int:
+    from .bank_ingest import ingest_bank
+
+    print(ingest_bank(args.metadata, args.ascii_dir, args.out, sampling_rate=args.sampling_rate,
+                      overwrite=args.overwrite, strict=args.strict, progress=not args.quiet))
+    return 0
+
+
+def _bank_verify(args: argparse.Namespace) -> int:
+    from .bank_verify import run_bank_verify
+
+    return run_bank_verify(args.bank, args.ascii_dir, progress=not args.quiet)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import ExportRequest, export_set
+
+    print(export_set(ExportRequest(
+        index=args.index, bank=args.bank, out=args.out, segment_length=args.segment_length, sbrl=args.sbrl,
+        normalisation=args.normalisation, min_peak=args.min_peak, seed=args.seed, definition=args.definition,
+        strict=args.strict, overwrite=args.overwrite, progress=not args.quiet)))
+    return 0
+
+
+def _add_bank_commands(commands) -> None:
+    from .bank_ingest import DEFAULT_SAMPLING_RATE
+
+    bank = commands.add_parser("bank", help="the HDF5 waveform bank: ingest the ASCII files, verify it")
+    actions = bank.add_subparsers(dest="bank_command", required=True, metavar="ACTION")
+    ingest = actions.add_parser("ingest", help="write every waveform file of a metadata list into one HDF5 bank")
+    ingest.add_argument("--metadata", required=True, help="metadata file in wc format, e.g. outfiles_contents_reordered.txt")
+    ingest.add_argument("--ascii-dir", required=True, help="folder of the ASCII waveform files the metadata lists")
+    ingest.add_argument("--out", required=True, help="bank file to write, e.g. bank.h5")
+    ingest.add_argument("--sampling-rate", type=float, default=DEFAULT_SAMPLING_RATE,
+                        help=f"samples per second (default {DEFAULT_SAMPLING_RATE:g})")
+    ingest.add_argument("--overwrite", action="store_true", help="replace an existing bank file")
+    ingest.add_argument("--strict", action="store_true", help="a bad metadata line is an error instead of being skipped")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.set_defaults(action=_bank_ingest)
+
+    verify = actions.add_parser("verify", help="check every trace of a bank against its recorded counts and hashes")
+    verify.add_argument("bank", help="bank file, e.g. bank.h5")
+    verify.add_argument("--ascii-dir", default=None, help="also check every trace against its ASCII file in this folder")
+    verify.add_argument("--quiet", action="store_true", help="no progress bar")
+    verify.set_defaults(action=_bank_verify)
+
+
+def _add_export_command(commands) -> None:
+    from .labels import DEFAULT_MIN_PEAK, NORMALISATIONS
+
+    export = commands.add_parser("export", help="materialise an index file's training set as plain HDF5")
+    export.add_argument("index", help="index file, e.g. indices_files/set00001_256_40000.txt")
+    export.add_argument("--bank", required=True, help="HDF5 bank to read the segments from (seisclip bank ingest)")
+    export.add_argument("--out", required=True, help="file to write, e.g. set00001_256_40000.h5")
+    export.add_argument("--segment-length", type=int, default=None,
+                        help="samples per segment (default: the selection manifest's)")
+    export.add_argument("--sbrl", action="store_true", help="scale each clipped run's status by its length")
+    export.add_argument("--normalisation", choices=NORMALISATIONS, default="peak",
+                        help="divide segments by their peak or by their clip level in counts (default peak)")
+    export.add_argument("--min-peak", type=float, default=DEFAULT_MIN_PEAK,
+                        help=f"skip segments whose peak |count| is below this (default {DEFAULT_MIN_PEAK:g})")
+    export.add_argument("--seed", type=int, default=None,
+                        help="seed of the split (default: the one training --definition on this index would derive)")
+    export.add_argument("--definition", default="def001",
+                        help="model definition whose default training seed splits the set (default def001)")
+    export.add_argument("--strict", action="store_true", help="a segment that would be skipped is an error")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+    export.set_defaults(action=_export)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import run_evaluate
+
+    run_evaluate(model_dir=args.model, records=args.records, clip_levels=args.clip_levels, out_dir=args.out_dir,
+                 stride=args.stride, overwrite=args.overwrite, progress=not args.quiet)
+    return 0
+
+
+def _clip(args: argparse.Namespace) -> int:
+    from .clipped_records import clip_artificially
+
+    record = clip_artificially(args.waveform, args.level, args.out, overwrite=args.overwrite)
+    print(f"{args.out}: {int(record.clipped.sum())} of {record.values.size} samples clipped at +-{record.clip_high:g}",
+          file=sys.stderr)
+    return 0
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="seisclip", description=__doc__)
     parser.add_argument("--version", action="version", version=f"seisclip {__version__}")
@@ -129,6 +247,36 @@ def build_parser() -> ArgumentParser:
     summary = commands.add_parser("summary", help="what a model is, what trained it and its test metrics")
     summary.add_argument("model_dir", help="model directory, e.g. models/set00001_256_40000_def001")
     summary.set_defaults(action=_summary)
+
+    restore = commands.add_parser("restore", help="restore the clipped samples of a record")
+    restore.add_argument("record", help="clipped record: labelled 'index value status' lines or one value per line")
+    restore.add_argument("--model", default=None, help="model directory, e.g. models/set00001_256_40000_def002")
+    restore.add_argument("--out", default=None, help="restored record (default RECORD_NAME.restored.txt here)")
+    restore.add_argument("--plot", default=None, help="PNG plot (default: the output's name with .png)")
+    add_restore_options(restore, lambda name: "--" + name.replace("_", "-"))
+    restore.set_defaults(action=_restore)
+
+    clip = commands.add_parser("clip", help="clip an unclipped waveform at a fraction of its peak (labelled output)")
+    clip.add_argument("waveform", help="unclipped ASCII waveform, one value per line")
+    clip.add_argument("--level", type=float, required=True, help="clip level as a fraction of the peak, e.g. 0.4")
+    clip.add_argument("--out", required=True, help="labelled record to write: a header, then 'index value status' lines")
+    clip.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    clip.set_defaults(action=_clip)
+
+    evaluate = commands.add_parser("evaluate", help="compare the model with spline and POCS per clip-level bin")
+    evaluate.add_argument("--model", default=None, help="model directory (default source: its test split)")
+    evaluate.add_argument("--records", nargs="+", default=None, metavar="FILE",
+                          help="evaluate on these unclipped ASCII records instead, clipped at --clip-levels")
+    evaluate.add_argument("--clip-levels", nargs="+", type=float, default=None, metavar="FRACTION",
+                          help="clip levels as fractions of each record's peak (default 0.15 0.25 ... 0.95)")
+    evaluate.add_argument("--stride", type=int, default=None, help="records: samples between window starts (default L/4)")
+    evaluate.add_argument("--out-dir", default=None, help="output folder (default evaluations/<model>_<test|records>)")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(action=_evaluate)
+
+    _add_bank_commands(commands)
+    _add_export_command(commands)
     return parser
 
 

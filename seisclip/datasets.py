@@ -7,6 +7,7 @@ import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -62,6 +63,47 @@ def read_waveform(path: str) -> tuple[np.ndarray, str]:
     return parse_waveform(raw, path), hashlib.sha256(raw).hexdigest()
 
 
+class WaveformTrace(Protocol):
+    """One waveform as a source gives it."""
+
+    samples: int   # sample count
+    sha256: str    # sha256 of the ASCII source file's bytes
+
+    def segments(self, starts: np.ndarray, length: int) -> np.ndarray:
+        """Unclipped counts ``(len(starts), length)`` as float64; every segment fits in the trace."""
+
+
+class WaveformSource(Protocol):
+    """Where the waveforms named by index lines come from: the ASCII files or an HDF5 bank
+    (:class:`seisclip.hdf5_bank.BankSource`)."""
+
+    def open_trace(self, path: str) -> WaveformTrace | None:
+        """The waveform an index line's path names, or None if there is none."""
+
+
+@dataclass(frozen=True)
+class AsciiTrace:
+    values: np.ndarray
+    sha256: str
+
+    @property
+    def samples(self) -> int:
+        return int(self.values.size)
+
+    def segments(self, starts: np.ndarray, length: int) -> np.ndarray:
+        return self.values[starts[:, None] + np.arange(length)]
+
+
+class AsciiFolder:
+    """The user's layout: an index line's path is an ASCII waveform file, relative to the working folder."""
+
+    def open_trace(self, path: str) -> AsciiTrace | None:
+        if not os.path.isfile(path):
+            return None
+        values, digest = read_waveform(path)
+        return AsciiTrace(values, digest)
+
+
 @dataclass
 class SegmentSet:
     """The segments of an index file that can be used, and why the others cannot."""
@@ -70,7 +112,7 @@ class SegmentSet:
     segment_length: int
     min_peak: float
     used: np.ndarray                      # positions in the index of the usable segments
-    segments: np.ndarray                  # (len(used), L) unclipped counts
+    segments: np.ndarray | None           # (len(used), L) unclipped counts; None if not kept
     skip_reasons: dict[int, str] = field(default_factory=dict)   # index position -> reason
     files: dict[str, dict] = field(default_factory=dict)         # path -> sha256, samples
 
@@ -85,15 +127,21 @@ class SegmentSet:
 
 
 def load_segments(index: IndexFile, segment_length: int, min_peak: float = DEFAULT_MIN_PEAK,
-                  strict: bool = False, progress: bool = True) -> SegmentSet:
-    """Read every segment of ``index`` (each waveform file once) and sort out the unusable ones."""
+                  strict: bool = False, progress: bool = True, source: WaveformSource | None = None,
+                  keep_segments: bool = True) -> SegmentSet:
+    """Read every segment of ``index`` (each waveform file once) and sort out the unusable ones.
+
+    ``source`` defaults to the ASCII files the index lines name. With ``keep_segments`` False
+    only which segments are usable is worked out (``segments`` is None), for sets too large
+    to hold in memory, which are then read again batch by batch (:mod:`seisclip.streaming`).
+    """
+    source = source or AsciiFolder()
     if segment_length <= 0:
         raise SeisclipError(f"segment length must be a positive integer, got {segment_length}")
     positions_by_file: dict[str, list[int]] = {}
     for position, path in enumerate(index.paths):
         positions_by_file.setdefault(path, []).append(position)
 
-    offsets = np.arange(segment_length)
     skip_reasons: dict[int, str] = {}
     files: dict[str, dict] = {}
     kept_positions, kept_segments = [], []
@@ -107,29 +155,29 @@ def load_segments(index: IndexFile, segment_length: int, min_peak: float = DEFAU
     for path, positions in tqdm(positions_by_file.items(), desc="reading waveforms", unit="file",
                                 disable=not progress, leave=False):
         positions = np.asarray(positions)
-        if not os.path.isfile(path):
+        trace = source.open_trace(path)
+        if trace is None:
             skip(positions, SKIP_FILE_MISSING)
             continue
-        samples, digest = read_waveform(path)
-        files[path] = {"sha256": digest, "samples": int(samples.size)}
+        files[path] = {"sha256": trace.sha256, "samples": trace.samples}
         starts = index.istart[positions]
-        fits = starts + segment_length <= samples.size
+        fits = starts + segment_length <= trace.samples
         if not fits.all():
             skip(positions[~fits], SKIP_FILE_TOO_SHORT)
         positions, starts = positions[fits], starts[fits]
-        segments = samples[starts[:, None] + offsets]
+        segments = trace.segments(starts, segment_length)
         loud = peak_amplitude(segments) >= min_peak
         if not loud.all():
             skip(positions[~loud], SKIP_PEAK_TOO_LOW)
         kept_positions.append(positions[loud])
-        kept_segments.append(segments[loud])
+        if keep_segments:
+            kept_segments.append(segments[loud])
 
-    if kept_positions:
-        used = np.concatenate(kept_positions)
-        segments = np.concatenate(kept_segments)
-        order = np.argsort(used, kind="stable")   # back to index order, whatever the file order
-        used, segments = used[order], segments[order]
-    else:
-        used, segments = np.zeros(0, dtype=np.int64), np.zeros((0, segment_length))
+    used = np.concatenate(kept_positions) if kept_positions else np.zeros(0, dtype=np.int64)
+    order = np.argsort(used, kind="stable")   # back to index order, whatever the file order
+    used = used[order]
+    segments = None
+    if keep_segments:
+        segments = np.concatenate(kept_segments)[order] if kept_segments else np.zeros((0, segment_length))
     return SegmentSet(index=index, segment_length=segment_length, min_peak=min_peak, used=used,
                       segments=segments, skip_reasons=skip_reasons, files=files)

@@ -47,17 +47,22 @@ def refuse_existing(path: str | os.PathLike, what: str = "output") -> None:
         raise SeisclipError(f"{what} already exists; refusing to overwrite it (use --overwrite to replace it)", path)
 
 
-def write_file_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:
-    """Write ``data`` to ``path`` atomically; without ``overwrite`` an existing ``path`` is an error."""
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a hidden temporary file name beside ``path``; on success it becomes ``path``.
+
+    For outputs written by a library that wants a file name (h5py). On an exception, or
+    without ``overwrite`` when ``path`` exists, the temporary file is removed and ``path`` is untouched.
+    """
     final = Path(path)
     folder = final.parent if str(final.parent) else Path(".")
     if not folder.is_dir():
         raise SeisclipError("output folder does not exist", folder)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        yield Path(tmp_name)
+        with open(tmp_name, "rb") as handle:
             os.fsync(handle.fileno())
         if overwrite:
             os.replace(tmp_name, final)
@@ -71,6 +76,12 @@ def write_file_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = Fa
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+
+
+def write_file_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically; without ``overwrite`` an existing ``path`` is an error."""
+    with atomic_file(path, overwrite=overwrite) as tmp:
+        tmp.write_bytes(data)
 
 
 @contextlib.contextmanager

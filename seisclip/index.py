@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,10 @@ def read_index(path: str | os.PathLike, problems: list[tuple[int, str]] | None =
         raise SeisclipError("index file not found", path) from None
     except OSError as exc:
         raise SeisclipError(f"cannot read index file: {exc.strerror}", path) from None
-    numbers, starts, levels, paths = [], [], [], []
+    # Typed arrays and one string per distinct path: a million-line index names only a few
+    # thousand files, and is then held in a few tens of MB (streamed training keeps it).
+    numbers, starts, levels, paths = array("q"), array("q"), array("d"), []
+    distinct_paths: dict[str, str] = {}
     for number, raw_line in enumerate(raw.splitlines(), start=1):
         try:
             istart, rscale, segment_path = _parse_line(raw_line.decode("utf-8"))
@@ -89,7 +93,7 @@ def read_index(path: str | os.PathLike, problems: list[tuple[int, str]] | None =
         numbers.append(number)
         starts.append(istart)
         levels.append(rscale)
-        paths.append(segment_path)
+        paths.append(distinct_paths.setdefault(segment_path, segment_path))
     if not paths and problems is None:
         raise SeisclipError("index file has no segments", path)
     return IndexFile(

@@ -2,11 +2,17 @@
 
 For a segment ``y`` with peak ``max|y|`` and clip level ``rscale`` (a fraction of that peak):
 
-* the target is ``y / peak`` (so it lies in [-1, 1]);
-* the clipped input is the target clipped to ``[-rscale, rscale]``;
-* the status is +1 where the target is above ``rscale``, -1 where it is below ``-rscale``,
-  0 elsewhere; with *sbrl* (scale by run length) each run of equal non-zero status is
-  multiplied by its length, so four consecutive -1 become four -4.
+* the target is ``y / scale``, where the scale is the peak (normalisation ``"peak"``: the
+  target lies in [-1, 1]) or the clip level in counts, ``rscale * peak`` (normalisation
+  ``"clip"``: the clipped input lies in [-1, 1] and the target reaches ``1 / rscale``);
+* the clipped input is the target clipped to the clip level;
+* the status is +1 where the target is above the clip level, -1 where it is below minus the
+  clip level, 0 elsewhere; with *sbrl* (scale by run length) each run of equal non-zero
+  status is multiplied by its length, so four consecutive -1 become four -4.
+
+Peak normalisation needs the true peak, which a clipped record hides; clip normalisation needs
+only the clip level, which a clipped record shows, so a model trained with it sees at
+restoration exactly what it saw in training.
 """
 
 from __future__ import annotations
@@ -46,19 +52,29 @@ def scale_by_run_length(status: np.ndarray) -> np.ndarray:
     return scaled.reshape(status.shape)
 
 
-def make_training_pairs(segments: np.ndarray, rscale: np.ndarray, sbrl: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+NORMALISATIONS = ("peak", "clip")
+
+
+def make_training_pairs(segments: np.ndarray, rscale: np.ndarray, sbrl: bool = False,
+                        normalisation: str = "peak") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Network inputs ``(N, L, 2)`` = (clipped, status), targets ``(N, L)`` and statuses ``(N, L)``.
 
     ``segments`` are unclipped counts ``(N, L)``, each with a non-zero peak; ``rscale`` ``(N,)``.
     """
+    if normalisation not in NORMALISATIONS:
+        raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
     segments = np.asarray(segments, dtype=np.float64)
     rscale = np.asarray(rscale, dtype=np.float64)
     peaks = peak_amplitude(segments)
     if np.any(peaks == 0):
         raise ValueError("a segment is all zeros: it has no peak to normalise by")
-    targets = segments / peaks[:, None]
-    clipped = np.clip(targets, -rscale[:, None], rscale[:, None])
-    status = clip_status(targets, rscale)
+    if normalisation == "peak":
+        scale, level = peaks, rscale
+    else:
+        scale, level = rscale * peaks, np.ones_like(rscale)
+    targets = segments / scale[:, None]
+    clipped = np.clip(targets, -level[:, None], level[:, None])
+    status = clip_status(targets, level)
     if sbrl:
         status = scale_by_run_length(status)
     inputs = np.stack([clipped, status.astype(np.float64)], axis=-1)

@@ -42,7 +42,7 @@ def trace_model(model_dir: str, split: str | None = None, check: bool = True) ->
         return 0
 
     # Relative paths are as the training run saw them, from its working folder.
-    folder = manifest["working_directory"]
+    folder = manifest.get("working_directory", ".")
     problems = [
         _check_hash(manifest["index_file"], manifest["index_sha256"], "index file", folder),
         _check_hash(manifest.get("selection_manifest"), manifest.get("selection_manifest_sha256"),

@@ -27,20 +27,22 @@ import tensorflow as tf
 from keras import ops
 
 from .cli import ArgumentParser, run_guarded
-from .datasets import SegmentSet, load_segments
+from .datasets import AsciiFolder, SegmentSet, load_segments
 from .errors import SeisclipError
 from .fsio import atomic_directory, refuse_existing, sha256_file
+from .hdf5_bank import BankSource
 from .index import read_index
-from .labels import DEFAULT_MIN_PEAK, make_training_pairs
+from .labels import DEFAULT_MIN_PEAK, NORMALISATIONS
 from .models import DEFINITION_COPY, MANIFEST_FILE, MODEL_FILE
 from .provenance import dump_json, manifest_path_for, read_manifest, run_record
 from .selection import derive_seed
+from .streaming import SegmentPairs, batch_count, in_batches, ordered_dataset, training_dataset
 
 SPLIT_NAMES = ("train", "validation", "test")
 SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
-#: Targets are segments divided by their true (unclipped) peak.
-NORMALISATION = "peak"
 MAX_TRAINING_SEED = 2**32
+#: Test segments predicted at a time.
+TEST_BATCH_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,11 @@ def model_name(segdefname: str, definition: str, sbrl: bool) -> str:
     return f"{segdefname}_sbrl_{definition}" if sbrl else f"{segdefname}_{definition}"
 
 
+def default_seed(model: str) -> int:
+    """The training seed when none is given: derived from the model name, in TensorFlow's 32-bit range."""
+    return derive_seed(model, bits=32)
+
+
 def split_positions(n: int, seed: int) -> dict[str, np.ndarray]:
     """Positions 0..n-1 shuffled with ``seed`` and cut 70/15/15; each part sorted."""
     order = np.random.default_rng(seed).permutation(n)
@@ -77,11 +84,6 @@ def split_positions(n: int, seed: int) -> dict[str, np.ndarray]:
     n_validation = int(round(SPLIT_FRACTIONS[1] * n))
     parts = (order[:n_train], order[n_train:n_train + n_validation], order[n_train + n_validation:])
     return {name: np.sort(part) for name, part in zip(SPLIT_NAMES, parts)}
-
-
-def _packed_target(targets: np.ndarray, status: np.ndarray) -> np.ndarray:
-    """Losses see the status beside the truth: target[..., 0] = truth, target[..., 1] = status."""
-    return np.stack([targets, status.astype(np.float32)], axis=-1)
 
 
 def _parse_args(definition: Definition, argv: Sequence[str] | None) -> argparse.Namespace:
@@ -106,7 +108,15 @@ def _parse_args(definition: Definition, argv: Sequence[str] | None) -> argparse.
     parser.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
     parser.add_argument("--strict", action="store_true", help="a segment that would be skipped is an error")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    parser.add_argument("--bank", default=None, metavar="BANK.h5",
+                        help="read the index lines' waveforms from this HDF5 bank (seisclip bank ingest) "
+                             "instead of the ASCII files")
+    parser.add_argument("--stream", action="store_true",
+                        help="read segments from --bank a batch at a time instead of holding them all "
+                             "(for sets larger than memory; same batches as without it)")
     args = parser.parse_args(argv)
+    if args.stream and args.bank is None:
+        parser.error("--stream reads from an HDF5 bank: give --bank BANK.h5")
     for flag in ("number_of_consecutive_samples", "epochs", "batch_size"):
         if getattr(args, flag) <= 0:
             parser.error(f"--{flag} must be a positive integer, got {getattr(args, flag)}")
@@ -117,7 +127,7 @@ def _parse_args(definition: Definition, argv: Sequence[str] | None) -> argparse.
     return args
 
 
-def _selection_manifest(index_path: Path, index_sha256: str, segment_length: int) -> tuple[dict | None, str | None]:
+def read_selection_manifest(index_path: Path, index_sha256: str, segment_length: int) -> tuple[dict | None, str | None]:
     """The index file's selection manifest, checked against the index; ``(None, None)`` if there is none."""
     path = manifest_path_for(index_path)
     if not path.exists():
@@ -181,17 +191,34 @@ def _plot_history(history: dict[str, list[float]], title: str, path: Path) -> No
     plt.close(figure)
 
 
-def _test_metrics(predictions: np.ndarray, inputs: np.ndarray, targets: np.ndarray, status: np.ndarray) -> dict[str, float]:
-    clipped = status != 0
-    error = predictions - targets
-    unchanged = inputs[..., 0] - targets
+def _test_metrics(model, pairs: SegmentPairs, positions: np.ndarray) -> dict[str, float]:
+    """Errors of the model and of leaving the clipped input unchanged, in units of the true peak,
+    summed batch by batch so that a streamed test split is never held whole."""
+    sums = dict.fromkeys(("error", "abs_error", "clipped_error", "unchanged", "clipped_unchanged"), 0.0)
+    samples = clipped_samples = 0
+    for batch in in_batches(positions, TEST_BATCH_SIZE):
+        inputs, _, targets, status = pairs.pairs(batch)
+        predictions = np.asarray(model.predict_on_batch(inputs))
+        # Metrics in units of the true peak whatever the normalisation, so models compare.
+        to_peak_units = (pairs.rscale[batch] if pairs.normalisation == "clip" else np.ones(len(batch)))[:, None]
+        error = (predictions - targets) * to_peak_units
+        unchanged = (inputs[..., 0] - targets) * to_peak_units
+        clipped = status != 0
+        sums["error"] += float(np.sum(error**2))
+        sums["abs_error"] += float(np.sum(np.abs(error)))
+        sums["clipped_error"] += float(np.sum(error[clipped] ** 2))
+        sums["unchanged"] += float(np.sum(unchanged**2))
+        sums["clipped_unchanged"] += float(np.sum(unchanged[clipped] ** 2))
+        samples += error.size
+        clipped_samples += int(clipped.sum())
+    over_samples = samples or float("nan")   # no test segment: NaN, as np.mean of nothing
     return {
-        "mse": float(np.mean(error**2)),
-        "mae": float(np.mean(np.abs(error))),
-        "mse_clipped_samples": float(np.mean(error[clipped] ** 2)) if clipped.any() else None,
-        "clipped_input_mse": float(np.mean(unchanged**2)),
-        "clipped_input_mse_clipped_samples": float(np.mean(unchanged[clipped] ** 2)) if clipped.any() else None,
-        "segments": int(len(targets)),
+        "mse": sums["error"] / over_samples,
+        "mae": sums["abs_error"] / over_samples,
+        "mse_clipped_samples": sums["clipped_error"] / clipped_samples if clipped_samples else None,
+        "clipped_input_mse": sums["unchanged"] / over_samples,
+        "clipped_input_mse_clipped_samples": sums["clipped_unchanged"] / clipped_samples if clipped_samples else None,
+        "segments": int(len(positions)),
     }
 
 
@@ -203,17 +230,25 @@ def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any]:
     model_dir = Path(args.models_dir) / name
     index_path = Path(args.indices_dir) / f"{args.segdefname}.txt"
     index = read_index(index_path)
-    selection, selection_sha256 = _selection_manifest(index_path, index.sha256, length)
+    selection, selection_sha256 = read_selection_manifest(index_path, index.sha256, length)
     if not args.overwrite:
         refuse_existing(model_dir, "model directory")
-    seed = derive_seed(name, bits=32) if args.seed is None else args.seed
+    seed = default_seed(name) if args.seed is None else args.seed
 
-    segments = load_segments(index, length, min_peak=args.min_peak, strict=args.strict, progress=not args.quiet)
+    source = AsciiFolder() if args.bank is None else BankSource(args.bank)
+    segments = load_segments(index, length, min_peak=args.min_peak, strict=args.strict, progress=not args.quiet,
+                             source=source, keep_segments=not args.stream)
     print(f"{index_path}: {segments.summary()}", file=sys.stderr)
     if len(segments.used) < 3:
         raise SeisclipError(f"only {len(segments.used)} usable segments; need at least 3 to split", index_path)
-    inputs, targets, status = make_training_pairs(segments.segments, index.rscale[segments.used], sbrl=args.sbrl)
-    packed = _packed_target(targets, status)
+    normalisation = definition.hyperparameters.get("normalisation", "peak")
+    if normalisation not in NORMALISATIONS:
+        raise SeisclipError(f"HYPERPARAMETERS['normalisation'] must be one of {NORMALISATIONS}, got {normalisation!r}",
+                            definition.source_file)
+    if args.stream:
+        pairs = SegmentPairs.from_bank(segments, source, args.sbrl, normalisation)
+    else:
+        pairs = SegmentPairs.in_memory(segments, args.sbrl, normalisation)
     parts = split_positions(len(segments.used), seed)
 
     keras.utils.set_random_seed(seed)
@@ -222,12 +257,12 @@ def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any]:
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=definition.loss,
                   metrics=[restored_mse, restored_mae])
     train_part, validation_part, test_part = (parts[name_] for name_ in SPLIT_NAMES)
-    fit = model.fit(inputs[train_part], packed[train_part],
-                    validation_data=(inputs[validation_part], packed[validation_part]) if len(validation_part) else None,
-                    epochs=args.epochs, batch_size=args.batch_size, shuffle=True, verbose=0 if args.quiet else 2)
+    validation = ordered_dataset(pairs, validation_part, args.batch_size) if len(validation_part) else None
+    fit = model.fit(training_dataset(pairs, train_part, args.batch_size, seed, args.epochs),
+                    steps_per_epoch=batch_count(len(train_part), args.batch_size), epochs=args.epochs, shuffle=False,
+                    validation_data=validation, verbose=0 if args.quiet else 2)
     history = {key: [float(v) for v in values] for key, values in fit.history.items()}
-    predictions = model.predict(inputs[test_part], batch_size=1024, verbose=0)
-    test_metrics = _test_metrics(predictions, inputs[test_part], targets[test_part], status[test_part])
+    test_metrics = _test_metrics(model, pairs, test_part)
 
     split_of_used = {int(segments.used[p]): split for split in SPLIT_NAMES for p in parts[split]}
     files, rows = _segment_table(segments, split_of_used)
@@ -245,11 +280,12 @@ def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any]:
         "selection_manifest": str(manifest_path_for(index_path)) if selection else None,
         "selection_manifest_sha256": selection_sha256,
         "selection_seed": selection.get("seed") if selection else None,
-        "bank": {"kind": "ascii", "ASCII_file_dir": selection.get("ASCII_file_dir") if selection else None},
+        "bank": (source.bank.provenance() if args.bank is not None
+                 else {"kind": "ascii", "ASCII_file_dir": selection.get("ASCII_file_dir") if selection else None}),
         "parameters": {
             "segment_length": length,
             "sbrl": args.sbrl,
-            "normalisation": NORMALISATION,
+            "normalisation": normalisation,
             "min_peak": args.min_peak,
             "epochs": args.epochs,
             "batch_size": args.batch_size,
@@ -258,10 +294,13 @@ def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any]:
             "split_fractions": dict(zip(SPLIT_NAMES, SPLIT_FRACTIONS)),
             "hyperparameters": definition.hyperparameters,
             "strict": args.strict,
+            "stream": args.stream,
         },
         "seed": seed,
         "seed_source": "given" if args.seed is not None else f"derived from the model name {name!r}",
         "determinism": "keras.utils.set_random_seed(seed) and tf.config.experimental.enable_op_determinism()",
+        "batch_order": "epoch e visits the train split in the order numpy.random.default_rng([seed, e]).permutation, "
+                       "in consecutive batches of batch_size",
         "segment_counts": {"index_lines": len(index), "used": len(segments.used),
                            **{split: int(len(parts[split])) for split in SPLIT_NAMES}},
         "skipped": dict(segments.skipped),

@@ -260,3 +260,30 @@ def test_missing_index_file_is_one_clear_line(workspace):
 def test_training_wrapper_arguments(workspace, args, message):
     done = sh(workspace, "run_create_and_train_model.sh", *args)
     assert done.returncode == 1 and message in done.stderr
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["bank", "bank-stream"])
+def test_training_from_the_hdf5_bank_matches_training_from_the_ascii_files(workspace, stream):
+    """Same split, same batches, same loss history and metrics: only where the samples come from differs."""
+    name = "stream" if stream else "bank"
+    bank_file = f"{name}.h5"
+    done = subprocess.run([sys.executable, "-m", "seisclip.cli", "bank", "ingest", "--metadata",
+                           "outfiles_contents_reordered.txt", "--ascii-dir", "outfiles", "--out", bank_file, "--quiet"],
+                          cwd=workspace, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    done = sh(workspace, "run_create_and_train_model.sh", str(LENGTH), SET, "def001", "--epochs", "1", "--quiet",
+              "--models_dir", f"models_{name}", "--bank", bank_file, *(["--stream"] if stream else []))
+    assert done.returncode == 0, done.stderr
+    from_ascii, from_bank = manifest_of(workspace / MODEL), manifest_of(workspace / f"models_{name}" / f"{SET}_def001")
+    for field in ("seed", "segments", "files", "skipped", "history", "test_metrics"):
+        assert from_bank[field] == from_ascii[field], field
+    assert from_ascii["bank"]["kind"] == "ascii" and from_ascii["parameters"]["stream"] is False
+    assert from_bank["bank"]["kind"] == "hdf5" and from_bank["bank"]["path"] == bank_file
+    assert from_bank["bank"]["sha256"] == sha256_file(workspace / bank_file)
+    assert from_bank["parameters"]["stream"] is stream
+
+
+def test_stream_needs_a_bank(workspace):
+    done = sh(workspace, "run_create_and_train_model.sh", str(LENGTH), SET, "def001", "--stream")
+    assert done.returncode == 1
+    assert "--stream reads from an HDF5 bank: give --bank BANK.h5" in done.stderr

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Model definition def002: def001's network and loss on windows normalised by their clip level.
+
+    sh run_create_and_train_model.sh 256 set00001_256_40000 def002
+
+def001 divides each window by its true peak, which a clipped record hides, so at restoration
+the scale must be guessed. def002 divides by the clip level (in counts) instead: the clipped
+input lies in [-1, 1] and the target reaches 1/rscale. A clipped record shows its clip level,
+so `restore` feeds the network exactly what it saw in training.
+"""
+
+import keras
+from keras import layers, ops
+
+from seisclip.training import train_definition
+
+NAME = "def002"
+HYPERPARAMETERS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3, "normalisation": "clip"}
+
+
+def build_model(segment_length: int) -> keras.Model:
+    inputs = keras.Input(shape=(segment_length, 2), name="clipped_and_status")
+    x = inputs
+    for filters, width in ((64, 3), (128, 5)):
+        for _ in range(2):
+            x = layers.Conv1D(filters, width, padding="same")(x)
+            x = layers.LeakyReLU()(x)
+        x = layers.MaxPooling1D(2)(x)
+    x = layers.Flatten()(x)
+    for units in (1024, 512):
+        x = layers.Dense(units)(x)
+        x = layers.LeakyReLU()(x)
+    outputs = layers.Dense(segment_length, name="restored")(x)
+    return keras.Model(inputs, outputs, name=NAME)
+
+
+@keras.saving.register_keras_serializable(package=NAME)
+def loss(target, prediction):
+    """Squared error, tripled where a clipped sample is under-estimated, plus a smoothness penalty.
+
+    target[..., 0] is the unclipped segment, target[..., 1] its status.
+    """
+    truth, status = target[..., 0], target[..., 1]
+    error = prediction - truth
+    under_estimated = ((status >= 1) & (error < 0)) | ((status <= -1) & (error > 0))
+    squared = ops.square(error) * (1.0 + 2.0 * ops.cast(under_estimated, error.dtype))
+    first_difference = prediction[:, 1:] - prediction[:, :-1]
+    second_difference = first_difference[:, 1:] - first_difference[:, :-1]
+    smoothness = ops.mean(ops.square(first_difference), axis=-1) + 0.5 * ops.mean(ops.square(second_difference), axis=-1)
+    return ops.mean(squared, axis=-1) + 0.1 * smoothness
+
+
+if __name__ == "__main__":
+    raise SystemExit(train_definition(NAME, build_model, loss, HYPERPARAMETERS))

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Restore the clipped samples of a record with a trained model (or a classic baseline).
+
+    python restore_clipped_waveform.py --input_file record.txt --model_dir models/set00001_256_40000_def002 \
+        [--output_file record.restored.txt] [--plot_file record.restored.png] [--method model|spline|pocs]
+
+Writes `index value status restored spread` lines and a PNG plot; see `seisclip restore --help`.
+"""
+
+import sys
+
+from seisclip.cli import ArgumentParser, add_restore_options, run_guarded
+from seisclip.restoration import restore_file
+
+
+def main() -> int:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input_file", required=True, help="clipped record (labelled or one value per line)")
+    parser.add_argument("--model_dir", default=None, help="model directory under models/")
+    parser.add_argument("--output_file", default=None, help="restored record (default INPUT_NAME.restored.txt here)")
+    parser.add_argument("--plot_file", default=None, help="PNG plot (default: the output's name with .png)")
+    add_restore_options(parser, lambda name: "--" + name)
+    args = parser.parse_args()
+
+    def restore() -> int:
+        restore_file(args.input_file, method=args.method, model_dir=args.model_dir, output=args.output_file,
+                     plot=args.plot_file, stride=args.stride, combine=args.combine, labelled=args.labelled,
+                     clip_level=args.clip_level, tolerance=args.tolerance, batch_size=args.batch_size,
+                     overwrite=args.overwrite)
+        return 0
+
+    return run_guarded(restore, parser.prog)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

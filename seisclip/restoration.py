@@ -1,0 +1,238 @@
+"""Restoring the clipped samples of a record with a trained model or a classic baseline.
+
+With a model, windows of the model's length L slide along the record with a stride; every
+window that holds a clipped sample is predicted, all in batches; each clipped sample's estimate
+combines every window covering it (median or mean) and their standard deviation is kept as the
+spread. Only clipped samples change, and each ends at or beyond its clip level.
+
+Windows are scaled as the model was trained (its manifest's ``normalisation``):
+
+* ``clip``: divided by the record's clip level, which the record shows — exactly what the
+  network saw in training;
+* ``peak``: divided by the window's true peak, which clipping hides. It is estimated per
+  window as the scale at which the network's own output peaks at 1, as in training.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .baselines import enforce_clip_consistency, restore_pocs, restore_spline
+from .clipped_records import ClippedRecord
+from .errors import SeisclipError
+from .labels import scale_by_run_length
+
+METHODS = ("model", "spline", "pocs")
+COMBINES = ("median", "mean")
+#: Bisection steps of the peak estimate: 2.3 (ln 10) / 2**12 is a 0.06 % error on the peak.
+PEAK_BISECTIONS = 12
+MIN_TRAINING_CLIP_LEVEL = 0.1
+
+
+@dataclass
+class Restoration:
+    restored: np.ndarray        # the record with its clipped samples restored
+    spread: np.ndarray          # standard deviation across windows (0 where not restored by windows)
+    method: str
+    windows: int
+    seconds: float
+
+
+def window_starts(n_samples: int, length: int, stride: int, clipped: np.ndarray) -> np.ndarray:
+    """Starts of the windows, ``stride`` apart and one flush with the end, that hold a clipped sample."""
+    if length > n_samples:
+        raise SeisclipError(f"record has {n_samples} samples, fewer than the model's window of {length}")
+    starts = np.arange(0, n_samples - length + 1, stride)
+    if starts[-1] != n_samples - length:
+        starts = np.append(starts, n_samples - length)
+    clipped_before = np.concatenate([[0], np.cumsum(clipped)])
+    return starts[clipped_before[starts + length] > clipped_before[starts]]
+
+
+class ModelRestorer:
+    """A trained model with what its manifest says about the windows it expects."""
+
+    def __init__(self, model, manifest: dict, batch_size: int = 256):
+        parameters = manifest["parameters"]
+        self.model = model
+        self.name = manifest.get("model_name", "model")
+        self.length = int(parameters["segment_length"])
+        self.sbrl = bool(parameters["sbrl"])
+        self.normalisation = parameters.get("normalisation", "peak")
+        self.batch_size = batch_size
+
+    def _predict(self, windows: np.ndarray, status: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Predictions in counts for windows of counts, each divided by its ``scale`` on the way in."""
+        inputs = np.stack([windows / scale[:, None], status], axis=-1).astype(np.float32)
+        return self.model.predict(inputs, batch_size=self.batch_size, verbose=0) * scale[:, None]
+
+    def predict(self, windows: np.ndarray, status: np.ndarray, clip_level: np.ndarray,
+                true_peak: np.ndarray | None = None) -> np.ndarray:
+        """Predictions in counts for clipped windows ``(N, L)`` of counts with their status -1/0/+1.
+
+        ``clip_level`` (per window) scales clip-normalised models. Peak-normalised models need
+        each window's true peak: estimated, unless ``true_peak`` is given (an evaluation's upper
+        bound, never known on a real record).
+        """
+        status = status.astype(np.float64)
+        if self.sbrl:
+            status = scale_by_run_length(status)
+        if self.normalisation == "clip":
+            return self._predict(windows, status, np.asarray(clip_level, dtype=np.float64))
+        if true_peak is not None:
+            return self._predict(windows, status, np.asarray(true_peak, dtype=np.float64))
+        return self._predict(windows, status, self.estimate_peak(windows, status))
+
+    def estimate_peak(self, windows: np.ndarray, status: np.ndarray) -> np.ndarray:
+        """Each window's true peak for a peak-normalised model: the scale P at which the network's
+        output peaks at 1, as training taught it, found by bisection in log P between the
+        recorded peak (clip level 1) and 10 times it (clip level 0.1, the lowest in training)."""
+        low = np.abs(windows).max(axis=1)
+        high = low / MIN_TRAINING_CLIP_LEVEL
+        for _ in range(PEAK_BISECTIONS):
+            middle = np.sqrt(low * high)
+            output_peak = np.abs(self._predict(windows, status, middle) / middle[:, None]).max(axis=1)
+            too_small = output_peak > 1.0   # the network sees more clipping than the scale implies
+            low = np.where(too_small, middle, low)
+            high = np.where(too_small, high, middle)
+        return np.sqrt(low * high)
+
+    def predict_record_windows(self, record: ClippedRecord, starts: np.ndarray) -> np.ndarray:
+        """The prediction in counts of each window of ``record`` starting at ``starts``, ``(len(starts), L)``."""
+        positions = starts[:, None] + np.arange(self.length)
+        return self.predict(record.values[positions], record.status[positions], np.full(len(starts), record.clip_level))
+
+    def restore(self, record: ClippedRecord, stride: int | None = None, combine: str = "median") -> Restoration:
+        started = time.perf_counter()
+        stride = stride or max(1, self.length // 4)
+        if not 0 < stride <= self.length:
+            raise SeisclipError(f"stride must be between 1 and the window length {self.length}, got {stride}")
+        if combine not in COMBINES:
+            raise SeisclipError(f"combine must be one of {COMBINES}, got {combine!r}")
+        clipped = record.clipped
+        spread = np.zeros(record.values.size)
+        if not clipped.any():
+            return Restoration(record.values.copy(), spread, "model", 0, time.perf_counter() - started)
+        starts = window_starts(record.values.size, self.length, stride, clipped)
+        predictions = self.predict_record_windows(record, starts)
+
+        # Every window's estimate of each sample, one row per covering window (NaN where fewer cover it).
+        depth = -(-self.length // stride) + 1
+        stacked = np.full((depth, record.values.size), np.nan)
+        filled = np.zeros(record.values.size, dtype=np.int64)
+        for start, prediction in zip(starts.tolist(), predictions):
+            span = slice(start, start + self.length)
+            stacked[filled[span], np.arange(start, start + self.length)] = prediction
+            filled[span] += 1
+        covered = stacked[:, clipped]
+        estimate = record.values.astype(np.float64, copy=True)
+        estimate[clipped] = np.nanmedian(covered, axis=0) if combine == "median" else np.nanmean(covered, axis=0)
+        spread[clipped] = np.nanstd(covered, axis=0)
+        restored = enforce_clip_consistency(estimate, record.values, record.status, record.clip_high, record.clip_low)
+        return Restoration(restored, spread, "model", len(starts), time.perf_counter() - started)
+
+
+def restore_record(record: ClippedRecord, method: str, restorer: ModelRestorer | None = None,
+                   stride: int | None = None, combine: str = "median") -> Restoration:
+    """Restore ``record`` with ``method``: ``model`` (needs ``restorer``), ``spline`` or ``pocs``."""
+    if method == "model":
+        if restorer is None:
+            raise SeisclipError("method 'model' needs --model MODEL_DIR")
+        return restorer.restore(record, stride=stride, combine=combine)
+    if method not in METHODS:
+        raise SeisclipError(f"method must be one of {METHODS}, got {method!r}")
+    started = time.perf_counter()
+    baseline = restore_spline if method == "spline" else restore_pocs
+    restored = baseline(record.values, record.status, record.clip_high, record.clip_low)
+    return Restoration(restored, np.zeros(record.values.size), method, 0, time.perf_counter() - started)
+
+
+def format_restored(record: ClippedRecord, restoration: Restoration) -> bytes:
+    """ASCII output: a header line, then ``index value status restored spread`` per sample."""
+    header = f"# index value status restored spread  (method {restoration.method}; source {record.path})\n"
+    lines = [
+        f"{i} {value:.10g} {status} {restored:.10g} {spread:.6g}\n"
+        for i, (value, status, restored, spread) in enumerate(zip(
+            record.values.tolist(), record.status.tolist(), restoration.restored.tolist(), restoration.spread.tolist()))
+    ]
+    return (header + "".join(lines)).encode()
+
+
+def plot_restoration(record: ClippedRecord, restoration: Restoration, title: str):
+    """A figure of the whole record and a close-up of its longest clipped run: clipped input,
+    restored estimate with its spread, clip levels and clipped spans shaded."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .clipped_records import runs_of
+
+    runs = runs_of(record.clipped)
+    figure, axes = plt.subplots(2, 1, figsize=(12, 7))
+    longest = max(runs, key=lambda run: run[1] - run[0]) if runs else (0, min(record.values.size, 200))
+    margin = max(40, 3 * (longest[1] - longest[0]))
+    close_up = (max(0, longest[0] - margin), min(record.values.size, longest[1] + margin))
+    samples = np.arange(record.values.size)
+    for axis, (first, last) in zip(axes, [(0, record.values.size), close_up]):
+        shown = slice(first, last)
+        for start, stop in runs:
+            if stop > first and start < last:
+                axis.axvspan(start - 0.5, stop - 0.5, color="orange", alpha=0.25, lw=0)
+        axis.plot(samples[shown], restoration.restored[shown], color="tab:blue", lw=0.8, label=f"restored ({restoration.method})")
+        if restoration.spread.any():
+            axis.fill_between(samples[shown], (restoration.restored - restoration.spread)[shown],
+                              (restoration.restored + restoration.spread)[shown], color="tab:blue", alpha=0.3, lw=0,
+                              label="± spread across windows")
+        axis.plot(samples[shown], record.values[shown], color="black", lw=0.8, label="clipped input")
+        for level in (record.clip_high, record.clip_low):
+            axis.axhline(level, color="red", lw=0.6, ls="--")
+        axis.set_xlim(first, last - 1)
+        axis.set_xlabel("sample")
+        axis.set_ylabel("counts")
+    axes[0].set_title(title)
+    axes[1].set_title("close-up of the longest clipped run (shaded: clipped samples; dashed: clip levels)")
+    axes[0].legend(loc="upper right", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def restore_file(record_path: str, method: str = "model", model_dir: str | None = None, output: str | None = None,
+                 plot: str | None = None, stride: int | None = None, combine: str = "median",
+                 labelled: bool | None = None, clip_level: float | None = None, tolerance: float = 0.0,
+                 batch_size: int = 256, overwrite: bool = False) -> Restoration:
+    """Read a clipped record, restore it, write the ASCII output and the plot; print a summary line."""
+    import io
+    import os
+    import sys
+
+    from .clipped_records import read_clipped_record, runs_of
+    from .fsio import refuse_existing, write_file_atomic
+    from .models import load_model
+
+    output = output or f"{os.path.basename(record_path)}.restored.txt"
+    plot = plot or f"{os.path.splitext(output)[0]}.png"
+    if not overwrite:
+        refuse_existing(output, "restored record")
+        refuse_existing(plot, "plot")
+    record = read_clipped_record(record_path, labelled=labelled, clip_level=clip_level, tolerance=tolerance)
+    restorer = None
+    if method == "model":
+        if model_dir is None:
+            raise SeisclipError("method 'model' needs a model directory (--model)")
+        model, manifest = load_model(model_dir)
+        restorer = ModelRestorer(model, manifest, batch_size=batch_size)
+    restoration = restore_record(record, method, restorer, stride=stride, combine=combine)
+
+    name = restorer.name if restorer else method
+    figure = plot_restoration(record, restoration, f"{os.path.basename(record_path)} restored by {name}")
+    image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=100)
+    write_file_atomic(output, format_restored(record, restoration), overwrite=overwrite)
+    write_file_atomic(plot, image.getvalue(), overwrite=overwrite)
+    print(f"restored {int(record.clipped.sum())} clipped samples in {len(runs_of(record.clipped))} runs of "
+          f"{record.values.size} with {name}: {restoration.windows} windows, {restoration.seconds:.2f} s "
+          f"-> {output}, {plot}", file=sys.stderr)
+    return restoration
