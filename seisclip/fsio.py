@@ -21,6 +21,13 @@ from .errors import SeisclipError
 _CHUNK = 1 << 20
 
 
+def _ordinary_mode(mode: int) -> int:
+    """``mode`` less the process umask: what open() or mkdir() would have given."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -60,6 +67,7 @@ def atomic_file(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pa
         raise SeisclipError("output folder does not exist", folder)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
+    os.chmod(tmp_name, _ordinary_mode(0o666))  # mkstemp makes it owner-only; outputs are shared like any file
     try:
         yield Path(tmp_name)
         with open(tmp_name, "rb") as handle:
@@ -95,6 +103,7 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = False) -> Iterat
     if not overwrite:
         refuse_existing(final)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    os.chmod(tmp, _ordinary_mode(0o777))
     try:
         yield tmp
         for child in tmp.rglob("*"):

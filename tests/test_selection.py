@@ -4,6 +4,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import os
 import re
 from collections import Counter
 
@@ -248,3 +249,14 @@ def test_script_refuses_to_overwrite_an_existing_index(bank, run, tmp_path):
                                 "refusing to overwrite it (use --overwrite to replace it)"]
     assert kept.read_bytes() == b"precious\n"
     assert not (tmp_path / "out.json").exists()
+
+
+def test_outputs_get_ordinary_permissions_not_owner_only(bank, tmp_path):
+    """Temporary files are created owner-only; the final outputs must be readable like any file."""
+    mask = os.umask(0o022)
+    try:
+        select_segments(SelectionRequest(32, 10, "outfiles", str(bank.metadata), str(tmp_path / "p.txt"), seed=1))
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "p.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "p.json").stat().st_mode & 0o777 == 0o644
