@@ -35,7 +35,7 @@ demo: $(STAMP)
 	sh linker.sh demo_bank
 	$(call once,$(SET),sh run_select_training_samples.sh 256 40000 set00001)
 	$(BIN)/seisclip verify $(SET)
-	$(call once,$(MODEL),sh run_create_and_train_model.sh 256 set00001_256_40000 def001)
+	$(call once,$(MODEL),sh run_create_and_train_model.sh 256 set00001_256_40000 def001 --resume)
 	$(BIN)/seisclip summary $(MODEL)
 	$(call once,$(EVALUATION),$(BIN)/seisclip evaluate --model $(MODEL) --quiet)
 	@cat $(EVALUATION)/evaluation.md

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Train a model definition on an index file: models/<SEGDEFNAME>_<DEF>/ (never overwritten).
-# Extra arguments after the three are passed to the definition script (e.g. --epochs 1).
+# Extra arguments after the three are passed to the definition script (e.g. --epochs 1),
+# except --overwrite: a wrapper never replaces a model.
 usage() {
     cat >&2 <<'USAGE'
 usage: sh ./run_create_and_train_model.sh SEGLEN SEGDEFNAME DEF [OPTIONS...]
@@ -18,6 +19,9 @@ seglen=$1 segdefname=$2 def=$3
 shift 3
 case $seglen in ''|*[!0-9]*|0*) fail "SEGLEN must be a positive integer without leading zeros, got '$seglen'" ;; esac
 case $def in ''|*[!A-Za-z0-9_]*) fail "DEF '$def' must be letters, digits or '_' (e.g. def001)" ;; esac
+for option in "$@"; do
+    [ "$option" = "--overwrite" ] && fail "the wrappers never overwrite a model; to replace one, run create_and_train_model_$def.py --overwrite yourself"
+done
 
 here=$(cd "$(dirname "$0")" && pwd)
 script=$here/create_and_train_model_$def.py

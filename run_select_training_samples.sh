@@ -35,8 +35,16 @@ fi
 
 output=indices_files/${setid}_${seglen}_${numseg}.txt
 mkdir -p indices_files || fail "cannot create indices_files/"
-[ -e "$output" ] && fail "$output already exists; it is kept untouched (choose another SETID, or move it away to draw it again)"
-[ -e "${output%.txt}.json" ] && fail "${output%.txt}.json already exists; it is kept untouched"
+# A hidden manifest temporary means a run is writing the set, or was killed while naming it:
+# the Python script, holding the set's lock, reports the first and finishes the second.
+interrupted=
+for leftover in "indices_files/.${setid}_${seglen}_${numseg}.json."*.tmp; do
+    [ -e "$leftover" ] && interrupted=yes
+done
+if [ -z "$interrupted" ]; then
+    [ -e "$output" ] && fail "$output already exists; it is kept untouched (choose another SETID, or move it away to draw it again)"
+    [ -e "${output%.txt}.json" ] && fail "${output%.txt}.json already exists; it is kept untouched"
+fi
 
 exec "$python" "$here/select_training_samples.py" \
     --number_of_consecutive_samples "$seglen" \

@@ -14,7 +14,7 @@ untrained models (weights do not change the timings), times on the windows of
 * (b) one ``model.predict`` call per window, the user's original approach, on the first
   ``--single-windows`` windows, reported per window and extrapolated to all of them;
 * (c) ``ModelRestorer.restore`` with def001 (peak-normalised): the same, plus each window's peak
-  estimated by bisection, 12 more batched predictions of every window.
+  estimated from 25 candidate scales, 25 batched predictions of every window.
 
 Every timing follows a warm-up call on the same inputs, so graph tracing is not counted. Checks
 that (b) predicts what the batched predictions of (a) give for the same windows. Prints a
@@ -34,7 +34,7 @@ import numpy as np
 
 from seisclip.clipped_records import ClippedRecord, runs_of
 from seisclip.demo_bank import synthetic_seismogram
-from seisclip.restoration import PEAK_BISECTIONS, ModelRestorer, window_starts
+from seisclip.restoration import PEAK_CANDIDATES, ModelRestorer, window_starts
 
 REPO = Path(__file__).resolve().parent.parent
 TRACE_SAMPLES = 10_000
@@ -138,7 +138,7 @@ def main() -> None:
           f"| {per_single * n_windows / batched_seconds:.0f}x |")
     print(f"| (b) one `model.predict` per window, def002 | {n_windows:,} ({n_single:,} timed) "
           f"| {per_single * n_windows:.2f} (extrapolated) | {1e3 * per_single:.3f} | 1x |")
-    print(f"| (c) `ModelRestorer.restore`, def001 (peak-normalised, {PEAK_BISECTIONS} bisections), batched "
+    print(f"| (c) `ModelRestorer.restore`, def001 (peak-normalised, {PEAK_CANDIDATES} candidate scales), batched "
           f"| {n_windows:,} | {peak_seconds:.2f} (measured) | {1e3 * peak_seconds / n_windows:.3f} "
           f"| {per_single * n_windows / peak_seconds:.0f}x |")
     print(f"\nrecord: {record.values.size:,} samples, {int(clipped.sum()):,} clipped "

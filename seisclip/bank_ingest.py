@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from .datasets import parse_waveform
 from .errors import SeisclipError
-from .fsio import atomic_file, refuse_existing
+from .fsio import atomic_file, output_lock, refuse_existing, temporary_prefix
 from .hdf5_bank import FORMAT, FORMAT_VERSION, NAME_FIELDS, SAMPLES, TRACES, parse_archive_name, values_sha256, write_attributes
 from .metadata import read_metadata
 from .provenance import run_record
@@ -53,6 +53,13 @@ def ingest_bank(metadata_file: str, ascii_dir: str, out: str, sampling_rate: flo
     folder = Path(out).parent
     if not folder.is_dir():
         raise SeisclipError("output folder does not exist", folder)
+    with output_lock(out, "bank"):
+        return _ingest_locked(metadata_file, ascii_dir, out, sampling_rate, overwrite, strict, progress)
+
+
+def _ingest_locked(metadata_file: str, ascii_dir: str, out: str, sampling_rate: float, overwrite: bool, strict: bool,
+                   progress: bool) -> str:
+    folder = Path(out).parent
     if not overwrite:
         refuse_existing(out, "bank")
     metadata = read_metadata(metadata_file, strict=strict)
@@ -61,7 +68,9 @@ def ingest_bank(metadata_file: str, ascii_dir: str, out: str, sampling_rate: flo
 
     sources = []   # (source size, source sha256) per metadata entry
     low, high, integer = 0.0, 0.0, True
-    with tempfile.TemporaryFile(dir=folder) as staging:
+    # Nameless where the system allows; otherwise named like the bank's temporaries for the
+    # instant before it is unlinked, so that a kill then leaves nothing the next run misses.
+    with tempfile.TemporaryFile(dir=folder, prefix=temporary_prefix(Path(out)), suffix=".tmp") as staging:
         for entry in tqdm(metadata.entries, desc="reading waveforms", unit="file", disable=not progress, leave=False):
             path = os.path.join(ascii_dir, entry.name)
             try:
@@ -69,6 +78,9 @@ def ingest_bank(metadata_file: str, ascii_dir: str, out: str, sampling_rate: flo
                     raw = handle.read()
             except FileNotFoundError:
                 raise SeisclipError(f"waveform file listed on {metadata.path} line {entry.line} not found", path) from None
+            except OSError as exc:   # a folder, or a file this user cannot read
+                raise SeisclipError(f"cannot read waveform file listed on {metadata.path} line {entry.line}: "
+                                    f"{exc.strerror}", path) from None
             values = parse_waveform(raw, path)
             if values.size != entry.count:
                 raise SeisclipError(f"{values.size} samples, {metadata.path}:{entry.line} lists {entry.count}", path)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from typing import Callable, Sequence
 
@@ -17,12 +19,41 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(1, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def positive_int(text: str) -> int:
+    """Argument type of counts such as a stride or a batch size."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+#: A set name (SETID, or an index file stem): it names files under indices_files/ and models/,
+#: so it must not reach into another folder or hold white space.
+_SET_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def set_name(text: str) -> str:
+    """Argument type of a set name: letters, digits, '.', '_' or '-', not starting with '.'."""
+    if not _SET_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} must be letters, digits, '.', '_' or '-' and not start with '.'")
+    return text
+
+
 def run_guarded(action: Callable[[], int | None], prog: str) -> int:
-    """Run ``action``; a :class:`SeisclipError` becomes one line on stderr and exit status 1."""
+    """Run ``action``; a :class:`SeisclipError` becomes one line on stderr and exit status 1.
+    A reader that stops reading (``seisclip trace MODEL | head``) ends the run quietly with
+    status 1, as it ends any Unix tool."""
     try:
         return action() or 0
     except SeisclipError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # Python flushes stdout at exit: into the closed pipe that would fail again, loudly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 
 
@@ -111,7 +142,7 @@ def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], s
     each option's name in the command's style."""
     parser.add_argument(flag("method"), dest="method", choices=("model", "spline", "pocs"), default="model",
                         help="restore with the model (default) or a classic baseline")
-    parser.add_argument(flag("stride"), dest="stride", type=int, default=None,
+    parser.add_argument(flag("stride"), dest="stride", type=positive_int, default=None,
                         help="samples between window starts (default L/4)")
     parser.add_argument(flag("combine"), dest="combine", choices=("median", "mean"), default="median",
                         help="how the windows covering a sample are combined (default median)")
@@ -119,7 +150,8 @@ def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], s
                         help="plain input: samples with |value| >= this are clipped (default: detect runs at the extremes)")
     parser.add_argument(flag("tolerance"), dest="tolerance", type=float, default=0.0,
                         help="plain input, detection: counts within which a sample is at the extreme (default 0)")
-    parser.add_argument(flag("batch_size"), dest="batch_size", type=int, default=256, help="windows per batch (default 256)")
+    parser.add_argument(flag("batch_size"), dest="batch_size", type=positive_int, default=256,
+                        help="windows per batch (default 256)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     labelled = parser.add_mutually_exclusive_group()
     labelled.add_argument("--labelled", dest="labelled", action="store_true", default=None,
@@ -216,14 +248,16 @@ def _clip(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="seisclip", description=__doc__)
+    parser = ArgumentParser(prog="seisclip", description=(
+        "Build traceable training sets of artificially clipped seismogram segments, train networks "
+        "that restore clipped samples, and restore clipped records."))
     parser.add_argument("--version", action="version", version=f"seisclip {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo-bank", help="generate the synthetic demo bank of 40 Hz ASCII seismograms")
     demo.add_argument("directory", help="folder to create (kept as it is if it already holds the complete bank)")
     demo.add_argument("--metadata", default=None, help="metadata file to write (default DIRECTORY/outfiles_contents_reordered.txt)")
-    demo.add_argument("--files", type=int, default=None, help="number of waveform files (default 240)")
+    demo.add_argument("--files", type=positive_int, default=None, help="number of waveform files (default 240)")
     demo.add_argument("--seed", type=int, default=None, help="random seed (default 19830924, the committed demo bank)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(action=_demo_bank)
@@ -269,7 +303,8 @@ def build_parser() -> ArgumentParser:
                           help="evaluate on these unclipped ASCII records instead, clipped at --clip-levels")
     evaluate.add_argument("--clip-levels", nargs="+", type=float, default=None, metavar="FRACTION",
                           help="clip levels as fractions of each record's peak (default 0.15 0.25 ... 0.95)")
-    evaluate.add_argument("--stride", type=int, default=None, help="records: samples between window starts (default L/4)")
+    evaluate.add_argument("--stride", type=positive_int, default=None,
+                          help="records: samples between window starts (default L/4)")
     evaluate.add_argument("--out-dir", default=None, help="output folder (default evaluations/<model>_<test|records>)")
     evaluate.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")

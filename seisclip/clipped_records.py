@@ -42,14 +42,19 @@ class ClippedRecord:
 
 
 def clip_levels(values: np.ndarray, status: np.ndarray, path: str) -> tuple[float, float]:
-    """Clip levels as the record shows them: the least extreme clipped value on each side.
-    A side with no clipped sample mirrors the other side; with none at all, the record's extremes."""
+    """Clip levels as the record shows them: the least extreme clipped value on each side, above
+    zero and below it. A side with no clipped sample mirrors the other side; with none at all,
+    the record's extremes."""
     high = float(values[status > 0].min()) if np.any(status > 0) else None
     low = float(values[status < 0].max()) if np.any(status < 0) else None
     if high is None and low is None:
         return float(values.max(initial=0.0)), float(values.min(initial=0.0))
-    if high is not None and low is not None and low >= high:
-        raise SeisclipError(f"clipped-below level {low:g} is not below clipped-above level {high:g}", path)
+    # A digitiser clips at the ends of its range, on either side of zero; a level of zero would
+    # leave a window of clipped zeros nothing to be scaled by.
+    if high is not None and high <= 0:
+        raise SeisclipError(f"samples clipped above are at {high:g}, not above zero", path)
+    if low is not None and low >= 0:
+        raise SeisclipError(f"samples clipped below are at {low:g}, not below zero", path)
     return (high if high is not None else -low), (low if low is not None else -high)
 
 
@@ -89,6 +94,8 @@ def _read_bytes(path: str) -> bytes:
         raise SeisclipError("record file not found", path) from None
     except IsADirectoryError:
         raise SeisclipError("record path is a directory", path) from None
+    except OSError as exc:
+        raise SeisclipError(f"cannot read record: {exc.strerror}", path) from None
 
 
 def parse_labelled(raw: bytes, path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -121,6 +128,8 @@ def read_clipped_record(path: str | os.PathLike, labelled: bool | None = None, c
     """Read a record to restore. ``labelled=None`` decides from the file: three columns after a
     first line means labelled."""
     path = os.fspath(path)
+    if not tolerance >= 0 or not np.isfinite(tolerance):
+        raise SeisclipError(f"tolerance must be a finite number of counts >= 0, got {tolerance}")
     raw = _read_bytes(path)
     if labelled is None:
         lines = raw.splitlines()
@@ -146,7 +155,7 @@ def clip_artificially(source: str | os.PathLike, fraction: float, output: str | 
     """Write an unclipped waveform clipped at ``fraction`` of its peak (rounded to whole counts,
     as a digitiser clips) in the labelled format, to try a restoration against the truth."""
     from .datasets import read_waveform
-    from .fsio import refuse_existing, write_file_atomic
+    from .fsio import output_lock, refuse_existing, write_file_atomic
 
     source = os.fspath(source)
     if not 0 < fraction <= 1:
@@ -156,7 +165,9 @@ def clip_artificially(source: str | os.PathLike, fraction: float, output: str | 
     if not os.path.isfile(source):
         raise SeisclipError("waveform file not found", source)
     truth, _ = read_waveform(source)
-    peak = float(np.abs(truth).max()) if truth.size else 0.0
+    if not truth.size:
+        raise SeisclipError("waveform file is empty", source)
+    peak = float(np.abs(truth).max())
     level = float(np.round(fraction * peak))
     if level <= 0:
         raise SeisclipError(f"peak {peak:g} clipped at {fraction} leaves no level to clip at", source)
@@ -164,5 +175,6 @@ def clip_artificially(source: str | os.PathLike, fraction: float, output: str | 
     values = np.clip(truth, -level, level)
     header = f"index value status  (clipped at +-{level:g} = {fraction} x peak {peak:g} of {source})\n"
     body = "".join(f"{i} {value:.10g} {state}\n" for i, (value, state) in enumerate(zip(values.tolist(), status.tolist())))
-    write_file_atomic(output, (header + body).encode(), overwrite=overwrite)
+    with output_lock(output, "clipped record"):
+        write_file_atomic(output, (header + body).encode(), overwrite=overwrite)
     return ClippedRecord(os.fspath(output), values, status, level, -level)

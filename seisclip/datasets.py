@@ -20,11 +20,18 @@ SKIP_FILE_MISSING = "file missing"
 SKIP_FILE_TOO_SHORT = "file too short"
 SKIP_PEAK_TOO_LOW = "peak below min_peak"
 SKIP_REASONS = (SKIP_FILE_MISSING, SKIP_FILE_TOO_SHORT, SKIP_PEAK_TOO_LOW)
+#: Longer segments than this (about 7 hours at 40 Hz) are a mistyped argument, not a model window.
+MAX_SEGMENT_LENGTH = 1_000_000
 
 
 def _first_bad_line(raw: bytes) -> tuple[int, str]:
     """Line number and problem of the first line that is not exactly one finite number."""
-    for number, line in enumerate(raw.splitlines(), start=1):
+    # Lines end at \n only (a CRLF's \r is white space), as parse_waveform counts them: a lone
+    # \r inside a line leaves two values on it.
+    lines = raw.split(b"\n")
+    if raw.endswith(b"\n"):
+        lines.pop()   # the empty piece after the last line's end
+    for number, line in enumerate(lines, start=1):
         fields = line.split()
         if len(fields) != 1:
             return number, f"expected one value per line, found {len(fields)}"
@@ -46,7 +53,7 @@ def parse_waveform(raw: bytes, path: str) -> np.ndarray:
             raise ValueError
         try:  # digitiser counts are integers, and int() parses them twice as fast as float()
             samples = np.array(list(map(int, fields)), dtype=np.float64)
-        except ValueError:
+        except (ValueError, OverflowError):   # a decimal, or an integer too large for a float
             samples = np.array(list(map(float, fields)), dtype=np.float64)
         if not np.all(np.isfinite(samples)):
             raise ValueError
@@ -58,8 +65,13 @@ def parse_waveform(raw: bytes, path: str) -> np.ndarray:
 
 def read_waveform(path: str) -> tuple[np.ndarray, str]:
     """Samples and sha256 of one ASCII waveform file."""
-    with open(path, "rb") as handle:
-        raw = handle.read()
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise SeisclipError("waveform file not found", path) from None
+    except OSError as exc:
+        raise SeisclipError(f"cannot read waveform file: {exc.strerror}", path) from None
     return parse_waveform(raw, path), hashlib.sha256(raw).hexdigest()
 
 
@@ -126,6 +138,12 @@ class SegmentSet:
                 + (f"; skipped: {parts}" if parts else ""))
 
 
+def check_segment_length(segment_length: int) -> None:
+    if not 0 < segment_length <= MAX_SEGMENT_LENGTH:
+        raise SeisclipError(f"segment length must be a positive integer of at most {MAX_SEGMENT_LENGTH} samples, "
+                            f"got {segment_length}")
+
+
 def load_segments(index: IndexFile, segment_length: int, min_peak: float = DEFAULT_MIN_PEAK,
                   strict: bool = False, progress: bool = True, source: WaveformSource | None = None,
                   keep_segments: bool = True) -> SegmentSet:
@@ -136,8 +154,9 @@ def load_segments(index: IndexFile, segment_length: int, min_peak: float = DEFAU
     to hold in memory, which are then read again batch by batch (:mod:`seisclip.streaming`).
     """
     source = source or AsciiFolder()
-    if segment_length <= 0:
-        raise SeisclipError(f"segment length must be a positive integer, got {segment_length}")
+    check_segment_length(segment_length)
+    if not min_peak > 0:   # a segment of zeros must never pass: it has no peak to divide by
+        raise SeisclipError(f"min_peak must be positive (segments whose peak is below it are skipped), got {min_peak}")
     positions_by_file: dict[str, list[int]] = {}
     for position, path in enumerate(index.paths):
         positions_by_file.setdefault(path, []).append(position)

@@ -25,7 +25,7 @@ from scipy import signal
 from tqdm import tqdm
 
 from .errors import SeisclipError
-from .fsio import atomic_directory, write_file_atomic
+from .fsio import atomic_directory, output_lock, write_file_atomic
 from .metadata import format_wc_line, read_metadata
 
 DEFAULT_SEED = 19830924
@@ -250,7 +250,8 @@ def generate_demo_bank(
     lengths = _segment_lengths(bank_rng, n_files)
     names = archive_names(bank_rng, n_files, lengths)
     metadata_lines: dict[str, str] = {}
-    with atomic_directory(directory) as building:
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(directory, "demo bank"), atomic_directory(directory) as building:
         for index in tqdm(range(n_files), desc="demo bank", unit="file", file=sys.stderr, disable=not progress):
             # One generator per file, so each file depends only on the seed and its index.
             counts = synthetic_seismogram(np.random.default_rng([seed, index]), int(lengths[index]))

@@ -198,6 +198,8 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
         if not os.path.isfile(path):
             raise SeisclipError("record file not found", path)
         truth, _ = read_waveform(path)
+        if not truth.size:
+            raise SeisclipError("record is empty", path)
         if not np.abs(truth).max() > 0:
             raise SeisclipError("record is all zeros: nothing to clip", path)
         for fraction in clip_levels:
@@ -217,7 +219,7 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
                  progress: bool = True) -> dict[str, list[dict]]:
     """Evaluate on the model's test split (default) or on ``records``; write evaluation.md, .csv,
     .png and .json to ``out_dir`` and print the table."""
-    from .fsio import atomic_directory, refuse_existing, sha256_file
+    from .fsio import atomic_directory, output_lock, refuse_existing, sha256_file
     from .models import load_model
     from .provenance import dump_json, run_record
 
@@ -242,7 +244,8 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
 
     table = markdown_table(methods)
     title = f"{name}: {source}"
-    with atomic_directory(out_dir, overwrite=overwrite) as work:
+    Path(out_dir).parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(out_dir, "evaluation folder"), atomic_directory(out_dir, overwrite=overwrite) as work:
         (work / "evaluation.md").write_text(f"# {title}\n\n{table}")
         (work / "evaluation.csv").write_bytes(csv_table(methods))
         (work / "evaluation.png").write_bytes(plot_metrics(methods, title))

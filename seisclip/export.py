@@ -17,13 +17,13 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from .datasets import load_segments
+from .datasets import check_segment_length, load_segments
 from .errors import SeisclipError
-from .fsio import atomic_file, refuse_existing
+from .fsio import atomic_file, output_lock, refuse_existing
 from .hdf5_bank import BankSource, write_attributes
 from .index import read_index
 from .labels import DEFAULT_MIN_PEAK
-from .provenance import manifest_path_for, read_manifest, run_record
+from .provenance import check_fields, manifest_path_for, read_manifest, run_record
 from .streaming import SegmentPairs, in_batches
 from .training import SPLIT_FRACTIONS, SPLIT_NAMES, default_seed, model_name, read_selection_manifest, split_positions
 
@@ -65,18 +65,24 @@ class ExportRequest:
 
 def _segment_length(request: ExportRequest) -> int:
     if request.segment_length is not None:
-        if request.segment_length <= 0:
-            raise SeisclipError(f"segment length must be a positive integer, got {request.segment_length}")
+        check_segment_length(request.segment_length)
         return request.segment_length
     manifest = manifest_path_for(request.index)
     if not manifest.exists():
         raise SeisclipError(f"no selection manifest {manifest} to take the segment length from; give --segment-length",
                             request.index)
-    return int(read_manifest(manifest)["segment_length"])
+    selection = read_manifest(manifest)
+    check_fields(selection, manifest, {"segment_length": int})
+    return selection["segment_length"]
 
 
 def export_set(request: ExportRequest) -> str:
-    """Write the exported set; a summary line."""
+    """Write the exported set, holding its name's lock; a summary line."""
+    with output_lock(request.out, "exported set"):
+        return _export_locked(request)
+
+
+def _export_locked(request: ExportRequest) -> str:
     if not request.overwrite:
         refuse_existing(request.out, "exported set")
     index = read_index(request.index)

@@ -19,6 +19,8 @@ from .errors import SeisclipError
 from .fsio import sha256_bytes
 
 RSCALE_DECIMALS = 3
+#: A start has at most 18 digits, so that it fits the int64 arrays it is held in.
+MAX_START_DIGITS = 18
 
 
 @dataclass
@@ -45,23 +47,33 @@ def format_index(istart: np.ndarray, rscale_thousandths: np.ndarray, file_index:
     return "".join(lines).encode()
 
 
+def _start_problem(start: str) -> str:
+    if start.startswith("-") and start[1:].isascii() and start[1:].isdigit():
+        return f"start {start} is negative"
+    if start.isascii() and start.isdigit():
+        return f"start {start} has more than {MAX_START_DIGITS} digits: beyond any waveform file"
+    return f"start {start!r} is not an integer"
+
+
 def _parse_line(text: str) -> tuple[int, float, str]:
     fields = text.split()
     if len(fields) != 3:
         raise ValueError(f"expected 3 fields 'istart rscale path', found {len(fields)}")
+    start, level, segment_path = fields
+    # Plain ASCII digits only: int() and float() would also take "1_000" or non-ASCII digits.
+    if not (start.isascii() and start.isdigit() and len(start) <= MAX_START_DIGITS):
+        raise ValueError(_start_problem(start))
     try:
-        istart = int(fields[0])
+        if not level.isascii() or "_" in level:
+            raise ValueError
+        rscale = float(level)
     except ValueError:
-        raise ValueError(f"start {fields[0]!r} is not an integer") from None
-    if istart < 0:
-        raise ValueError(f"start {istart} is negative")
-    try:
-        rscale = float(fields[1])
-    except ValueError:
-        raise ValueError(f"clip level {fields[1]!r} is not a number") from None
+        raise ValueError(f"clip level {level!r} is not a number") from None
     if not (math.isfinite(rscale) and 0.0 < rscale <= 1.0):
-        raise ValueError(f"clip level {fields[1]} is outside (0, 1]")
-    return istart, rscale, fields[2]
+        raise ValueError(f"clip level {level} is outside (0, 1]")
+    if not segment_path.isprintable():
+        raise ValueError(f"path {segment_path!r} holds a control character")
+    return int(start), rscale, segment_path
 
 
 def read_index(path: str | os.PathLike, problems: list[tuple[int, str]] | None = None) -> IndexFile:

@@ -23,7 +23,9 @@ SKIP_REASONS = (
     "not 4 columns",
     "count not an integer",
     "negative count",
+    "count too large",
     "name escapes the bank folder",
+    "name holds a control character",
     "duplicate name",
     "wc total line",
 )
@@ -78,11 +80,21 @@ def _escapes_bank(name: str) -> bool:
     return normalised == ".." or normalised.startswith("../") or normalised == "."
 
 
-def _as_int(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
+#: Counts and sizes have at most 18 digits, so that they fit int64 arrays.
+MAX_DIGITS = 18
+
+
+def _count_problem(text: str) -> str | None:
+    """Why a count (or size) column cannot be used, or None. Plain ASCII digits only: int()
+    would also take "1_000" or "١٢"."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not (digits.isascii() and digits.isdigit()):
+        return "count not an integer"
+    if text.startswith("-") and digits.strip("0"):
+        return "negative count"
+    if len(digits.lstrip("0")) > MAX_DIGITS:
+        return "count too large"
+    return None
 
 
 def read_metadata(path: str | os.PathLike, strict: bool = False) -> Metadata:
@@ -124,13 +136,11 @@ def read_metadata(path: str | os.PathLike, strict: bool = False) -> Metadata:
         if len(columns) != 4:
             skip("not 4 columns", number)
             continue
-        count = _as_int(columns[0])
-        if count is None:
-            skip("count not an integer", number)
+        problem = _count_problem(columns[0])
+        if problem:
+            skip(problem, number)
             continue
-        if count < 0:
-            skip("negative count", number)
-            continue
+        count = int(columns[0])
         name = columns[3]
         # `wc FILE...` ends with a total; a file really named "total" is kept.
         if name == "total" and number == len(lines) and count == running_total and meta.entries:
@@ -139,12 +149,17 @@ def read_metadata(path: str | os.PathLike, strict: bool = False) -> Metadata:
         if _escapes_bank(name):
             skip("name escapes the bank folder", number)
             continue
+        if not name.isprintable():   # e.g. a NUL, which no file name can hold
+            skip("name holds a control character", number)
+            continue
         if name in seen:
             skip("duplicate name", number)
             continue
         seen.add(name)
         running_total += count
-        meta.entries.append(BankEntry(name=name, count=count, nbytes=_as_int(columns[2]), line=number))
+        # The size is only compared with the file's: left out when unusable.
+        nbytes = None if _count_problem(columns[2]) else int(columns[2])
+        meta.entries.append(BankEntry(name=name, count=count, nbytes=nbytes, line=number))
     if not meta.entries:
         raise SeisclipError(f"metadata file has no usable line ({meta.skipped_total} skipped)", path)
     return meta

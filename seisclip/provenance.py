@@ -13,7 +13,6 @@ from typing import Any
 
 from . import __version__
 from .errors import SeisclipError
-from .fsio import write_file_atomic
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -82,19 +81,39 @@ def dump_json(data: dict[str, Any]) -> bytes:
     return (_to_json(data, "") + "\n").encode()
 
 
-def write_manifest(path: str | os.PathLike, data: dict[str, Any], overwrite: bool = False) -> None:
-    write_file_atomic(path, dump_json(data), overwrite=overwrite)
-
-
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     try:
-        text = Path(path).read_text()
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise SeisclipError("manifest not found", path) from None
+    except OSError as exc:
+        raise SeisclipError(f"cannot read manifest: {exc.strerror}", path) from None
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SeisclipError("manifest is not UTF-8 text", path) from None
     except json.JSONDecodeError as exc:
         raise SeisclipError(f"manifest is not valid JSON ({exc.msg})", path, exc.lineno) from None
     if not isinstance(data, dict):
         raise SeisclipError("manifest is not a JSON object", path)
     return data
+
+
+_JSON_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+                    list: "a list", dict: "an object"}
+
+
+def check_fields(manifest: dict[str, Any], path: str | os.PathLike, fields: dict[str, type | tuple[type, ...]]) -> None:
+    """Fail naming the first of ``fields`` (dotted for nested ones, e.g. ``parameters.sbrl``) that
+    ``manifest`` lacks or holds with another JSON type, so that a damaged or hand-edited
+    manifest is one clear error instead of a KeyError where a field is used."""
+    for key, expected in fields.items():
+        value: Any = manifest
+        for part in key.split("."):
+            if not isinstance(value, dict) or part not in value:
+                raise SeisclipError(f"manifest lacks '{key}'", path)
+            value = value[part]
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        if isinstance(value, bool) != (bool in expected) or not isinstance(value, expected):
+            wanted = " or ".join(_JSON_TYPE_NAMES[kind] for kind in expected)
+            raise SeisclipError(f"manifest's '{key}' is {json.dumps(value)[:40]}, not {wanted}", path)

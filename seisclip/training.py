@@ -5,6 +5,10 @@ A definition script supplies a name, a model builder, a loss and hyper-parameter
 waveform file read once), splits them 70/15/15 with a recorded seed, trains deterministically,
 and writes ``models/<STEM>_<def>/`` (or ``<STEM>_sbrl_<def>``) atomically with the model, its
 manifest, the training history, a plot of it and a copy of the definition script.
+
+After every epoch the model's and the optimizer's state and the history so far are saved in a
+hidden working folder beside the model directory, ``.<name>.work/``, so that a run interrupted
+at any moment continues with ``--resume`` from its last completed epoch, to the same weights.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ import argparse
 import csv
 import inspect
 import io
+import json
 import os
 import shutil
 import sys
+import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -26,10 +33,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from .cli import ArgumentParser, run_guarded
+from .cli import ArgumentParser, run_guarded, set_name
 from .datasets import AsciiFolder, SegmentSet, load_segments
 from .errors import SeisclipError
-from .fsio import atomic_directory, refuse_existing, sha256_file
+from .fsio import (atomic_directory, atomic_file, output_lock, refuse_existing, remove_stale_temporaries,
+                   sha256_file, temporary_prefix)
 from .hdf5_bank import BankSource
 from .index import read_index
 from .labels import DEFAULT_MIN_PEAK, NORMALISATIONS
@@ -43,6 +51,9 @@ SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
 MAX_TRAINING_SEED = 2**32
 #: Test segments predicted at a time.
 TEST_BATCH_SIZE = 1024
+#: In the working folder: the arguments of the run, and its state after the last completed epoch.
+ARGUMENTS_FILE = "arguments.json"
+CHECKPOINT_FILE = "checkpoint.npz"
 
 
 @dataclass(frozen=True)
@@ -93,7 +104,7 @@ def _parse_args(definition: Definition, argv: Sequence[str] | None) -> argparse.
         description=f"Train model definition {definition.name} on an index file and save it under models/.")
     parser.add_argument("--number_of_consecutive_samples", type=int, required=True, metavar="L",
                         help="segment length; must be the one the index file was drawn with")
-    parser.add_argument("--segdefname", required=True, metavar="STEM",
+    parser.add_argument("--segdefname", required=True, metavar="STEM", type=set_name,
                         help="index file stem, e.g. set00001_256_40000 for indices_files/set00001_256_40000.txt")
     parser.add_argument("--indices_dir", default="indices_files", help="folder of index files (default indices_files)")
     parser.add_argument("--models_dir", default="models", help="folder of model directories (default models)")
@@ -106,6 +117,9 @@ def _parse_args(definition: Definition, argv: Sequence[str] | None) -> argparse.
     parser.add_argument("--min_peak", type=float, default=DEFAULT_MIN_PEAK,
                         help=f"skip segments whose peak |count| is below this (default {DEFAULT_MIN_PEAK:g})")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing model directory")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run of this model from its last completed epoch (its checkpoint "
+                             "in MODELS_DIR/.NAME.work/), with the same arguments")
     parser.add_argument("--strict", action="store_true", help="a segment that would be skipped is an error")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     parser.add_argument("--bank", default=None, metavar="BANK.h5",
@@ -222,8 +236,144 @@ def _test_metrics(model, pairs: SegmentPairs, positions: np.ndarray) -> dict[str
     }
 
 
+def working_folder(model_dir: Path) -> Path:
+    """Where a run keeps its checkpoint until its model directory is complete: ``.<name>.work`` beside it."""
+    return model_dir.with_name(f".{model_dir.name}.work")
+
+
+@dataclass
+class Progress:
+    """A run's state after its last completed epoch, as its checkpoint holds it."""
+
+    completed_epochs: int
+    history: dict[str, list[float]]
+    resumed_after: list[int]          # the completed epochs earlier runs were resumed from
+    model_values: list[np.ndarray]
+    optimizer_values: list[np.ndarray]
+
+
+def _save_checkpoint(path: Path, model, progress: Progress) -> None:
+    """All of the model's variables (its weights and the layers' random-seed states) and the
+    optimizer's (step count, moments), with the history, in one file replaced atomically."""
+    state = json.dumps({"completed_epochs": progress.completed_epochs, "history": progress.history,
+                        "resumed_after": progress.resumed_after})
+    arrays = {f"model_{i:05d}": np.asarray(variable) for i, variable in enumerate(model.variables)}
+    arrays.update({f"optimizer_{i:05d}": np.asarray(variable) for i, variable in enumerate(model.optimizer.variables)})
+    with atomic_file(path, overwrite=True) as temporary, open(temporary, "wb") as handle:
+        np.savez(handle, state=np.frombuffer(state.encode(), dtype=np.uint8), **arrays)
+
+
+def _read_checkpoint(path: Path) -> Progress:
+    try:
+        with np.load(path) as data:
+            state = json.loads(data["state"].tobytes())
+            values = {prefix: [data[key] for key in sorted(data.files) if key.startswith(prefix)]
+                      for prefix in ("model_", "optimizer_")}
+        return Progress(state["completed_epochs"], state["history"], state["resumed_after"],
+                        values["model_"], values["optimizer_"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise SeisclipError(f"checkpoint cannot be read ({exc}); remove its folder to start again", path) from None
+
+
+def _restore_checkpoint(model, progress: Progress, path: Path) -> None:
+    model.optimizer.build(model.trainable_variables)
+    for variables, values in ((model.variables, progress.model_values),
+                              (model.optimizer.variables, progress.optimizer_values)):
+        if [tuple(v.shape) for v in variables] != [value.shape for value in values]:
+            raise SeisclipError("checkpoint does not fit the model the definition builds; "
+                                "remove its folder to start again", path)
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Saves the run's progress in the working folder at the end of every epoch."""
+
+    def __init__(self, path: Path, progress: Progress):
+        super().__init__()
+        self.path = path
+        self.progress = progress
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.progress.history.setdefault(key, []).append(float(value))
+        self.progress.completed_epochs = epoch + 1
+        _save_checkpoint(self.path, self.model, self.progress)
+
+
+def _run_arguments(definition: Definition, args: argparse.Namespace, name: str, seed: int, index_sha256: str) -> dict:
+    """Everything that decides the trained weights: a resumed run must have all of it unchanged."""
+    return {
+        "model_name": name,
+        "definition": definition.name,
+        "definition_sha256": sha256_file(definition.source_file),
+        "index_sha256": index_sha256,
+        "segment_length": args.number_of_consecutive_samples,
+        "sbrl": args.sbrl,
+        "min_peak": args.min_peak,
+        "strict": args.strict,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "seed": seed,
+        "bank": args.bank,
+        "stream": args.stream,
+    }
+
+
+def _discard(work: Path, model_dir: Path) -> None:
+    """Remove a working folder, renamed first to a temporary name of the model's (onto an empty
+    folder made for it), so that an interruption while deleting leaves only what the next run removes."""
+    doomed = tempfile.mkdtemp(prefix=temporary_prefix(model_dir), suffix=".tmp", dir=model_dir.parent)
+    os.rename(work, doomed)
+    shutil.rmtree(doomed)
+
+
+def _discard_if_finished(work: Path, model_dir: Path) -> None:
+    """Remove the working folder of the run that wrote ``model_dir``: a run killed just after its
+    model directory took its name leaves it (the two histories are equal). Any other is kept."""
+    checkpoint, manifest = work / CHECKPOINT_FILE, model_dir / MANIFEST_FILE
+    if not (checkpoint.is_file() and manifest.is_file()):
+        return
+    try:
+        finished = read_manifest(manifest).get("history") == _read_checkpoint(checkpoint).history
+    except SeisclipError:   # not this model's: left for the checks that follow to report
+        return
+    if finished:
+        _discard(work, model_dir)
+
+
+def _progress_to_resume(work: Path, model_dir: Path, arguments: dict, resume: bool) -> Progress | None:
+    """The progress an interrupted run of this model saved, if ``resume``; None to start from the
+    first epoch. A working folder without a completed epoch holds nothing to resume and is removed."""
+    checkpoint = work / CHECKPOINT_FILE
+    remove_stale_temporaries(checkpoint)
+    if not checkpoint.is_file():
+        if work.exists():
+            _discard(work, model_dir)
+        if resume:
+            print(f"note: no interrupted run of {model_dir} to resume; training from the first epoch", file=sys.stderr)
+        return None
+    progress = _read_checkpoint(checkpoint)
+    if not resume:
+        raise SeisclipError(f"an interrupted run left its checkpoint after epoch {progress.completed_epochs} "
+                            f"in {work}: add --resume to continue it, or remove that folder to start again", model_dir)
+    recorded = read_manifest(work / ARGUMENTS_FILE)
+    differences = [f"{key} {recorded.get(key)!r}, not {value!r}" for key, value in arguments.items()
+                   if recorded.get(key) != value]
+    if differences:
+        raise SeisclipError(f"--resume: the interrupted run in {work} had {'; '.join(differences)}; resume it with "
+                            "its own arguments, or remove that folder to start again", model_dir)
+    progress.resumed_after.append(progress.completed_epochs)
+    print(f"resuming {model_dir} after epoch {progress.completed_epochs} of {arguments['epochs']}", file=sys.stderr)
+    return progress
+
+
 def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any]:
-    """Train ``definition`` as ``args`` ask and write the model directory; return its manifest."""
+    """Train ``definition`` as ``args`` ask and write the model directory; return its manifest.
+
+    Holds the model directory's lock from the existence check to the end, so a second run of the
+    same model fails at once."""
     started = time.time()
     length = args.number_of_consecutive_samples
     name = model_name(args.segdefname, definition.name, args.sbrl)
@@ -231,9 +381,24 @@ def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any]:
     index_path = Path(args.indices_dir) / f"{args.segdefname}.txt"
     index = read_index(index_path)
     selection, selection_sha256 = read_selection_manifest(index_path, index.sha256, length)
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(model_dir, "model directory"):
+        remove_stale_temporaries(working_folder(model_dir))
+        return _train_locked(definition, args, started, index_path, index, selection, selection_sha256)
+
+
+def _train_locked(definition: Definition, args: argparse.Namespace, started: float, index_path: Path, index,
+                  selection: dict | None, selection_sha256: str | None) -> dict[str, Any]:
+    length = args.number_of_consecutive_samples
+    name = model_name(args.segdefname, definition.name, args.sbrl)
+    model_dir = Path(args.models_dir) / name
+    working = working_folder(model_dir)
+    _discard_if_finished(working, model_dir)
     if not args.overwrite:
         refuse_existing(model_dir, "model directory")
     seed = default_seed(name) if args.seed is None else args.seed
+    arguments = _run_arguments(definition, args, name, seed, index.sha256)
+    progress = _progress_to_resume(working, model_dir, arguments, args.resume)
 
     source = AsciiFolder() if args.bank is None else BankSource(args.bank)
     segments = load_segments(index, length, min_peak=args.min_peak, strict=args.strict, progress=not args.quiet,
@@ -256,12 +421,29 @@ def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any]:
     model = definition.build_model(length)
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=definition.loss,
                   metrics=[restored_mse, restored_mae])
+    if progress is None:
+        progress = Progress(0, {}, [], [], [])
+        with atomic_directory(working) as building:
+            (building / ARGUMENTS_FILE).write_bytes(dump_json(arguments))
+    else:
+        _restore_checkpoint(model, progress, working / CHECKPOINT_FILE)
     train_part, validation_part, test_part = (parts[name_] for name_ in SPLIT_NAMES)
     validation = ordered_dataset(pairs, validation_part, args.batch_size) if len(validation_part) else None
-    fit = model.fit(training_dataset(pairs, train_part, args.batch_size, seed, args.epochs),
-                    steps_per_epoch=batch_count(len(train_part), args.batch_size), epochs=args.epochs, shuffle=False,
-                    validation_data=validation, verbose=0 if args.quiet else 2)
-    history = {key: [float(v) for v in values] for key, values in fit.history.items()}
+    first_epoch = progress.completed_epochs
+    try:
+        if first_epoch < args.epochs:
+            model.fit(training_dataset(pairs, train_part, args.batch_size, seed, args.epochs, first_epoch),
+                      steps_per_epoch=batch_count(len(train_part), args.batch_size), initial_epoch=first_epoch,
+                      epochs=args.epochs, shuffle=False, validation_data=validation, verbose=0 if args.quiet else 2,
+                      callbacks=[Checkpoint(working / CHECKPOINT_FILE, progress)])
+    except BaseException:   # an error or Ctrl-C: keep what a --resume can continue from
+        if progress.completed_epochs:
+            print(f"note: {model_dir} not written; its checkpoint after epoch {progress.completed_epochs} of "
+                  f"{args.epochs} is kept in {working}: add --resume to the same command to continue", file=sys.stderr)
+        else:
+            _discard(working, model_dir)
+        raise
+    history = progress.history
     test_metrics = _test_metrics(model, pairs, test_part)
 
     split_of_used = {int(segments.used[p]): split for split in SPLIT_NAMES for p in parts[split]}
@@ -305,6 +487,7 @@ def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any]:
                            **{split: int(len(parts[split])) for split in SPLIT_NAMES}},
         "skipped": dict(segments.skipped),
         "history": history,
+        "resumed_after_epochs": progress.resumed_after,
         "test_metrics": test_metrics,
         "model_parameters": int(model.count_params()),
         "working_directory": os.getcwd(),
@@ -325,6 +508,7 @@ def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any]:
         _plot_history(history, name, work / "training_curves.png")
         manifest["wall_time_s"] = round(time.time() - started, 3)
         (work / MANIFEST_FILE).write_bytes(dump_json(manifest))
+    _discard(working, model_dir)
 
     print(f"{model_dir}: test MSE {test_metrics['mse']:.5f}, MAE {test_metrics['mae']:.5f} "
           f"(clipped input unchanged: MSE {test_metrics['clipped_input_mse']:.5f}) on {test_metrics['segments']} "

@@ -6,11 +6,15 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
+from .errors import SeisclipError
 from .index import read_index
 from .metadata import read_metadata
-from .provenance import manifest_path_for, read_manifest
+from .provenance import check_fields, manifest_path_for, read_manifest
 
 _CHUNK = 1 << 20
+#: What verify reads from a selection manifest, with its JSON type.
+SELECTION_MANIFEST_FIELDS = {"index_sha256": str, "number_of_segments": int, "segment_length": int,
+                             "clip_level_range": list, "ASCII_file_dir": str, "metadata_file": str}
 
 
 def count_samples(path: str | os.PathLike) -> int:
@@ -38,6 +42,7 @@ def verify_index(index_path: str | os.PathLike, manifest_path: str | os.PathLike
     index_path = os.fspath(index_path)
     manifest_path = manifest_path or manifest_path_for(index_path)
     manifest = read_manifest(manifest_path)
+    check_fields(manifest, manifest_path, SELECTION_MANIFEST_FIELDS)
     problems: list[str] = []
 
     line_problems: list[tuple[int, str]] = []
@@ -57,8 +62,12 @@ def verify_index(index_path: str | os.PathLike, manifest_path: str | os.PathLike
         problems.append(f"{metadata_file}: sha256 {metadata.sha256} differs from the manifest's "
                         f"{manifest.get('metadata_sha256')} (the metadata changed)")
     entries = metadata.by_name()
-    length = int(manifest["segment_length"])
-    low, high = manifest.get("clip_level_range", (0.0, 1.0))
+    length = manifest["segment_length"]
+    try:
+        low, high = (float(level) for level in manifest["clip_level_range"])
+    except (TypeError, ValueError):
+        raise SeisclipError(f"manifest's 'clip_level_range' {manifest['clip_level_range']} is not two numbers",
+                            manifest_path) from None
     folder = manifest["ASCII_file_dir"].rstrip("/") or "/"
     prefix = folder + "/" if folder != "/" else "/"
 
@@ -84,12 +93,15 @@ def verify_index(index_path: str | os.PathLike, manifest_path: str | os.PathLike
         entry = entries[path[len(prefix):]]
         try:
             size = os.path.getsize(path)
+            samples = count_samples(path)
         except FileNotFoundError:
             problems.append(f"{path}: waveform file not found (relative to {os.getcwd()})")
             continue
+        except OSError as exc:
+            problems.append(f"{path}: cannot read waveform file: {exc.strerror}")
+            continue
         if entry.nbytes is not None and size != entry.nbytes:
             problems.append(f"{path}: {size} bytes, {metadata_file}:{entry.line} lists {entry.nbytes}")
-        samples = count_samples(path)
         if samples != entry.count:
             problems.append(f"{path}: {samples} samples, {metadata_file}:{entry.line} lists {entry.count}")
         if samples < end:

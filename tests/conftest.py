@@ -1,9 +1,10 @@
 """Shared fixtures: a small synthetic bank laid out like the user's, and a runner for the
-project's scripts and commands as subprocesses."""
+project's scripts and commands as subprocesses; the tally of bad inputs tried."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from seisclip.metadata import format_wc_line
 
@@ -93,3 +95,63 @@ def run(tmp_path):
         return done.returncode, done.stdout, done.stderr
 
     return run_command
+
+
+# --- bad inputs: the README table "What happens when…", fuzzing and the count of both ----------
+
+settings.register_profile("seisclip", max_examples=200, deadline=None, database=None, derandomize=True)
+settings.register_profile("explore", max_examples=5000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seisclip"))
+
+README_TABLE_HEADING = "## What happens when…"
+_README_ROW = re.compile(r"\| `(?P<row>[a-z0-9-]+)` \|")
+_tally = {"cases": 0, "rows": set(), "fuzz_examples": 0}
+_FUZZED = pytest.StashKey[bool]()   # whether a test counted fuzz examples of its own
+
+
+def readme_table_rows() -> list[str]:
+    """The row ids (first column) of the README's table of bad inputs, in order."""
+    text = (REPO_ROOT / "README.md").read_text()
+    if README_TABLE_HEADING not in text:
+        return []
+    section = text.split(README_TABLE_HEADING, 1)[1].split("\n## ", 1)[0]
+    return [match["row"] for match in map(_README_ROW.match, section.splitlines()) if match]
+
+
+def count_fuzz_example() -> None:
+    """Called by a property test for each input it tries."""
+    _tally["fuzz_examples"] += 1
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "bad_input(row): tries the bad input of this row of the README table "
+                                       "'What happens when…'")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    before = _tally["fuzz_examples"]
+    try:
+        return (yield)
+    finally:
+        item.stash[_FUZZED] = _tally["fuzz_examples"] > before
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    rows = [mark.args[0] for mark in item.iter_markers("bad_input")]
+    if rows and report.when == "call" and report.passed:
+        _tally["rows"].update(rows)
+        if not item.stash.get(_FUZZED, False):   # a property test's inputs are counted one by one
+            _tally["cases"] += 1
+    return report
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line counting the bad inputs tried, by tests that passed: one per case marked
+    bad_input, and every input a property test tried."""
+    table = readme_table_rows()
+    terminalreporter.write_line(
+        f"bad inputs tried: {_tally['cases'] + _tally['fuzz_examples']} "
+        f"(table rows: {len(_tally['rows'] & set(table))} of {len(table)}, fuzz examples: {_tally['fuzz_examples']})")

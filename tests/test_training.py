@@ -256,6 +256,7 @@ def test_missing_index_file_is_one_clear_line(workspace):
     (("32", SET, "def999"), "no model definition 'def999'"),
     (("x32", SET, "def001"), "SEGLEN must be a positive integer"),
     (("32", SET, "../def001"), "DEF '../def001' must be"),
+    (("32", SET, "def001", "--epochs", "1", "--overwrite"), "the wrappers never overwrite a model"),
 ])
 def test_training_wrapper_arguments(workspace, args, message):
     done = sh(workspace, "run_create_and_train_model.sh", *args)
