@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .datasets import parse_waveform
 from .errors import SeisclipError
+from .fsio import read_input
 
 MIN_CLIPPED_RUN = 2
 
@@ -87,17 +87,6 @@ def status_from_clip_level(values: np.ndarray, clip_level: float) -> np.ndarray:
     return (values >= clip_level).astype(np.int8) - (values <= -clip_level).astype(np.int8)
 
 
-def _read_bytes(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise SeisclipError("record file not found", path) from None
-    except IsADirectoryError:
-        raise SeisclipError("record path is a directory", path) from None
-    except OSError as exc:
-        raise SeisclipError(f"cannot read record: {exc.strerror}", path) from None
-
-
 def parse_labelled(raw: bytes, path: str) -> tuple[np.ndarray, np.ndarray]:
     """Values and status of a labelled record: a header line, then ``index value status`` lines."""
     lines = raw.splitlines()
@@ -130,7 +119,7 @@ def read_clipped_record(path: str | os.PathLike, labelled: bool | None = None, c
     path = os.fspath(path)
     if not tolerance >= 0 or not np.isfinite(tolerance):
         raise SeisclipError(f"tolerance must be a finite number of counts >= 0, got {tolerance}")
-    raw = _read_bytes(path)
+    raw = read_input(path, "record file")
     if labelled is None:
         lines = raw.splitlines()
         labelled = len(lines) > 1 and len(lines[1].split()) == 3

@@ -36,6 +36,19 @@ def _ordinary_mode(mode: int) -> int:
     return mode & ~mask
 
 
+def read_input(path: str | os.PathLike, what: str) -> bytes:
+    """The bytes of an input file; a missing or unreadable one is a :class:`SeisclipError`
+    naming ``what`` it is meant to be."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise SeisclipError(f"{what} not found", path) from None
+    except IsADirectoryError:
+        raise SeisclipError(f"{what} is a directory", path) from None
+    except OSError as exc:
+        raise SeisclipError(f"cannot read {what}: {exc.strerror}", path) from None
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -11,12 +11,11 @@ import math
 import os
 from array import array
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .errors import SeisclipError
-from .fsio import sha256_bytes
+from .fsio import read_input, sha256_bytes
 
 RSCALE_DECIMALS = 3
 #: A start has at most 18 digits, so that it fits the int64 arrays it is held in.
@@ -83,12 +82,7 @@ def read_index(path: str | os.PathLike, problems: list[tuple[int, str]] | None =
     then each bad line is appended there as ``(line, message)`` and left out.
     """
     path = os.fspath(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise SeisclipError("index file not found", path) from None
-    except OSError as exc:
-        raise SeisclipError(f"cannot read index file: {exc.strerror}", path) from None
+    raw = read_input(path, "index file")
     # Typed arrays and one string per distinct path: a million-line index names only a few
     # thousand files, and is then held in a few tens of MB (streamed training keeps it).
     numbers, starts, levels, paths = array("q"), array("q"), array("d"), []

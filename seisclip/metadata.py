@@ -12,10 +12,9 @@ import os
 import posixpath
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .errors import SeisclipError
-from .fsio import sha256_bytes
+from .fsio import read_input, sha256_bytes
 
 #: Reasons a metadata line is skipped, in the order they are checked.
 SKIP_REASONS = (
@@ -100,14 +99,7 @@ def _count_problem(text: str) -> str | None:
 def read_metadata(path: str | os.PathLike, strict: bool = False) -> Metadata:
     """Parse a metadata file. Raises :class:`SeisclipError` if it is missing, unreadable or empty."""
     path = os.fspath(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise SeisclipError("metadata file not found", path) from None
-    except IsADirectoryError:
-        raise SeisclipError("metadata file is a directory", path) from None
-    except OSError as exc:
-        raise SeisclipError(f"cannot read metadata file: {exc.strerror}", path) from None
+    raw = read_input(path, "metadata file")
     if not raw.strip():
         raise SeisclipError("metadata file is empty", path)
 

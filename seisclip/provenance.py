@@ -13,6 +13,7 @@ from typing import Any
 
 from . import __version__
 from .errors import SeisclipError
+from .fsio import read_input
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -82,12 +83,7 @@ def dump_json(data: dict[str, Any]) -> bytes:
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise SeisclipError("manifest not found", path) from None
-    except OSError as exc:
-        raise SeisclipError(f"cannot read manifest: {exc.strerror}", path) from None
+    raw = read_input(path, "manifest")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

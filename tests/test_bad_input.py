@@ -476,7 +476,7 @@ def test_a_segment_of_zeros_is_skipped_never_divided(drawn, tmp_path, capsys):
         command="clip"),
     row("waveform-empty", ["evaluate", "--records", "empty.txt", "--out-dir", "ev"], "empty.txt: record is empty",
         command="evaluate"),
-    row("waveform-unreadable", ["restore", ".", "--method", "spline"], ".: record path is a directory", command="restore"),
+    row("waveform-unreadable", ["restore", ".", "--method", "spline"], ".: record file is a directory", command="restore"),
 ])
 def test_records_that_are_missing_or_empty(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
