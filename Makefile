@@ -37,7 +37,7 @@ demo: $(STAMP)
 	$(BIN)/seisclip verify $(SET)
 	$(call once,$(MODEL),sh run_create_and_train_model.sh 256 set00001_256_40000 def001 --resume)
 	$(BIN)/seisclip summary $(MODEL)
-	$(call once,$(EVALUATION),$(BIN)/seisclip evaluate --model $(MODEL) --quiet)
+	$(call once,$(EVALUATION),$(BIN)/seisclip evaluate --model $(MODEL) --quiet >/dev/null)
 	@cat $(EVALUATION)/evaluation.md
 	@mkdir -p restored
 	$(call once,$(CLIPPED),$(BIN)/seisclip clip $(RECORD) --level 0.4 --out $(CLIPPED))
