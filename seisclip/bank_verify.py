@@ -11,6 +11,7 @@ from tqdm import tqdm
 from .datasets import parse_waveform
 from .errors import SeisclipError
 from .hdf5_bank import Bank, values_sha256
+from .verify import report
 
 
 def _source_problems(bank: Bank, number: int, values: np.ndarray, ascii_dir: str) -> list[str]:
@@ -68,11 +69,4 @@ def verify_bank(path: str, ascii_dir: str | None = None, progress: bool = True) 
 
 
 def run_bank_verify(path: str, ascii_dir: str | None = None, progress: bool = True) -> int:
-    problems, summary = verify_bank(path, ascii_dir, progress)
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f"bank verify: FAILED, {len(problems)} problem(s); {summary}")
-        return 1
-    print(f"bank verify: OK, {summary}")
-    return 0
+    return report("bank verify", *verify_bank(path, ascii_dir, progress))

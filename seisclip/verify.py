@@ -112,13 +112,17 @@ def verify_index(index_path: str | os.PathLike, manifest_path: str | os.PathLike
     return problems, summary
 
 
-def run_verify(index_path: str, manifest_path: str | None = None, metadata_path: str | None = None) -> int:
-    problems, summary = verify_index(index_path, manifest_path, metadata_path)
+def report(command: str, problems: list[str], summary: str) -> int:
+    """Print each problem on its own line, then the verdict; exit status 0 only without problems."""
     for problem in problems:
         print(problem)
     if problems:
-        print(f"verify: FAILED, {len(problems)} problem(s); {summary}")
+        print(f"{command}: FAILED, {len(problems)} problem(s); {summary}")
         return 1
-    print(f"verify: OK, {summary}")
+    print(f"{command}: OK, {summary}")
     return 0
+
+
+def run_verify(index_path: str, manifest_path: str | None = None, metadata_path: str | None = None) -> int:
+    return report("verify", *verify_index(index_path, manifest_path, metadata_path))
 
