@@ -62,8 +62,9 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
                         help="segment length in samples (default 256: 6.4 s at 40 Hz)")
     parser.add_argument("--number_of_training_segments", type=int, default=40000, metavar="N",
                         help="number of segments to draw (default 40000)")
-    parser.add_argument("--ASCII_file_dir", default="outfiles", metavar="DIR",
-                        help="waveform folder as written into the index lines (default outfiles, the linker.sh link)")
+    parser.add_argument("--ASCII_file_dir", default=None, metavar="DIR",
+                        help="waveform folder as written into the index lines (default outfiles, the linker.sh link; "
+                             "with --bank, the bank's path)")
     parser.add_argument("--metadata_file", default="outfiles_contents_reordered.txt", metavar="FILE",
                         help="bank metadata in wc format (default outfiles_contents_reordered.txt)")
     parser.add_argument("--output_file", required=True, metavar="FILE",
@@ -74,6 +75,9 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max_rscale", type=float, default=1.0, help="highest clip level (default 1.0)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing index file and manifest")
     parser.add_argument("--strict", action="store_true", help="a bad metadata line is an error instead of being skipped")
+    parser.add_argument("--bank", default=None, metavar="BANK.h5",
+                        help="draw from the traces of this HDF5 bank (seisclip bank ingest or import) "
+                             "instead of the metadata file's")
 
 
 def run_selection(args: argparse.Namespace) -> int:
@@ -82,13 +86,14 @@ def run_selection(args: argparse.Namespace) -> int:
     select_segments(SelectionRequest(
         segment_length=args.number_of_consecutive_samples,
         number_of_segments=args.number_of_training_segments,
-        ascii_dir=args.ASCII_file_dir,
+        ascii_dir=args.ASCII_file_dir or (args.bank if args.bank is not None else "outfiles"),
         metadata_file=args.metadata_file,
         output_file=args.output_file,
         seed=args.seed,
         clip_level_range=(args.min_rscale, args.max_rscale),
         overwrite=args.overwrite,
         strict=args.strict,
+        bank=args.bank,
     ))
     return 0
 
@@ -113,7 +118,7 @@ def _demo_bank(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from .verify import run_verify
 
-    return run_verify(args.index, args.manifest, args.metadata)
+    return run_verify(args.index, args.manifest, args.metadata, args.bank)
 
 
 def _trace(args: argparse.Namespace) -> int:
@@ -167,6 +172,27 @@ def _bank_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bank_import(args: argparse.Namespace) -> int:
+    from .bank_import import ImportSettings, import_to_ascii, import_to_bank
+
+    if (args.out is None) == (args.ascii_dir is None):
+        raise SeisclipError("give either --out BANK.h5 (an HDF5 bank) or --ascii-dir DIR with --metadata FILE "
+                            "(the ASCII format)")
+    if (args.ascii_dir is None) != (args.metadata is None):
+        raise SeisclipError("--ascii-dir and --metadata go together: the folder of waveform files and their list")
+    settings = ImportSettings(sampling_rate=args.sampling_rate, detrend=args.detrend, min_samples=args.min_samples,
+                              clip_run=args.clip_run, keep_clipped=args.keep_clipped, hdf5_rate=args.hdf5_rate,
+                              strict=args.strict)
+    if args.out is not None:
+        summary = import_to_bank(args.sources, args.out, settings, report_file=args.report, overwrite=args.overwrite,
+                                 progress=not args.quiet)
+    else:
+        summary = import_to_ascii(args.sources, args.ascii_dir, args.metadata, settings, report_file=args.report,
+                                  overwrite=args.overwrite, progress=not args.quiet)
+    print(summary)
+    return 0
+
+
 def _bank_verify(args: argparse.Namespace) -> int:
     from .bank_verify import run_bank_verify
 
@@ -186,7 +212,8 @@ def _export(args: argparse.Namespace) -> int:
 def _add_bank_commands(commands) -> None:
     from .bank_ingest import DEFAULT_SAMPLING_RATE
 
-    bank = commands.add_parser("bank", help="the HDF5 waveform bank: ingest the ASCII files, verify it")
+    bank = commands.add_parser("bank", help="the HDF5 waveform bank: ingest the ASCII files, import seismic data files, "
+                                            "verify it")
     actions = bank.add_subparsers(dest="bank_command", required=True, metavar="ACTION")
     ingest = actions.add_parser("ingest", help="write every waveform file of a metadata list into one HDF5 bank")
     ingest.add_argument("--metadata", required=True, help="metadata file in wc format, e.g. outfiles_contents_reordered.txt")
@@ -199,11 +226,49 @@ def _add_bank_commands(commands) -> None:
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(action=_bank_ingest)
 
+    _add_bank_import_command(actions)
+
     verify = actions.add_parser("verify", help="check every trace of a bank against its recorded counts and hashes")
     verify.add_argument("bank", help="bank file, e.g. bank.h5")
     verify.add_argument("--ascii-dir", default=None, help="also check every trace against its ASCII file in this folder")
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
     verify.set_defaults(action=_bank_verify)
+
+
+def _add_bank_import_command(actions) -> None:
+    from .bank_import import DEFAULT_CLIP_RUN, DEFAULT_HDF5_RATE, DEFAULT_MIN_SAMPLES, DETRENDS
+    from .bank_ingest import DEFAULT_SAMPLING_RATE
+
+    imports = actions.add_parser(
+        "import", help="import miniSEED, SAC (anything ObsPy reads) and CREDIT-X1local HDF5 files into a bank")
+    imports.add_argument("sources", nargs="+", metavar="SOURCE",
+                         help="data files, or folders searched for them (a file there that is no waveform is "
+                              "skipped and reported)")
+    imports.add_argument("--out", default=None, help="HDF5 bank to write, e.g. bank.h5")
+    imports.add_argument("--ascii-dir", default=None,
+                         help="instead: folder of ASCII waveform files to write (one sample per line)")
+    imports.add_argument("--metadata", default=None, help="with --ascii-dir: their metadata list to write (wc format)")
+    imports.add_argument("--report", default=None,
+                         help="import report (JSON) to write (default: beside the bank or the metadata, "
+                              "NAME.import.json)")
+    imports.add_argument("--sampling-rate", type=float, default=DEFAULT_SAMPLING_RATE,
+                         help=f"the bank's rate: faster traces are resampled with an anti-alias filter, slower ones "
+                              f"left out (default {DEFAULT_SAMPLING_RATE:g} Hz)")
+    imports.add_argument("--detrend", choices=DETRENDS, default="none",
+                         help="remove each trace's mean or linear trend before resampling (default none)")
+    imports.add_argument("--min-samples", type=positive_int, default=DEFAULT_MIN_SAMPLES,
+                         help=f"leave out traces shorter than this at the bank's rate (default {DEFAULT_MIN_SAMPLES})")
+    imports.add_argument("--clip-run", type=positive_int, default=DEFAULT_CLIP_RUN,
+                         help=f"a flat run this long at a trace's extreme, entered and left steeply, marks it clipped "
+                              f"(default {DEFAULT_CLIP_RUN})")
+    imports.add_argument("--keep-clipped", action="store_true",
+                         help="import clipped traces too (flagged in the bank's 'clipped' column and the report)")
+    imports.add_argument("--hdf5-rate", type=float, default=DEFAULT_HDF5_RATE,
+                         help=f"sampling rate of CREDIT-X1local datasets that carry none (default {DEFAULT_HDF5_RATE:g} Hz)")
+    imports.add_argument("--strict", action="store_true", help="a file in a source folder that is no waveform is an error")
+    imports.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    imports.add_argument("--quiet", action="store_true", help="no progress bar")
+    imports.set_defaults(action=_bank_import)
 
 
 def _add_export_command(commands) -> None:
@@ -270,6 +335,8 @@ def build_parser() -> ArgumentParser:
     verify.add_argument("index", help="index file, e.g. indices_files/set00001_256_40000.txt")
     verify.add_argument("--manifest", default=None, help="manifest (default: the index path with suffix .json)")
     verify.add_argument("--metadata", default=None, help="metadata file (default: the one the manifest names)")
+    verify.add_argument("--bank", default=None,
+                        help="for a set drawn from an HDF5 bank: the bank (default: the one the manifest names)")
     verify.set_defaults(action=_verify)
 
     trace = commands.add_parser("trace", help="list the segments that trained a model and check their sources")

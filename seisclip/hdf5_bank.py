@@ -185,9 +185,11 @@ class Bank:
             "traces": len(self.names),
             "sample_dtype": str(attrs["sample_dtype"]),
             "sampling_rate_hz": self.sampling_rate,
-            "ascii_dir": str(attrs["ascii_dir"]),
-            "metadata_file": str(attrs["metadata_file"]),
-            "metadata_sha256": str(attrs["metadata_sha256"]),
+            # An ingested bank came from ASCII files and their metadata, an imported one from the
+            # sources its import report lists.
+            "origin": str(attrs.get("origin", "seisclip bank ingest")),
+            **{key: str(attrs[key]) for key in ("ascii_dir", "metadata_file", "metadata_sha256", "import_report",
+                                                "import_report_sha256") if key in attrs},
             "created_utc": str(attrs["created_utc"]),
         }
 

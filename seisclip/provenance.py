@@ -36,7 +36,11 @@ def git_state(folder: str | os.PathLike = _PACKAGE_DIR) -> dict[str, Any]:
 def library_versions(*modules: str) -> dict[str, str]:
     versions = {"python": platform.python_version(), "seisclip": __version__}
     for name in modules:
-        module = sys.modules.get(name) or __import__(name)
+        try:
+            module = sys.modules.get(name) or __import__(name)
+        except ImportError:   # an optional dependency, such as ObsPy
+            versions[name] = "not installed"
+            continue
         versions[name] = getattr(module, "__version__", "unknown")
     return versions
 

@@ -22,6 +22,7 @@ from .errors import SeisclipError
 from .fsio import (atomic_files, fsync_directory, output_lock, refuse_existing, remove_stale_temporaries,
                    sha256_bytes, sha256_file, stale_temporaries)
 from .index import RSCALE_DECIMALS, format_index
+from .hdf5_bank import Bank
 from .metadata import BankEntry, Metadata, read_metadata
 from .provenance import dump_json, manifest_path_for, run_record
 
@@ -42,6 +43,7 @@ class SelectionRequest:
     clip_level_range: tuple[float, float] = DEFAULT_CLIP_LEVEL_RANGE
     overwrite: bool = False
     strict: bool = False
+    bank: str | None = None    # draw from this HDF5 bank's traces instead of the metadata's files
 
 
 def derive_seed(stem: str, bits: int = 63) -> int:
@@ -124,7 +126,7 @@ def select_segments(request: SelectionRequest) -> dict[str, Any]:
     _validate(request)
     output = Path(request.output_file)
     manifest_path = manifest_path_for(output)
-    metadata, eligible = _eligible_files(request)
+    metadata, eligible, bank = _eligible_files(request)
     output.parent.mkdir(parents=True, exist_ok=True)
     with output_lock(output, "index file"):
         complete_interrupted_commit(output, manifest_path)
@@ -132,13 +134,30 @@ def select_segments(request: SelectionRequest) -> dict[str, Any]:
         if not request.overwrite:
             refuse_existing(output, "index file")
             refuse_existing(manifest_path, "manifest")
-        return _draw_and_write(request, output, manifest_path, metadata, eligible)
+        return _draw_and_write(request, output, manifest_path, metadata, eligible, bank)
 
 
-def _eligible_files(request: SelectionRequest) -> tuple[Metadata, list[BankEntry]]:
-    """The metadata and its files long enough for the segment length (bad metadata is an error here,
-    before any output folder or file is made)."""
-    metadata = read_metadata(request.metadata_file, strict=request.strict)
+def bank_listing(path: str) -> tuple[Metadata, dict[str, Any]]:
+    """An HDF5 bank's traces as metadata entries (line = row + 1 of its trace table), and its provenance."""
+    with Bank(path) as bank:
+        problems = bank.layout_problems()
+        if problems:
+            raise SeisclipError(f"bank is damaged ({problems[0]}); run 'seisclip bank verify'", path)
+        entries = [BankEntry(name=name, count=int(count), nbytes=None, line=row + 1)
+                   for row, (name, count) in enumerate(zip(bank.names, bank.counts.tolist()))]
+        provenance = bank.provenance()
+    return Metadata(path=path, sha256=provenance["sha256"], entries=entries), provenance
+
+
+def _eligible_files(request: SelectionRequest) -> tuple[Metadata, list[BankEntry], dict[str, Any] | None]:
+    """The traces to draw from (the metadata's files, or the bank's traces), those long enough for
+    the segment length, and the bank's provenance if drawn from a bank. Bad metadata is an error
+    here, before any output folder or file is made."""
+    bank = None
+    if request.bank is not None:
+        metadata, bank = bank_listing(request.bank)
+    else:
+        metadata = read_metadata(request.metadata_file, strict=request.strict)
     if metadata.skipped_total:
         print(f"warning: {metadata.skipped_summary()}", file=sys.stderr)
     length = request.segment_length
@@ -148,15 +167,15 @@ def _eligible_files(request: SelectionRequest) -> tuple[Metadata, list[BankEntry
         raise SeisclipError(
             f"no file has at least {length} samples (the longest has {longest}); "
             "choose a shorter number_of_consecutive_samples",
-            request.metadata_file,
+            metadata.path,
         )
-    return metadata, eligible
+    return metadata, eligible, bank
 
 
 def _draw_and_write(request: SelectionRequest, output: Path, manifest_path: Path, metadata: Metadata,
-                    eligible: list[BankEntry]) -> dict[str, Any]:
+                    eligible: list[BankEntry], bank: dict[str, Any] | None) -> dict[str, Any]:
     length = request.segment_length
-    if not os.path.isdir(request.ascii_dir):
+    if bank is None and not os.path.isdir(request.ascii_dir):
         print(f"warning: ASCII_file_dir {request.ascii_dir} is not a folder here; "
               "the index is written all the same (run `seisclip verify` once the bank is in place)", file=sys.stderr)
 
@@ -185,9 +204,9 @@ def _draw_and_write(request: SelectionRequest, output: Path, manifest_path: Path
         "clip_level_decimals": RSCALE_DECIMALS,
         "ASCII_file_dir": request.ascii_dir,
         "ASCII_file_dir_resolved": os.path.realpath(request.ascii_dir),
-        "metadata_file": request.metadata_file,
-        "metadata_file_resolved": os.path.realpath(request.metadata_file),
-        "metadata_sha256": metadata.sha256,
+        **({"metadata_file": request.metadata_file,
+            "metadata_file_resolved": os.path.realpath(request.metadata_file),
+            "metadata_sha256": metadata.sha256} if bank is None else {"bank": bank}),
         "metadata_entries": len(metadata.entries),
         "eligible_files": len(eligible),
         "too_short_files": len(metadata.entries) - len(eligible),

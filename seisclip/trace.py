@@ -43,11 +43,19 @@ def trace_model(model_dir: str, split: str | None = None, check: bool = True) ->
 
     # Relative paths are as the training run saw them, from its working folder.
     folder = manifest.get("working_directory", ".")
+    bank = manifest.get("bank") or {}
+    if bank.get("kind") == "hdf5":
+        # The bank's own hash covers every trace it read: the traces' sources may be long gone.
+        sources = [_check_hash(bank["path"], bank["sha256"], "bank", folder)]
+        checked = f"the bank {bank['path']} ({len(files)} traces)"
+    else:
+        sources = [_check_hash(record["path"], record["sha256"], "waveform file", folder) for record in files]
+        checked = f"{len(files)} waveform files"
     problems = [
         _check_hash(manifest["index_file"], manifest["index_sha256"], "index file", folder),
         _check_hash(manifest.get("selection_manifest"), manifest.get("selection_manifest_sha256"),
                     "selection manifest", folder),
-        *(_check_hash(record["path"], record["sha256"], "waveform file", folder) for record in files),
+        *sources,
     ]
     problems = [problem for problem in problems if problem]
     for problem in problems:
@@ -56,7 +64,7 @@ def trace_model(model_dir: str, split: str | None = None, check: bool = True) ->
     if problems:
         print(f"trace: {name}: {len(problems)} source(s) changed or missing since training", file=sys.stderr)
         return 1
-    print(f"trace: {name}: index file and {len(files)} waveform files match the recorded sha256", file=sys.stderr)
+    print(f"trace: {name}: index file and {checked} match the recorded sha256", file=sys.stderr)
     return 0
 
 

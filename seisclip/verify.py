@@ -10,11 +10,15 @@ from .errors import SeisclipError
 from .index import read_index
 from .metadata import read_metadata
 from .provenance import check_fields, manifest_path_for, read_manifest
+from .selection import bank_listing
 
 _CHUNK = 1 << 20
 #: What verify reads from a selection manifest, with its JSON type.
 SELECTION_MANIFEST_FIELDS = {"index_sha256": str, "number_of_segments": int, "segment_length": int,
-                             "clip_level_range": list, "ASCII_file_dir": str, "metadata_file": str}
+                             "clip_level_range": list, "ASCII_file_dir": str}
+#: ... and what it names the traces were drawn from: a metadata file, or an HDF5 bank.
+METADATA_FIELDS = {"metadata_file": str}
+BANK_FIELDS = {"bank": dict}
 
 
 def count_samples(path: str | os.PathLike) -> int:
@@ -36,9 +40,40 @@ def _metadata_path(manifest: dict, given: str | None) -> str:
     return manifest.get("metadata_file_resolved", recorded)
 
 
+def _bank_path(manifest: dict, given: str | None) -> str:
+    if given is not None:
+        return given
+    recorded = manifest["bank"].get("path", "")
+    if os.path.exists(recorded):
+        return recorded
+    return manifest["bank"].get("path_resolved", recorded)
+
+
+def _listing(manifest: dict, manifest_path, metadata_path: str | None, bank_path: str | None,
+             problems: list[str]) -> tuple[str, dict]:
+    """Where the set was drawn from (a metadata file or a bank) and its entries by name; a changed
+    source is a problem."""
+    if "bank" in manifest:
+        check_fields(manifest, manifest_path, BANK_FIELDS)
+        source = _bank_path(manifest, bank_path)
+        listing, _ = bank_listing(source)
+        recorded = manifest["bank"].get("sha256")
+        changed = "the bank changed"
+    else:
+        check_fields(manifest, manifest_path, METADATA_FIELDS)
+        source = _metadata_path(manifest, metadata_path)
+        listing = read_metadata(source)
+        recorded = manifest.get("metadata_sha256")
+        changed = "the metadata changed"
+    if listing.sha256 != recorded:
+        problems.append(f"{source}: sha256 {listing.sha256} differs from the manifest's {recorded} ({changed})")
+    return source, listing.by_name()
+
+
 def verify_index(index_path: str | os.PathLike, manifest_path: str | os.PathLike | None = None,
-                 metadata_path: str | None = None) -> tuple[list[str], str]:
-    """Every mismatch found, one line each, and a summary of what was checked."""
+                 metadata_path: str | None = None, bank_path: str | None = None) -> tuple[list[str], str]:
+    """Every mismatch found, one line each, and a summary of what was checked. A set drawn from an
+    HDF5 bank is checked against the bank's trace table (its values are ``bank verify``'s to check)."""
     index_path = os.fspath(index_path)
     manifest_path = manifest_path or manifest_path_for(index_path)
     manifest = read_manifest(manifest_path)
@@ -56,12 +91,8 @@ def verify_index(index_path: str | os.PathLike, manifest_path: str | os.PathLike
     if total_lines != expected:
         problems.append(f"{index_path}: {total_lines} lines, the manifest says {expected}")
 
-    metadata_file = _metadata_path(manifest, metadata_path)
-    metadata = read_metadata(metadata_file)
-    if metadata.sha256 != manifest.get("metadata_sha256"):
-        problems.append(f"{metadata_file}: sha256 {metadata.sha256} differs from the manifest's "
-                        f"{manifest.get('metadata_sha256')} (the metadata changed)")
-    entries = metadata.by_name()
+    metadata_file, entries = _listing(manifest, manifest_path, metadata_path, bank_path, problems)
+    from_bank = "bank" in manifest
     length = manifest["segment_length"]
     try:
         low, high = (float(level) for level in manifest["clip_level_range"])
@@ -89,7 +120,7 @@ def verify_index(index_path: str | os.PathLike, manifest_path: str | os.PathLike
                             f"{metadata_file} lists for {entry.name}")
         segment_end[path] = max(segment_end[path], start + length)
 
-    for path, end in sorted(segment_end.items()):
+    for path, end in sorted(segment_end.items()) if not from_bank else ():
         entry = entries[path[len(prefix):]]
         try:
             size = os.path.getsize(path)
@@ -108,7 +139,9 @@ def verify_index(index_path: str | os.PathLike, manifest_path: str | os.PathLike
             problems.append(f"{path}: {samples} samples, too short for segments ending at sample {end}")
 
     summary = (f"{len(index)} segments of {length} samples from {len(segment_end)} files checked against "
-               f"{Path(manifest_path)}, {metadata_file} and the bank")
+               f"{Path(manifest_path)}, {metadata_file} and the bank" if not from_bank else
+               f"{len(index)} segments of {length} samples from {len(segment_end)} traces checked against "
+               f"{Path(manifest_path)} and the trace table of the bank {metadata_file}")
     return problems, summary
 
 
@@ -123,6 +156,7 @@ def report(command: str, problems: list[str], summary: str) -> int:
     return 0
 
 
-def run_verify(index_path: str, manifest_path: str | None = None, metadata_path: str | None = None) -> int:
-    return report("verify", *verify_index(index_path, manifest_path, metadata_path))
+def run_verify(index_path: str, manifest_path: str | None = None, metadata_path: str | None = None,
+               bank_path: str | None = None) -> int:
+    return report("verify", *verify_index(index_path, manifest_path, metadata_path, bank_path))
 
