@@ -80,7 +80,20 @@ def _dataset(batches: Callable[[], Iterator[np.ndarray]], pairs: SegmentPairs, n
 
     spec = tf.TensorSpec(shape=(None, pairs.segment_length, 2), dtype=tf.float32)
     dataset = tf.data.Dataset.from_generator(generate, output_signature=(spec, spec))
-    return dataset.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(PREFETCH_BATCHES)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(PREFETCH_BATCHES)
+    return dataset.with_options(_sharded_by_data())
+
+
+def _sharded_by_data() -> tf.data.Options:
+    """Under ``--strategy multiworker`` every worker runs the same generator and keeps its share of
+    each batch (DATA: each global batch of ``batch_size`` segments is split over the replicas), so
+    a step trains on the same segments as on one device, the steps per epoch stay
+    ``batch_count(n, batch_size)`` and each worker's share is fixed by its task index. FILE cannot
+    shard a generator, and OFF would give every worker every batch. The cost: each worker makes
+    the pairs of the whole batch. Without several workers the option changes nothing."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return options
 
 
 def training_dataset(pairs: SegmentPairs, positions: np.ndarray, batch_size: int, seed: int,

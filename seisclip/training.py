@@ -9,6 +9,11 @@ manifest, the training history, a plot of it and a copy of the definition script
 After every epoch the model's and the optimizer's state and the history so far are saved in a
 hidden working folder beside the model directory, ``.<name>.work/``, so that a run interrupted
 at any moment continues with ``--resume`` from its last completed epoch, to the same weights.
+
+``--strategy`` picks the ``tf.distribute`` strategy (one device, every GPU of the machine, or a
+cluster of machines described by ``TF_CONFIG``) and ``--precision`` the Keras dtype policy. In a
+cluster only the chief writes: its lock, its working folder and the model directory; the other
+workers train in lockstep with it and write nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import ops
+from keras import ops, tree
 
 from .cli import ArgumentParser, run_guarded, set_name
 from .datasets import AsciiFolder, SegmentSet, load_segments
@@ -54,6 +59,10 @@ TEST_BATCH_SIZE = 1024
 #: In the working folder: the arguments of the run, and its state after the last completed epoch.
 ARGUMENTS_FILE = "arguments.json"
 CHECKPOINT_FILE = "checkpoint.npz"
+STRATEGIES = ("default", "mirrored", "multiworker")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host0:12345", "host1:12345"]}, '
+                     '"task": {"type": "worker", "index": 0}}')
 
 
 @dataclass(frozen=True)
@@ -69,14 +78,15 @@ class Definition:
 
 @keras.saving.register_keras_serializable(package="seisclip")
 def restored_mse(target, prediction):
-    """Mean squared error of the restored segment (target[..., 0] is the truth)."""
-    return ops.mean(ops.square(prediction - target[..., 0]), axis=-1)
+    """Mean squared error of the restored segment (target[..., 0] is the truth), in the target's
+    float32 also when a mixed precision model predicts in float16 (Keras casts for losses, not metrics)."""
+    return ops.mean(ops.square(ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="seisclip")
 def restored_mae(target, prediction):
-    """Mean absolute error of the restored segment."""
-    return ops.mean(ops.abs(prediction - target[..., 0]), axis=-1)
+    """Mean absolute error of the restored segment, in float32 like :func:`restored_mse`."""
+    return ops.mean(ops.abs(ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
 
 
 def model_name(segdefname: str, definition: str, sbrl: bool) -> str:
@@ -109,7 +119,9 @@ def _parse_args(definition: Definition, argv: Sequence[str] | None) -> argparse.
     parser.add_argument("--indices_dir", default="indices_files", help="folder of index files (default indices_files)")
     parser.add_argument("--models_dir", default="models", help="folder of model directories (default models)")
     parser.add_argument("--epochs", type=int, default=hp["epochs"], help=f"default {hp['epochs']}")
-    parser.add_argument("--batch_size", type=int, default=hp["batch_size"], help=f"default {hp['batch_size']}")
+    parser.add_argument("--batch_size", type=int, default=hp["batch_size"],
+                        help="global batch size: the segments of one training step, split over all replicas "
+                             f"(every GPU of every worker) (default {hp['batch_size']})")
     parser.add_argument("--learning_rate", type=float, default=hp["learning_rate"], help=f"default {hp['learning_rate']}")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the split, the initial weights and the shuffling (default: derived from the model name)")
@@ -128,6 +140,14 @@ def _parse_args(definition: Definition, argv: Sequence[str] | None) -> argparse.
     parser.add_argument("--stream", action="store_true",
                         help="read segments from --bank a batch at a time instead of holding them all "
                              "(for sets larger than memory; same batches as without it)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="default",
+                        help="default: one device (the first GPU if one is visible, else the CPU); mirrored: every "
+                             "GPU of this machine (tf.distribute.MirroredStrategy); multiworker: several machines, "
+                             "each running this command with its own TF_CONFIG, the chief writing the model "
+                             "(tf.distribute.MultiWorkerMirroredStrategy) (default default)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
+                        help="Keras dtype policy while training: mixed_float16 for GPUs, mixed_bfloat16 for TPUs "
+                             "and recent GPUs and CPUs; the saved model is float32 whatever this is (default float32)")
     args = parser.parse_args(argv)
     if args.stream and args.bank is None:
         parser.error("--stream reads from an HDF5 bank: give --bank BANK.h5")
@@ -139,6 +159,138 @@ def _parse_args(definition: Definition, argv: Sequence[str] | None) -> argparse.
     if not args.learning_rate > 0:
         parser.error(f"--learning_rate must be positive, got {args.learning_rate}")
     return args
+
+
+@dataclass(frozen=True)
+class ClusterTask:
+    """This process's place in the cluster of a ``--strategy multiworker`` run, from ``TF_CONFIG``."""
+
+    cluster: dict[str, list[str]]
+    task_type: str
+    task_index: int
+
+    @property
+    def workers(self) -> int:
+        """Processes training together, the chief included."""
+        return sum(len(addresses) for addresses in self.cluster.values())
+
+    @property
+    def is_chief(self) -> bool:
+        """The task of type "chief", or worker 0 when the cluster has no chief (TensorFlow's rule)."""
+        return self.task_type == "chief" or ("chief" not in self.cluster and self.task_index == 0)
+
+
+def read_tf_config(text: str | None) -> ClusterTask:
+    """The cluster and task that ``TF_CONFIG`` (its text, None when unset) describes, checked."""
+    def malformed(problem: str) -> SeisclipError:
+        return SeisclipError(f"{problem}; expected e.g. {TF_CONFIG_EXAMPLE}", "TF_CONFIG")
+
+    if not text:
+        raise malformed("not set: --strategy multiworker reads the cluster and this task from it")
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        raise SeisclipError(f"not JSON ({exc})", "TF_CONFIG") from None
+    if not (isinstance(config, dict) and isinstance(config.get("cluster"), dict)
+            and isinstance(config.get("task"), dict)):
+        raise malformed('needs a "cluster" object and a "task" object')
+    cluster, task = config["cluster"], config["task"]
+    if not cluster or not set(cluster) <= {"chief", "worker"}:
+        raise malformed(f'"cluster" must list "worker" (and at most one "chief") addresses, not {sorted(cluster)}')
+    for job, addresses in cluster.items():
+        if not (isinstance(addresses, list) and addresses and all(isinstance(a, str) and a for a in addresses)):
+            raise malformed(f'"cluster" "{job}" must be a list of "host:port" addresses')
+    if len(cluster.get("chief", [])) > 1:
+        raise malformed('"cluster" has more than one "chief"')
+    task_type, task_index = task.get("type"), task.get("index")
+    if task_type not in cluster:
+        raise malformed(f'"task" "type" {task_type!r} is not a job of "cluster"')
+    if not (type(task_index) is int and 0 <= task_index < len(cluster[task_type])):
+        raise malformed(f'"task" "index" {task_index!r} is not the index of one of the {len(cluster[task_type])} '
+                        f'"{task_type}" addresses')
+    return ClusterTask(cluster, task_type, task_index)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How a run trains: its ``tf.distribute`` strategy, the devices of this process it uses, its
+    dtype policy and, in a multiworker run, this process's task."""
+
+    strategy_name: str
+    strategy: Any
+    devices: list[str]
+    precision: str
+    task: ClusterTask | None
+
+    @property
+    def is_chief(self) -> bool:
+        return self.task is None or self.task.is_chief
+
+    @property
+    def workers(self) -> int:
+        return 1 if self.task is None else self.task.workers
+
+    @property
+    def replicas(self) -> int:
+        return int(self.strategy.num_replicas_in_sync)
+
+    def summary(self) -> str:
+        def count(n: int, noun: str) -> str:
+            return f"{n} {noun}{'s' if n != 1 else ''}"
+
+        if self.task is None:
+            line = f"training on {count(self.replicas, 'replica')}: {', '.join(self.devices)}"
+        else:
+            line = (f"training on {count(self.replicas, 'replica')} over {count(self.workers, 'worker')}; "
+                    f"{self.task.task_type} {self.task.task_index} here: {', '.join(self.devices)}")
+        if self.strategy_name != "default" and not any("GPU" in device for device in self.devices):
+            line += f" (no GPU visible: --strategy {self.strategy_name} uses the CPU)"
+        return line
+
+    def record(self) -> dict[str, Any]:
+        """The manifest's account of the run's distribution (``devices``: the chief's)."""
+        return {"strategy": self.strategy_name, "replicas": self.replicas, "workers": self.workers,
+                "task": None if self.task is None else {"type": self.task.task_type, "index": self.task.task_index},
+                "cluster": None if self.task is None else self.task.cluster,
+                "devices": self.devices, "precision": self.precision}
+
+
+def start_distribution(strategy_name: str, precision: str) -> Distribution:
+    """Create the strategy ``--strategy`` names. Call it before anything runs a TensorFlow op:
+    MultiWorkerMirroredStrategy must configure the runtime first (and it waits here until every
+    worker of the cluster has started)."""
+    task = None
+    if strategy_name == "multiworker":
+        task = read_tf_config(os.environ.get("TF_CONFIG"))
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        devices = list(strategy.extended.worker_devices)
+    elif strategy_name == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+        devices = list(strategy.extended.worker_devices)
+    else:
+        strategy = tf.distribute.get_strategy()
+        # Without a strategy TensorFlow places ops on the first GPU if one is visible.
+        device = (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))[0]
+        devices = [tf.DeviceSpec.from_string(device.name).replace(job="localhost", replica=0, task=0).to_string()]
+    return Distribution(strategy_name, strategy, devices, precision, task)
+
+
+def _work_around_keras_multi_worker_fit(model, segment_length: int) -> None:
+    """Let ``fit`` run under MultiWorkerMirroredStrategy with several workers, where Keras 3 (3.15,
+    TensorFlow backend) fails twice: it builds the model from the first batch after
+    ``strategy.reduce`` of the (inputs, targets) pair, and that strategy cannot reduce a pair; and
+    it reduces each step's scalar logs with ``reduce(MEAN, axis=0)``, and a scalar has no axis 0.
+    So build the model, loss, metrics and optimizer here from the known batch shapes, skip
+    fit's own build, and give the step logs an axis of length one (their mean over replicas is
+    then what Keras logs). The epoch logs, which the history records, come from the metrics,
+    summed over every replica, and are not affected. Call it inside the strategy's scope."""
+    batch = np.zeros((1, segment_length, 2), np.float32)
+    model._symbolic_build(data_batch=(batch, batch))
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    for step_name in ("train_step", "test_step"):
+        step = getattr(model, step_name)
+        setattr(model, step_name,
+                lambda data, step=step: tree.map_structure(lambda log: ops.expand_dims(log, 0), step(data)))
 
 
 def read_selection_manifest(index_path: Path, index_sha256: str, segment_length: int) -> tuple[dict | None, str | None]:
@@ -318,6 +470,8 @@ def _run_arguments(definition: Definition, args: argparse.Namespace, name: str, 
         "seed": seed,
         "bank": args.bank,
         "stream": args.stream,
+        "strategy": args.strategy,
+        "precision": args.precision,
     }
 
 
@@ -329,27 +483,36 @@ def _discard(work: Path, model_dir: Path) -> None:
     shutil.rmtree(doomed)
 
 
-def _discard_if_finished(work: Path, model_dir: Path) -> None:
-    """Remove the working folder of the run that wrote ``model_dir``: a run killed just after its
-    model directory took its name leaves it (the two histories are equal). Any other is kept."""
+def _finished(work: Path, model_dir: Path) -> bool:
+    """Whether ``work`` is the working folder of the run that wrote ``model_dir``: a run killed just
+    after its model directory took its name leaves it (the two histories are equal)."""
     checkpoint, manifest = work / CHECKPOINT_FILE, model_dir / MANIFEST_FILE
     if not (checkpoint.is_file() and manifest.is_file()):
-        return
+        return False
     try:
-        finished = read_manifest(manifest).get("history") == _read_checkpoint(checkpoint).history
+        return read_manifest(manifest).get("history") == _read_checkpoint(checkpoint).history
     except SeisclipError:   # not this model's: left for the checks that follow to report
-        return
-    if finished:
+        return False
+
+
+def _discard_if_finished(work: Path, model_dir: Path) -> None:
+    """Remove the working folder of the run that wrote ``model_dir``. Any other is kept."""
+    if _finished(work, model_dir):
         _discard(work, model_dir)
 
 
-def _progress_to_resume(work: Path, model_dir: Path, arguments: dict, resume: bool) -> Progress | None:
+def _progress_to_resume(work: Path, model_dir: Path, arguments: dict, resume: bool, chief: bool) -> Progress | None:
     """The progress an interrupted run of this model saved, if ``resume``; None to start from the
-    first epoch. A working folder without a completed epoch holds nothing to resume and is removed."""
+    first epoch. A working folder without a completed epoch holds nothing to resume and is removed.
+
+    Only the chief changes the working folder. The other workers of a multiworker run read the
+    chief's checkpoint, before the chief can write again (that needs them to train an epoch with
+    it), and ignore the checkpoint of a finished run, which the chief removes."""
     checkpoint = work / CHECKPOINT_FILE
-    remove_stale_temporaries(checkpoint)
-    if not checkpoint.is_file():
-        if work.exists():
+    if chief:
+        remove_stale_temporaries(checkpoint)
+    if not checkpoint.is_file() or (not chief and _finished(work, model_dir)):
+        if chief and work.exists():
             _discard(work, model_dir)
         if resume:
             print(f"note: no interrupted run of {model_dir} to resume; training from the first epoch", file=sys.stderr)
@@ -369,36 +532,58 @@ def _progress_to_resume(work: Path, model_dir: Path, arguments: dict, resume: bo
     return progress
 
 
-def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any]:
-    """Train ``definition`` as ``args`` ask and write the model directory; return its manifest.
+def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Train ``definition`` as ``args`` ask and write the model directory; return its manifest
+    (None on the workers of a multiworker run other than the chief, which write nothing).
 
-    Holds the model directory's lock from the existence check to the end, so a second run of the
-    same model fails at once."""
+    The chief (any run but those workers) holds the model directory's lock from the existence
+    check to the end, so a second run of the same model fails at once."""
     started = time.time()
+    distribution = start_distribution(args.strategy, args.precision)
     length = args.number_of_consecutive_samples
     name = model_name(args.segdefname, definition.name, args.sbrl)
     model_dir = Path(args.models_dir) / name
     index_path = Path(args.indices_dir) / f"{args.segdefname}.txt"
     index = read_index(index_path)
     selection, selection_sha256 = read_selection_manifest(index_path, index.sha256, length)
+    drawn_from = (selection or {}).get("bank")
+    if drawn_from and args.bank is None:
+        raise SeisclipError(f"index file was drawn from the HDF5 bank {drawn_from.get('path')}: "
+                            f"add --bank {drawn_from.get('path')}", index_path)
+    run = (definition, args, distribution, started, index_path, index, selection, selection_sha256)
+    if not distribution.is_chief:
+        return _run_training(*run)
     model_dir.parent.mkdir(parents=True, exist_ok=True)
     with output_lock(model_dir, "model directory"):
         remove_stale_temporaries(working_folder(model_dir))
-        return _train_locked(definition, args, started, index_path, index, selection, selection_sha256)
+        return _run_training(*run)
 
 
-def _train_locked(definition: Definition, args: argparse.Namespace, started: float, index_path: Path, index,
-                  selection: dict | None, selection_sha256: str | None) -> dict[str, Any]:
+def _float32_copy(definition: Definition, segment_length: int, model):
+    """The trained model rebuilt by its definition outside any strategy's scope, under the float32
+    policy, with the trained weights: the test metrics and model.keras come from it, so a saved
+    model is plain float32 whatever the strategy and precision, and no worker waits on another
+    after fit. Call it with the float32 policy set."""
+    copy = definition.build_model(segment_length)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _run_training(definition: Definition, args: argparse.Namespace, distribution: Distribution, started: float,
+                  index_path: Path, index, selection: dict | None,
+                  selection_sha256: str | None) -> dict[str, Any] | None:
     length = args.number_of_consecutive_samples
     name = model_name(args.segdefname, definition.name, args.sbrl)
     model_dir = Path(args.models_dir) / name
     working = working_folder(model_dir)
-    _discard_if_finished(working, model_dir)
+    chief = distribution.is_chief
+    if chief:
+        _discard_if_finished(working, model_dir)
     if not args.overwrite:
         refuse_existing(model_dir, "model directory")
     seed = default_seed(name) if args.seed is None else args.seed
     arguments = _run_arguments(definition, args, name, seed, index.sha256)
-    progress = _progress_to_resume(working, model_dir, arguments, args.resume)
+    progress = _progress_to_resume(working, model_dir, arguments, args.resume, chief)
 
     source = AsciiFolder() if args.bank is None else BankSource(args.bank)
     segments = load_segments(index, length, min_peak=args.min_peak, strict=args.strict, progress=not args.quiet,
@@ -416,35 +601,59 @@ def _train_locked(definition: Definition, args: argparse.Namespace, started: flo
         pairs = SegmentPairs.in_memory(segments, args.sbrl, normalisation)
     parts = split_positions(len(segments.used), seed)
 
+    print(distribution.summary(), file=sys.stderr)   # after the input checks: a bad input stays one line
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    model = definition.build_model(length)
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=definition.loss,
-                  metrics=[restored_mse, restored_mae])
-    if progress is None:
-        progress = Progress(0, {}, [], [], [])
-        with atomic_directory(working) as building:
-            (building / ARGUMENTS_FILE).write_bytes(dump_json(arguments))
-    else:
-        _restore_checkpoint(model, progress, working / CHECKPOINT_FILE)
     train_part, validation_part, test_part = (parts[name_] for name_ in SPLIT_NAMES)
-    validation = ordered_dataset(pairs, validation_part, args.batch_size) if len(validation_part) else None
-    first_epoch = progress.completed_epochs
+    keras.mixed_precision.set_global_policy(args.precision)
     try:
-        if first_epoch < args.epochs:
-            model.fit(training_dataset(pairs, train_part, args.batch_size, seed, args.epochs, first_epoch),
-                      steps_per_epoch=batch_count(len(train_part), args.batch_size), initial_epoch=first_epoch,
-                      epochs=args.epochs, shuffle=False, validation_data=validation, verbose=0 if args.quiet else 2,
-                      callbacks=[Checkpoint(working / CHECKPOINT_FILE, progress)])
-    except BaseException:   # an error or Ctrl-C: keep what a --resume can continue from
-        if progress.completed_epochs:
-            print(f"note: {model_dir} not written; its checkpoint after epoch {progress.completed_epochs} of "
-                  f"{args.epochs} is kept in {working}: add --resume to the same command to continue", file=sys.stderr)
-        else:
-            _discard(working, model_dir)
-        raise
+        with distribution.strategy.scope():
+            model = definition.build_model(length)
+            model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=definition.loss,
+                          metrics=[restored_mse, restored_mae])
+            if progress is not None:
+                _restore_checkpoint(model, progress, working / CHECKPOINT_FILE)
+            if distribution.workers > 1:
+                _work_around_keras_multi_worker_fit(model, length)
+        if progress is None:
+            progress = Progress(0, {}, [], [], [])
+            if chief:
+                with atomic_directory(working) as building:
+                    (building / ARGUMENTS_FILE).write_bytes(dump_json(arguments))
+        validation = ordered_dataset(pairs, validation_part, args.batch_size) if len(validation_part) else None
+        first_epoch = progress.completed_epochs
+        try:
+            if first_epoch < args.epochs:
+                model.fit(training_dataset(pairs, train_part, args.batch_size, seed, args.epochs, first_epoch),
+                          steps_per_epoch=batch_count(len(train_part), args.batch_size), initial_epoch=first_epoch,
+                          epochs=args.epochs, shuffle=False, validation_data=validation,
+                          verbose=0 if args.quiet else 2,
+                          callbacks=[Checkpoint(working / CHECKPOINT_FILE, progress)] if chief else [])
+        except BaseException:   # an error or Ctrl-C: keep what a --resume can continue from
+            if not chief:
+                raise
+            if progress.completed_epochs:
+                print(f"note: {model_dir} not written; its checkpoint after epoch {progress.completed_epochs} of "
+                      f"{args.epochs} is kept in {working}: add --resume to the same command to continue",
+                      file=sys.stderr)
+            else:
+                _discard(working, model_dir)
+            raise
+    except tf.errors.UnavailableError as exc:
+        if distribution.task is None:
+            raise
+        # A collective op failed: another task of the cluster stopped (its own error says why).
+        raise SeisclipError(f"training stopped: another task of the cluster is gone "
+                            f"({str(exc.message).strip().splitlines()[0]})", model_dir) from None
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    if not chief:
+        print(f"worker {distribution.task.task_index} of {len(distribution.task.cluster['worker'])}: trained; "
+              "the chief writes the model", file=sys.stderr)
+        return None
     history = progress.history
-    test_metrics = _test_metrics(model, pairs, test_part)
+    trained = _float32_copy(definition, length, model)
+    test_metrics = _test_metrics(trained, pairs, test_part)
 
     split_of_used = {int(segments.used[p]): split for split in SPLIT_NAMES for p in parts[split]}
     files, rows = _segment_table(segments, split_of_used)
@@ -483,13 +692,14 @@ def _train_locked(definition: Definition, args: argparse.Namespace, started: flo
         "determinism": "keras.utils.set_random_seed(seed) and tf.config.experimental.enable_op_determinism()",
         "batch_order": "epoch e visits the train split in the order numpy.random.default_rng([seed, e]).permutation, "
                        "in consecutive batches of batch_size",
+        "distribution": distribution.record(),
         "segment_counts": {"index_lines": len(index), "used": len(segments.used),
                            **{split: int(len(parts[split])) for split in SPLIT_NAMES}},
         "skipped": dict(segments.skipped),
         "history": history,
         "resumed_after_epochs": progress.resumed_after,
         "test_metrics": test_metrics,
-        "model_parameters": int(model.count_params()),
+        "model_parameters": int(trained.count_params()),
         "working_directory": os.getcwd(),
         **run_record("numpy", "keras", "tensorflow"),
         "wall_time_s": None,
@@ -500,9 +710,7 @@ def _train_locked(definition: Definition, args: argparse.Namespace, started: flo
     with atomic_directory(model_dir, overwrite=args.overwrite) as work:
         # Saved uncompiled: the training loss is recorded in definition.py and the manifest, and
         # plain keras.models.load_model then needs nothing but the model's own layers.
-        inference_model = type(model).from_config(model.get_config())
-        inference_model.set_weights(model.get_weights())
-        inference_model.save(work / MODEL_FILE)
+        trained.save(work / MODEL_FILE)
         shutil.copyfile(definition.source_file, work / DEFINITION_COPY)
         (work / "history.csv").write_bytes(_history_csv(history))
         _plot_history(history, name, work / "training_curves.png")

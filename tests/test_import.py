@@ -226,6 +226,10 @@ def test_imported_bank_then_selection_then_training_end_to_end(tmp_path, run):
     code, out, _ = run("seisclip", "verify", "indices_files/imp_64_400.txt")
     assert code == 0 and out.startswith("verify: OK"), out
 
+    code, _, err = run("run_create_and_train_model.sh", "64", "imp_64_400", "def001", "--epochs", "1")
+    assert code == 1 and err.strip().splitlines()[-1] == (
+        "create_and_train_model_def001.py: error: indices_files/imp_64_400.txt: index file was drawn from the "
+        "HDF5 bank bank.h5: add --bank bank.h5")
     code, _, err = run("run_create_and_train_model.sh", "64", "imp_64_400", "def001", "--bank", "bank.h5",
                        "--epochs", "1", "--batch_size", "32", "--quiet")
     assert code == 0, err
