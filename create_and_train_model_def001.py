@@ -9,10 +9,11 @@ A new definition is a copy of this file as create_and_train_model_defNNN.py with
 whatever below it changes; data loading, splitting, saving and provenance live in seisclip.
 """
 
+# seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.
+from seisclip.training import train_definition
+
 import keras
 from keras import layers, ops
-
-from seisclip.training import train_definition
 
 NAME = "def001"
 HYPERPARAMETERS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3}

@@ -9,10 +9,11 @@ input lies in [-1, 1] and the target reaches 1/rscale. A clipped record shows it
 so `restore` feeds the network exactly what it saw in training.
 """
 
+# seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.
+from seisclip.training import train_definition
+
 import keras
 from keras import layers, ops
-
-from seisclip.training import train_definition
 
 NAME = "def002"
 HYPERPARAMETERS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3, "normalisation": "clip"}

@@ -30,5 +30,5 @@ python=${PYTHON:-}
 if [ -z "$python" ]; then
     if [ -x "$here/.venv/bin/python" ]; then python=$here/.venv/bin/python; else python=python3; fi
 fi
-TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2} exec "$python" "$script" \
+exec "$python" "$script" \
     --number_of_consecutive_samples "$seglen" --segdefname "$segdefname" ${SEISCLIP_SBRL:+--sbrl} "$@"

@@ -154,7 +154,7 @@ def main() -> None:
         child = subprocess.run(
             [sys.executable, __file__, "--stream-child", "stream_index.txt", "bank.h5",
              "--segment-length", str(length), "--stream-batch-size", str(args.stream_batch_size)],
-            capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+            capture_output=True, text=True, env={**os.environ})
         if child.returncode:
             raise SystemExit(f"streaming child failed:\n{child.stderr}")
         stream = json.loads(child.stdout.strip().splitlines()[-1])

@@ -27,13 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from seisclip.datasets import load_segments
 from seisclip.index import format_index, read_index
 from seisclip.labels import make_training_pairs
+from seisclip.quiet_tensorflow import keras, tf
 from seisclip.training import restored_mae, restored_mse
 
 REPO = Path(__file__).resolve().parent.parent

@@ -29,11 +29,11 @@ import os
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from seisclip.clipped_records import ClippedRecord, runs_of
 from seisclip.demo_bank import synthetic_seismogram
+from seisclip.quiet_tensorflow import keras
 from seisclip.restoration import PEAK_CANDIDATES, ModelRestorer, window_starts
 
 REPO = Path(__file__).resolve().parent.parent

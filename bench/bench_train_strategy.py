@@ -24,11 +24,10 @@ import os
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from seisclip.labels import make_training_pairs
+from seisclip.quiet_tensorflow import keras, tf
 from seisclip.training import restored_mae, restored_mse, start_distribution
 
 REPO = Path(__file__).resolve().parent.parent

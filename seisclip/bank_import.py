@@ -34,7 +34,8 @@ import numpy as np
 import scipy.signal
 from tqdm import tqdm
 
-from .bank_ingest import DEFAULT_SAMPLING_RATE, StagedTraces
+from .bank_ingest import StagedTraces
+from .bank_settings import DEFAULT_CLIP_RUN, ImportSettings
 from .clipped_records import runs_of
 from .errors import SeisclipError
 from .fsio import atomic_directory, atomic_files, output_lock, refuse_existing, sha256_file
@@ -42,17 +43,9 @@ from .hdf5_bank import FORMAT, TRACES, write_attributes
 from .metadata import format_wc_line
 from .provenance import dump_json, run_record
 
-DETRENDS = ("none", "demean", "linear")
-#: Shorter traces (at the bank's rate) give no useful window, and the anti-alias filter's edges
-#: would be most of them.
-DEFAULT_MIN_SAMPLES = 100
-#: A flat run at an extreme this long, entered and left steeply, is clipping.
-DEFAULT_CLIP_RUN = 3
 #: Steps onto and off a clipped run are at least this many quantisation steps; a smooth peak of
 #: quantised data is flat for a while too, but is left one step at a time.
 CLIP_EDGE_STEPS = 2
-#: CREDIT-X1local's waveforms are recorded at 100 Hz; its datasets carry no rate attribute.
-DEFAULT_HDF5_RATE = 100.0
 _RATE_ATTRIBUTES = ("sampling_rate", "sample_rate", "sampling_rate_hz", "fs", "df")
 _CREDIT_TIME_FORMAT = "%Y/%m/%d %H:%M:%S.%f"
 _CODE_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]")
@@ -64,29 +57,6 @@ EXCLUDED_SLOW = "sampling rate below the bank's"
 EXCLUDED_DUPLICATE = "duplicate of an imported trace"
 EXCLUDED_NOT_NUMERIC = "samples are not numbers"
 EXCLUDED_UNREADABLE = "not a waveform file (found in a folder)"
-
-
-@dataclass(frozen=True)
-class ImportSettings:
-    sampling_rate: float = DEFAULT_SAMPLING_RATE
-    detrend: str = "none"
-    min_samples: int = DEFAULT_MIN_SAMPLES
-    clip_run: int = DEFAULT_CLIP_RUN
-    keep_clipped: bool = False
-    hdf5_rate: float = DEFAULT_HDF5_RATE
-    strict: bool = False
-
-    def check(self) -> None:
-        if not (math.isfinite(self.sampling_rate) and self.sampling_rate > 0):
-            raise SeisclipError(f"sampling rate must be a positive number, got {self.sampling_rate}")
-        if not (math.isfinite(self.hdf5_rate) and self.hdf5_rate > 0):
-            raise SeisclipError(f"--hdf5-rate must be a positive number, got {self.hdf5_rate}")
-        if self.detrend not in DETRENDS:
-            raise SeisclipError(f"detrend must be one of {', '.join(DETRENDS)}, got {self.detrend!r}")
-        if self.min_samples < 1:
-            raise SeisclipError(f"--min-samples must be at least 1, got {self.min_samples}")
-        if self.clip_run < 2:
-            raise SeisclipError(f"--clip-run must be at least 2 (one extreme sample is a peak), got {self.clip_run}")
 
 
 @dataclass(frozen=True)

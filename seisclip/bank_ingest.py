@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
+from .bank_settings import DEFAULT_SAMPLING_RATE
 from .datasets import parse_waveform
 from .errors import SeisclipError
 from .fsio import atomic_file, output_lock, refuse_existing, temporary_prefix
@@ -27,7 +28,6 @@ from .hdf5_bank import FORMAT, FORMAT_VERSION, NAME_FIELDS, SAMPLES, TRACES, par
 from .metadata import read_metadata
 from .provenance import run_record
 
-DEFAULT_SAMPLING_RATE = 40.0
 _INTEGER_TYPES = (np.int8, np.int16, np.int32, np.int64)
 #: Parsed values are float64: integers up to this magnitude are exact, and stored as integers.
 _MAX_EXACT_INTEGER = 2**53

@@ -173,7 +173,8 @@ def _bank_ingest(args: argparse.Namespace) -> int:
 
 
 def _bank_import(args: argparse.Namespace) -> int:
-    from .bank_import import ImportSettings, import_to_ascii, import_to_bank
+    from .bank_import import import_to_ascii, import_to_bank
+    from .bank_settings import ImportSettings
 
     if (args.out is None) == (args.ascii_dir is None):
         raise SeisclipError("give either --out BANK.h5 (an HDF5 bank) or --ascii-dir DIR with --metadata FILE "
@@ -210,7 +211,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _add_bank_commands(commands) -> None:
-    from .bank_ingest import DEFAULT_SAMPLING_RATE
+    from .bank_settings import DEFAULT_SAMPLING_RATE
 
     bank = commands.add_parser("bank", help="the HDF5 waveform bank: ingest the ASCII files, import seismic data files, "
                                             "verify it")
@@ -236,8 +237,7 @@ def _add_bank_commands(commands) -> None:
 
 
 def _add_bank_import_command(actions) -> None:
-    from .bank_import import DEFAULT_CLIP_RUN, DEFAULT_HDF5_RATE, DEFAULT_MIN_SAMPLES, DETRENDS
-    from .bank_ingest import DEFAULT_SAMPLING_RATE
+    from .bank_settings import DEFAULT_CLIP_RUN, DEFAULT_HDF5_RATE, DEFAULT_MIN_SAMPLES, DEFAULT_SAMPLING_RATE, DETRENDS
 
     imports = actions.add_parser(
         "import", help="import miniSEED, SAC (anything ObsPy reads) and CREDIT-X1local HDF5 files into a bank")

@@ -1,8 +1,8 @@
 """``seisclip export INDEX --bank BANK --out SET.h5``: a training set materialised as plain HDF5.
 
 One row per usable segment of the index file, in index order, with exactly what training
-would feed the network (:class:`seisclip.streaming.SegmentPairs`) and the split training would
-use (:func:`seisclip.training.split_positions` with the training seed), so any framework can
+would feed the network (:class:`seisclip.pairs.SegmentPairs`) and the split training would
+use (:func:`seisclip.split.split_positions` with the training seed), so any framework can
 train on it without this package. Rows are computed and written a block at a time, so a set of
 any size exports in bounded memory. The layout is documented in the README.
 """
@@ -24,8 +24,8 @@ from .hdf5_bank import BankSource, write_attributes
 from .index import read_index
 from .labels import DEFAULT_MIN_PEAK
 from .provenance import check_fields, manifest_path_for, read_manifest, run_record
-from .streaming import SegmentPairs, in_batches
-from .training import SPLIT_FRACTIONS, SPLIT_NAMES, default_seed, model_name, read_selection_manifest, split_positions
+from .pairs import SegmentPairs, in_batches
+from .split import SPLIT_FRACTIONS, SPLIT_NAMES, default_seed, model_name, read_selection_manifest, split_positions
 
 FORMAT = "seisclip training set"
 FORMAT_VERSION = 1
@@ -135,7 +135,7 @@ def _export_locked(request: ExportRequest) -> str:
             "strict": request.strict,
             "seed": seed,
             "seed_source": seed_source,
-            "split_method": "seisclip.training.split_positions: numpy.random.default_rng(seed).permutation(N) of "
+            "split_method": "seisclip.split.split_positions: numpy.random.default_rng(seed).permutation(N) of "
                             "the row numbers, cut in order into train, validation and test by split_fractions",
             "split_fractions": dict(zip(SPLIT_NAMES, SPLIT_FRACTIONS)),
             "segments_used": used,

@@ -79,7 +79,7 @@ def read_model_manifest(model_dir: str | os.PathLike) -> dict[str, Any]:
 def load_model(model_dir: str | os.PathLike):
     """The trained Keras model of a model directory and its manifest, checked to agree: the
     model maps windows ``(L, 2)`` to ``(L,)`` for the manifest's segment length L."""
-    import keras
+    from .quiet_tensorflow import keras
 
     manifest = read_model_manifest(model_dir)
     path = Path(model_dir) / MODEL_FILE

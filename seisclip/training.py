@@ -33,10 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import keras
 import numpy as np
-import tensorflow as tf
-from keras import ops, tree
 
 from .cli import ArgumentParser, run_guarded, set_name
 from .datasets import AsciiFolder, SegmentSet, load_segments
@@ -47,13 +44,13 @@ from .hdf5_bank import BankSource
 from .index import read_index
 from .labels import DEFAULT_MIN_PEAK, NORMALISATIONS
 from .models import DEFINITION_COPY, MANIFEST_FILE, MODEL_FILE
+from .pairs import SegmentPairs, batch_count, in_batches
 from .provenance import dump_json, manifest_path_for, read_manifest, run_record
-from .selection import derive_seed
-from .streaming import SegmentPairs, batch_count, in_batches, ordered_dataset, training_dataset
+from .quiet_tensorflow import keras, tf
+from .split import (MAX_TRAINING_SEED, SPLIT_FRACTIONS, SPLIT_NAMES, default_seed, model_name,
+                    read_selection_manifest, split_positions)
+from .streaming import ordered_dataset, training_dataset
 
-SPLIT_NAMES = ("train", "validation", "test")
-SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
-MAX_TRAINING_SEED = 2**32
 #: Test segments predicted at a time.
 TEST_BATCH_SIZE = 1024
 #: In the working folder: the arguments of the run, and its state after the last completed epoch.
@@ -80,31 +77,13 @@ class Definition:
 def restored_mse(target, prediction):
     """Mean squared error of the restored segment (target[..., 0] is the truth), in the target's
     float32 also when a mixed precision model predicts in float16 (Keras casts for losses, not metrics)."""
-    return ops.mean(ops.square(ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
+    return keras.ops.mean(keras.ops.square(keras.ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="seisclip")
 def restored_mae(target, prediction):
     """Mean absolute error of the restored segment, in float32 like :func:`restored_mse`."""
-    return ops.mean(ops.abs(ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
-
-
-def model_name(segdefname: str, definition: str, sbrl: bool) -> str:
-    return f"{segdefname}_sbrl_{definition}" if sbrl else f"{segdefname}_{definition}"
-
-
-def default_seed(model: str) -> int:
-    """The training seed when none is given: derived from the model name, in TensorFlow's 32-bit range."""
-    return derive_seed(model, bits=32)
-
-
-def split_positions(n: int, seed: int) -> dict[str, np.ndarray]:
-    """Positions 0..n-1 shuffled with ``seed`` and cut 70/15/15; each part sorted."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_train = int(round(SPLIT_FRACTIONS[0] * n))
-    n_validation = int(round(SPLIT_FRACTIONS[1] * n))
-    parts = (order[:n_train], order[n_train:n_train + n_validation], order[n_train + n_validation:])
-    return {name: np.sort(part) for name, part in zip(SPLIT_NAMES, parts)}
+    return keras.ops.mean(keras.ops.abs(keras.ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
 
 
 def _parse_args(definition: Definition, argv: Sequence[str] | None) -> argparse.Namespace:
@@ -290,24 +269,7 @@ def _work_around_keras_multi_worker_fit(model, segment_length: int) -> None:
     for step_name in ("train_step", "test_step"):
         step = getattr(model, step_name)
         setattr(model, step_name,
-                lambda data, step=step: tree.map_structure(lambda log: ops.expand_dims(log, 0), step(data)))
-
-
-def read_selection_manifest(index_path: Path, index_sha256: str, segment_length: int) -> tuple[dict | None, str | None]:
-    """The index file's selection manifest, checked against the index; ``(None, None)`` if there is none."""
-    path = manifest_path_for(index_path)
-    if not path.exists():
-        print(f"warning: {path} not found: the model's provenance stops at the index file", file=sys.stderr)
-        return None, None
-    manifest = read_manifest(path)
-    if manifest.get("index_sha256") != index_sha256:
-        raise SeisclipError(f"index file changed after its manifest {path} was written (sha256 differs); "
-                            "draw a new set instead of editing one", index_path)
-    made_with = manifest.get("segment_length")
-    if made_with != segment_length:
-        raise SeisclipError(f"index file was drawn with segments of {made_with} samples, "
-                            f"not the {segment_length} asked for", index_path)
-    return manifest, sha256_file(path)
+                lambda data, step=step: keras.tree.map_structure(lambda log: keras.ops.expand_dims(log, 0), step(data)))
 
 
 def _segment_table(segments: SegmentSet, split_of_used: dict[int, str]) -> tuple[list[dict], list[list]]:

@@ -33,7 +33,7 @@ MODEL = f"{SET}_def001"
 DEF001 = "create_and_train_model_def001.py"
 EPOCHS = "3"
 BATCH = "32"
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+ENV = dict(os.environ)
 #: Seconds a two-worker run may take before both workers are killed.
 CLUSTER_TIMEOUT = 240
 
@@ -43,7 +43,8 @@ def workspace(tmp_path_factory) -> Path:
     """A bank and a set of 300 segments of 64 samples."""
     root = tmp_path_factory.mktemp("distributed")
     write_bank(root, (20, 400, 900, 1500, 3000, 5000))
-    with contextlib.chdir(root):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
         select_segments(SelectionRequest(LENGTH, 300, "outfiles", METADATA_NAME, f"indices_files/{SET}.txt", seed=3))
     return root
 

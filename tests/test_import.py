@@ -13,7 +13,8 @@ import numpy as np
 import obspy
 import pytest
 
-from seisclip.bank_import import ImportSettings, clipping_evidence, import_to_bank, process, valid_runs
+from seisclip.bank_import import clipping_evidence, import_to_bank, process, valid_runs
+from seisclip.bank_settings import ImportSettings
 from seisclip.errors import SeisclipError
 from seisclip.hdf5_bank import Bank
 

@@ -23,7 +23,7 @@ from conftest import REPO_ROOT, write_bank
 SELECT = "run_select_training_samples.sh"
 LENGTH = 32
 SET = f"tiny_{LENGTH}_150"
-ENV = {**os.environ, "PYTHON": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3"}
+ENV = {**os.environ, "PYTHON": sys.executable}
 
 
 def exited_pid() -> int:

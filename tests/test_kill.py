@@ -42,7 +42,7 @@ KILLS = 20
 SEED = 20261121
 LENGTH = 32
 TRAINING_SET = f"tiny_{LENGTH}_150"
-ENV = {**os.environ, "PYTHON": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+ENV = {**os.environ, "PYTHON": sys.executable, "PYTHONUNBUFFERED": "1"}
 MODEL_FILES = ["definition.py", "history.csv", "manifest.json", "model.keras", "training_curves.png"]
 
 

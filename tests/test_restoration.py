@@ -21,7 +21,7 @@ from seisclip.restoration import window_starts
 from conftest import REPO_ROOT, format_wc_line
 
 LENGTH = 32
-ENV = {**os.environ, "PYTHON": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3"}
+ENV = {**os.environ, "PYTHON": sys.executable}
 
 
 def seisclip(cwd: Path, *args: str) -> subprocess.CompletedProcess:

@@ -20,7 +20,7 @@ from conftest import REPO_ROOT, write_bank
 LENGTH = 32
 SET = f"tiny_{LENGTH}_150"
 MODEL = f"models/{SET}_def001"
-ENV = {**os.environ, "PYTHON": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3"}
+ENV = {**os.environ, "PYTHON": sys.executable}
 
 
 def sh(cwd: Path, script: str, *args: str, folder: Path = REPO_ROOT) -> subprocess.CompletedProcess:

@@ -1,0 +1,7 @@
+"""``python -m seisclip …`` runs the ``seisclip`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
