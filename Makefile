@@ -2,6 +2,8 @@
 # Both build a local .venv from nothing when it is missing or pyproject.toml changed.
 PYTHON ?= python3
 VENV := .venv
+# cpu, or gpu for NVIDIA GPUs (in a virtual environment of its own: make demo TENSORFLOW=gpu VENV=.venv-gpu)
+TENSORFLOW ?= cpu
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
@@ -12,7 +14,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[$(TENSORFLOW),test]'
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -10,7 +10,7 @@ whatever below it changes; data loading, splitting, saving and provenance live i
 """
 
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.
-from seisclip.training import train_definition
+from seisclip.learn.training import train_definition  # isort: skip
 
 import keras
 from keras import layers, ops

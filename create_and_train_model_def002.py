@@ -10,13 +10,14 @@ so `restore` feeds the network exactly what it saw in training.
 """
 
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.
-from seisclip.training import train_definition
+from seisclip.learn.training import train_definition  # isort: skip
 
 import keras
 from keras import layers, ops
 
 NAME = "def002"
-HYPERPARAMETERS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3, "normalisation": "clip"}
+HYPERPARAMETERS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3}
+NORMALISATION = "clip"
 
 
 def build_model(segment_length: int) -> keras.Model:
@@ -52,4 +53,4 @@ def loss(target, prediction):
 
 
 if __name__ == "__main__":
-    raise SystemExit(train_definition(NAME, build_model, loss, HYPERPARAMETERS))
+    raise SystemExit(train_definition(NAME, build_model, loss, HYPERPARAMETERS, normalisation=NORMALISATION))

@@ -9,8 +9,9 @@ Writes `index value status restored spread` lines and a PNG plot; see `seisclip 
 
 import sys
 
-from seisclip.cli import ArgumentParser, add_restore_options, run_guarded
-from seisclip.restoration import restore_file
+from seisclip.arguments import ArgumentParser, run_guarded
+from seisclip.cli import add_restore_options
+from seisclip.restore.windows import restore_file
 
 
 def main() -> int:
@@ -26,7 +27,7 @@ def main() -> int:
         restore_file(args.input_file, method=args.method, model_dir=args.model_dir, output=args.output_file,
                      plot=args.plot_file, stride=args.stride, combine=args.combine, labelled=args.labelled,
                      clip_level=args.clip_level, tolerance=args.tolerance, batch_size=args.batch_size,
-                     overwrite=args.overwrite)
+                     overwrite=args.overwrite, trust_definition=args.trust_definition)
         return 0
 
     return run_guarded(restore, parser.prog)

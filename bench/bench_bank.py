@@ -34,13 +34,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from bench_load_train import reread_per_segment, write_bank, write_index
-from seisclip.bank_ingest import ingest_bank
-from seisclip.datasets import load_segments
-from seisclip.hdf5_bank import BankSource
-from seisclip.index import read_index
-from seisclip.metadata import format_wc_line
+
+from seisclip.bank.hdf5 import BankSource
+from seisclip.bank.ingest import ingest_bank
+from seisclip.bank.wc_list import format_wc_line
+from seisclip.sets.index_file import read_index
+from seisclip.sets.segments import load_segments
 
 SEED = 1
 ASCII_DIR = "outfiles"
@@ -58,14 +58,15 @@ def peak_rss_mb() -> float:
 
 def stream_epoch(index_path: str, bank_path: str, segment_length: int, batch_size: int) -> None:
     """Child process: one streamed epoch over every usable segment; prints a JSON line."""
-    from seisclip.streaming import SegmentPairs, training_dataset   # imports TensorFlow
+    from seisclip.learn.pipeline import training_dataset
+    from seisclip.sets.pairs import Representation, SegmentPairs
 
     imported_mb = peak_rss_mb()
     start = time.perf_counter()
     source = BankSource(bank_path)
     segments = load_segments(read_index(index_path), segment_length, source=source, progress=False,
                              keep_segments=False)
-    pairs = SegmentPairs.from_bank(segments, source, sbrl=False, normalisation="peak")
+    pairs = SegmentPairs.from_bank(segments, source, Representation())
     scanned = time.perf_counter()
     positions = np.arange(len(segments.used))
     seen = 0

@@ -12,7 +12,7 @@ then times, on the same inputs:
   ``--naive-segments`` lines and is reported per segment and extrapolated to all of them;
 * (b) seisclip ``load_segments``, which reads each waveform file once, on every line;
 * one training epoch of def001 (``create_and_train_model_def001.py``) on ``--train-segments``
-  segments, compiled and seeded as ``seisclip.training.train`` does, at batch sizes 64 (the
+  segments, compiled and seeded as ``seisclip.learn.training.train`` does, at batch sizes 64 (the
   definition's default) and 256, each after a short warm-up fit so graph tracing is not counted.
 
 Checks that (a) and (b) give identical segments where both ran. Prints a Markdown table.
@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from seisclip.datasets import load_segments
-from seisclip.index import format_index, read_index
-from seisclip.labels import make_training_pairs
-from seisclip.quiet_tensorflow import keras, tf
-from seisclip.training import restored_mae, restored_mse
+from seisclip.learn.quiet_tensorflow import keras, tf
+from seisclip.learn.training import restored_mae, restored_mse
+from seisclip.sets.index_file import format_index, read_index
+from seisclip.sets.labels import make_training_pairs
+from seisclip.sets.segments import load_segments
 
 REPO = Path(__file__).resolve().parent.parent
 DEFINITION_SCRIPT = REPO / "create_and_train_model_def001.py"
@@ -136,7 +136,7 @@ def main() -> None:
     n_train = min(args.train_segments, len(loaded.used))
     inputs, targets, status = make_training_pairs(loaded.segments[:n_train], index.rscale[loaded.used[:n_train]])
     packed = np.stack([targets, status.astype(np.float32)], axis=-1)
-    tf.config.experimental.enable_op_determinism()  # as seisclip.training.train sets it
+    tf.config.experimental.enable_op_determinism()  # as seisclip.learn.training.train sets it
     definition = load_definition()
     epochs = {}
     for batch_size in BATCH_SIZES:

@@ -31,10 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from seisclip.clipped_records import ClippedRecord, runs_of
-from seisclip.demo_bank import synthetic_seismogram
-from seisclip.quiet_tensorflow import keras
-from seisclip.restoration import PEAK_CANDIDATES, ModelRestorer, window_starts
+from seisclip.bank.clipping import runs_of
+from seisclip.bank.synthetic import synthetic_seismogram
+from seisclip.learn.quiet_tensorflow import keras
+from seisclip.restore.records import ClippedRecord
+from seisclip.restore.windows import PEAK_CANDIDATES, ModelRestorer, window_starts
 
 REPO = Path(__file__).resolve().parent.parent
 TRACE_SAMPLES = 10_000

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seisclip.metadata import format_wc_line
-from seisclip.selection import SelectionRequest, select_segments
+from seisclip.bank.wc_list import format_wc_line
+from seisclip.sets.selection import SelectionRequest, select_segments
 
 ASCII_DIR = "outfiles"
 

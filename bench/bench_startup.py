@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seisclip.demo_bank import synthetic_seismogram
+from seisclip.bank.synthetic import synthetic_seismogram
 
 REPO = Path(__file__).resolve().parent.parent
 

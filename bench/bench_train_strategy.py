@@ -4,10 +4,10 @@
         [--epochs 2] [--batch-size 64] [--warm-up-batches 4]
 
 Makes a synthetic in-memory set of ``--segments`` random segments, clipped at random levels
-(``seisclip.labels.make_training_pairs``), then for each configuration — default float32,
+(``seisclip.sets.labels.make_training_pairs``), then for each configuration — default float32,
 mirrored float32, default mixed_float16, default mixed_bfloat16 — creates the strategy with
-``seisclip.training.start_distribution``, sets the dtype policy, builds and compiles def001
-(``create_and_train_model_def001.py``) in the strategy's scope as ``seisclip.training`` does,
+``seisclip.learn.training.start_distribution``, sets the dtype policy, builds and compiles def001
+(``create_and_train_model_def001.py``) in the strategy's scope as ``seisclip.learn.training`` does,
 fits ``--warm-up-batches`` batches (graph tracing is not counted), then fits ``--epochs``
 epochs over the whole set, timing each. A configuration's speed is that of its fastest epoch,
 the one least disturbed by whatever else the machine did. The batches are made before timing,
@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from seisclip.labels import make_training_pairs
-from seisclip.quiet_tensorflow import keras, tf
-from seisclip.training import restored_mae, restored_mse, start_distribution
+from seisclip.learn.quiet_tensorflow import keras, tf
+from seisclip.learn.distribution import start_distribution
+from seisclip.learn.training import restored_mae, restored_mse
+from seisclip.sets.labels import make_training_pairs
 
 REPO = Path(__file__).resolve().parent.parent
 DEFINITION_SCRIPT = REPO / "create_and_train_model_def001.py"
@@ -101,7 +102,7 @@ def main() -> None:
 
     inputs, packed = synthetic_pairs(args.segments, args.segment_length)
     definition = load_definition()
-    tf.config.experimental.enable_op_determinism()  # as seisclip.training.train sets it
+    tf.config.experimental.enable_op_determinism()  # as seisclip.learn.training.train sets it
     print(f"def001, L = {args.segment_length}, {args.segments:,} segments, batch size {args.batch_size}, "
           f"fastest of {args.epochs} timed epoch(s); visible devices: "
           f"{', '.join(device.name for device in tf.config.list_logical_devices())}", flush=True)

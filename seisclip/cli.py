@@ -3,58 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import sys
 from typing import Callable, Sequence
 
 from . import __version__
+from .arguments import ArgumentParser, positive_int, run_guarded
 from .errors import SeisclipError
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """Bad arguments are bad input like any other: one line on stderr, exit status 1."""
-
-    def error(self, message: str):  # type: ignore[override]
-        self.exit(1, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def positive_int(text: str) -> int:
-    """Argument type of counts such as a stride or a batch size."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-#: A set name (SETID, or an index file stem): it names files under indices_files/ and models/,
-#: so it must not reach into another folder or hold white space.
-_SET_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-
-
-def set_name(text: str) -> str:
-    """Argument type of a set name: letters, digits, '.', '_' or '-', not starting with '.'."""
-    if not _SET_NAME.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"{text!r} must be letters, digits, '.', '_' or '-' and not start with '.'")
-    return text
-
-
-def run_guarded(action: Callable[[], int | None], prog: str) -> int:
-    """Run ``action``; a :class:`SeisclipError` becomes one line on stderr and exit status 1.
-    A reader that stops reading (``seisclip trace MODEL | head``) ends the run quietly with
-    status 1, as it ends any Unix tool."""
-    try:
-        return action() or 0
-    except SeisclipError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:
-        # Python flushes stdout at exit: into the closed pipe that would fail again, loudly.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +35,7 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_selection(args: argparse.Namespace) -> int:
-    from .selection import SelectionRequest, select_segments
+    from .sets.selection import SelectionRequest, select_segments
 
     select_segments(SelectionRequest(
         segment_length=args.number_of_consecutive_samples,
@@ -107,7 +61,7 @@ def selection_main(argv: Sequence[str] | None = None, prog: str | None = None) -
 
 
 def _demo_bank(args: argparse.Namespace) -> int:
-    from .demo_bank import generate_demo_bank
+    from .bank.synthetic import generate_demo_bank
 
     chosen = {key: value for key, value in (("n_files", args.files), ("seed", args.seed)) if value is not None}
     metadata = generate_demo_bank(args.directory, metadata_path=args.metadata, progress=not args.quiet, **chosen)
@@ -116,30 +70,37 @@ def _demo_bank(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .verify import run_verify
+    from .sets.verify import run_verify
 
     return run_verify(args.index, args.manifest, args.metadata, args.bank)
 
 
 def _trace(args: argparse.Namespace) -> int:
-    from .trace import trace_model
+    from .learn.trace import trace_model
 
     return trace_model(args.model_dir, split=args.split, check=not args.no_check)
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from .trace import summarise_model
+    from .learn.trace import summarise_model
 
     return summarise_model(args.model_dir)
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from .restoration import restore_file
+    from .restore.windows import restore_file
 
     restore_file(args.record, method=args.method, model_dir=args.model, output=args.out, plot=args.plot,
                  stride=args.stride, combine=args.combine, labelled=args.labelled, clip_level=args.clip_level,
-                 tolerance=args.tolerance, batch_size=args.batch_size, overwrite=args.overwrite)
+                 tolerance=args.tolerance, batch_size=args.batch_size, overwrite=args.overwrite,
+                 trust_definition=args.trust_definition)
     return 0
+
+
+def add_trust_option(parser: argparse.ArgumentParser, flag: Callable[[str], str]) -> None:
+    parser.add_argument(flag("trust_definition"), dest="trust_definition", action="store_true",
+                        help="run the model directory's definition.py when the model needs it (custom layers or "
+                             "inputs) even though it matches no definition script here: only for code you trust")
 
 
 def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], str]) -> None:
@@ -158,6 +119,7 @@ def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], s
     parser.add_argument(flag("batch_size"), dest="batch_size", type=positive_int, default=256,
                         help="windows per batch (default 256)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    add_trust_option(parser, flag)
     labelled = parser.add_mutually_exclusive_group()
     labelled.add_argument("--labelled", dest="labelled", action="store_true", default=None,
                           help="input is 'index value status' lines after a header (default: decided from the file)")
@@ -165,7 +127,7 @@ def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], s
 
 
 def _bank_ingest(args: argparse.Namespace) -> int:
-    from .bank_ingest import ingest_bank
+    from .bank.ingest import ingest_bank
 
     print(ingest_bank(args.metadata, args.ascii_dir, args.out, sampling_rate=args.sampling_rate,
                       overwrite=args.overwrite, strict=args.strict, progress=not args.quiet))
@@ -173,8 +135,8 @@ def _bank_ingest(args: argparse.Namespace) -> int:
 
 
 def _bank_import(args: argparse.Namespace) -> int:
-    from .bank_import import import_to_ascii, import_to_bank
-    from .bank_settings import ImportSettings
+    from .bank.importing import import_to_ascii, import_to_bank
+    from .bank.settings import ImportSettings
 
     if (args.out is None) == (args.ascii_dir is None):
         raise SeisclipError("give either --out BANK.h5 (an HDF5 bank) or --ascii-dir DIR with --metadata FILE "
@@ -195,13 +157,13 @@ def _bank_import(args: argparse.Namespace) -> int:
 
 
 def _bank_verify(args: argparse.Namespace) -> int:
-    from .bank_verify import run_bank_verify
+    from .bank.verify import run_bank_verify
 
     return run_bank_verify(args.bank, args.ascii_dir, progress=not args.quiet)
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import ExportRequest, export_set
+    from .sets.export import ExportRequest, export_set
 
     print(export_set(ExportRequest(
         index=args.index, bank=args.bank, out=args.out, segment_length=args.segment_length, sbrl=args.sbrl,
@@ -211,7 +173,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _add_bank_commands(commands) -> None:
-    from .bank_settings import DEFAULT_SAMPLING_RATE
+    from .bank.settings import DEFAULT_SAMPLING_RATE
 
     bank = commands.add_parser("bank", help="the HDF5 waveform bank: ingest the ASCII files, import seismic data files, "
                                             "verify it")
@@ -237,7 +199,7 @@ def _add_bank_commands(commands) -> None:
 
 
 def _add_bank_import_command(actions) -> None:
-    from .bank_settings import DEFAULT_CLIP_RUN, DEFAULT_HDF5_RATE, DEFAULT_MIN_SAMPLES, DEFAULT_SAMPLING_RATE, DETRENDS
+    from .bank.settings import DEFAULT_CLIP_RUN, DEFAULT_HDF5_RATE, DEFAULT_MIN_SAMPLES, DEFAULT_SAMPLING_RATE, DETRENDS
 
     imports = actions.add_parser(
         "import", help="import miniSEED, SAC (anything ObsPy reads) and CREDIT-X1local HDF5 files into a bank")
@@ -272,7 +234,7 @@ def _add_bank_import_command(actions) -> None:
 
 
 def _add_export_command(commands) -> None:
-    from .labels import DEFAULT_MIN_PEAK, NORMALISATIONS
+    from .sets.labels import DEFAULT_MIN_PEAK, NORMALISATIONS
 
     export = commands.add_parser("export", help="materialise an index file's training set as plain HDF5")
     export.add_argument("index", help="index file, e.g. indices_files/set00001_256_40000.txt")
@@ -296,20 +258,53 @@ def _add_export_command(commands) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import run_evaluate
+    from .restore.evaluation import run_evaluate
 
     run_evaluate(model_dir=args.model, records=args.records, clip_levels=args.clip_levels, out_dir=args.out_dir,
-                 stride=args.stride, overwrite=args.overwrite, progress=not args.quiet)
+                 stride=args.stride, overwrite=args.overwrite, progress=not args.quiet,
+                 trust_definition=args.trust_definition)
     return 0
 
 
 def _clip(args: argparse.Namespace) -> int:
-    from .clipped_records import clip_artificially
+    from .restore.records import clip_artificially
 
     record = clip_artificially(args.waveform, args.level, args.out, overwrite=args.overwrite)
     print(f"{args.out}: {int(record.clipped.sum())} of {record.values.size} samples clipped at +-{record.clip_high:g}",
           file=sys.stderr)
     return 0
+
+
+def _add_restoration_commands(commands) -> None:
+    """restore, clip and evaluate."""
+    restore = commands.add_parser("restore", help="restore the clipped samples of a record")
+    restore.add_argument("record", help="clipped record: labelled 'index value status' lines or one value per line")
+    restore.add_argument("--model", default=None, help="model directory, e.g. models/set00001_256_40000_def002")
+    restore.add_argument("--out", default=None, help="restored record (default RECORD_NAME.restored.txt here)")
+    restore.add_argument("--plot", default=None, help="PNG plot (default: the output's name with .png)")
+    add_restore_options(restore, lambda name: "--" + name.replace("_", "-"))
+    restore.set_defaults(action=_restore)
+
+    clip = commands.add_parser("clip", help="clip an unclipped waveform at a fraction of its peak (labelled output)")
+    clip.add_argument("waveform", help="unclipped ASCII waveform, one value per line")
+    clip.add_argument("--level", type=float, required=True, help="clip level as a fraction of the peak, e.g. 0.4")
+    clip.add_argument("--out", required=True, help="labelled record to write: a header, then 'index value status' lines")
+    clip.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    clip.set_defaults(action=_clip)
+
+    evaluate = commands.add_parser("evaluate", help="compare the model with spline and POCS per clip-level bin")
+    evaluate.add_argument("--model", default=None, help="model directory (default source: its test split)")
+    evaluate.add_argument("--records", nargs="+", default=None, metavar="FILE",
+                          help="evaluate on these unclipped ASCII records instead, clipped at --clip-levels")
+    evaluate.add_argument("--clip-levels", nargs="+", type=float, default=None, metavar="FRACTION",
+                          help="clip levels as fractions of each record's peak (default 0.15 0.25 ... 0.95)")
+    evaluate.add_argument("--stride", type=positive_int, default=None,
+                          help="records: samples between window starts (default L/4)")
+    evaluate.add_argument("--out-dir", default=None, help="output folder (default evaluations/<model>_<test|records>)")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_trust_option(evaluate, lambda name: "--" + name.replace("_", "-"))
+    evaluate.set_defaults(action=_evaluate)
 
 
 def build_parser() -> ArgumentParser:
@@ -349,34 +344,7 @@ def build_parser() -> ArgumentParser:
     summary.add_argument("model_dir", help="model directory, e.g. models/set00001_256_40000_def001")
     summary.set_defaults(action=_summary)
 
-    restore = commands.add_parser("restore", help="restore the clipped samples of a record")
-    restore.add_argument("record", help="clipped record: labelled 'index value status' lines or one value per line")
-    restore.add_argument("--model", default=None, help="model directory, e.g. models/set00001_256_40000_def002")
-    restore.add_argument("--out", default=None, help="restored record (default RECORD_NAME.restored.txt here)")
-    restore.add_argument("--plot", default=None, help="PNG plot (default: the output's name with .png)")
-    add_restore_options(restore, lambda name: "--" + name.replace("_", "-"))
-    restore.set_defaults(action=_restore)
-
-    clip = commands.add_parser("clip", help="clip an unclipped waveform at a fraction of its peak (labelled output)")
-    clip.add_argument("waveform", help="unclipped ASCII waveform, one value per line")
-    clip.add_argument("--level", type=float, required=True, help="clip level as a fraction of the peak, e.g. 0.4")
-    clip.add_argument("--out", required=True, help="labelled record to write: a header, then 'index value status' lines")
-    clip.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    clip.set_defaults(action=_clip)
-
-    evaluate = commands.add_parser("evaluate", help="compare the model with spline and POCS per clip-level bin")
-    evaluate.add_argument("--model", default=None, help="model directory (default source: its test split)")
-    evaluate.add_argument("--records", nargs="+", default=None, metavar="FILE",
-                          help="evaluate on these unclipped ASCII records instead, clipped at --clip-levels")
-    evaluate.add_argument("--clip-levels", nargs="+", type=float, default=None, metavar="FRACTION",
-                          help="clip levels as fractions of each record's peak (default 0.15 0.25 ... 0.95)")
-    evaluate.add_argument("--stride", type=positive_int, default=None,
-                          help="records: samples between window starts (default L/4)")
-    evaluate.add_argument("--out-dir", default=None, help="output folder (default evaluations/<model>_<test|records>)")
-    evaluate.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
-    evaluate.set_defaults(action=_evaluate)
-
+    _add_restoration_commands(commands)
     _add_bank_commands(commands)
     _add_export_command(commands)
     return parser

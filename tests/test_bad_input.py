@@ -24,14 +24,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seisclip.bank.wc_list import format_wc_line
 from seisclip.cli import main, selection_main
-from seisclip.datasets import load_segments
 from seisclip.errors import SeisclipError
-from seisclip.index import read_index
-from seisclip.metadata import format_wc_line
-from seisclip.selection import SelectionRequest, select_segments
+from seisclip.fsio import sha256_file
+from seisclip.sets.index_file import read_index
+from seisclip.sets.segments import load_segments
+from seisclip.sets.selection import SelectionRequest, select_segments
 
-from conftest import METADATA_NAME, REPO_ROOT, readme_table_rows
+from conftest import METADATA_NAME, REPO_ROOT, TABLE_PAGE, readme_table_rows
 
 L = 64
 SET = f"set_{L}_200"
@@ -74,7 +75,7 @@ def seisclip(capsys, *argv: str) -> str:
 @pytest.fixture(scope="module")
 def def001():
     """The def001 definition script's entry point, run in this process with the given flags."""
-    from seisclip.training import train_definition
+    from seisclip.learn.training import train_definition
 
     spec = importlib.util.spec_from_file_location("definition_def001", REPO_ROOT / DEF001)
     script = importlib.util.module_from_spec(spec)
@@ -579,10 +580,14 @@ def test_a_damaged_selection_manifest_is_one_clear_error(drawn, tmp_path, capsys
 
 # --- models -----------------------------------------------------------------------------------
 
-def model_manifest(length: int, sbrl: bool = False, normalisation: str = "clip") -> dict:
-    """The fields of a trained model's manifest that the commands read."""
+def model_manifest(length: int, sbrl: bool = False, normalisation: str = "clip", folder: Path | None = None) -> dict:
+    """The fields of a trained model's manifest that the commands read; with ``folder``, the
+    sha256 of its model.keras and definition.py."""
     return {
-        "kind": "seisclip model", "model_name": f"tiny_{length}", "definition": "tiny", "index_file": "none.txt",
+        "kind": "seisclip model", "format_version": 2, "model_name": f"tiny_{length}", "definition": "tiny",
+        **({"model_sha256": sha256_file(folder / "model.keras"), "definition_sha256": sha256_file(folder / "definition.py")}
+           if folder else {}),
+        "index_file": "none.txt",
         "index_sha256": "0" * 64, "seed": 1, "working_directory": ".",
         "parameters": {"segment_length": length, "sbrl": sbrl, "normalisation": normalisation, "min_peak": 50.0,
                        "epochs": 1},
@@ -605,7 +610,7 @@ def tiny_model(tmp_path_factory) -> Path:
         warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
         keras.Model(inputs, outputs).save(folder / "model.keras")
     (folder / "definition.py").write_text('"""Keras layers only: nothing to register."""\n')
-    (folder / "manifest.json").write_text(json.dumps(model_manifest(32)))
+    (folder / "manifest.json").write_text(json.dumps(model_manifest(32, folder=folder)))
     return folder
 
 
@@ -622,11 +627,23 @@ def broken_model(tiny_model: Path, tmp_path: Path, change) -> Path:
     return broken
 
 
+def with_recorded_sha256(change):
+    """``change``, then the manifest records the changed files' sha256: as if training wrote them."""
+    def changed(folder: Path) -> None:
+        change(folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest.update(model_sha256=sha256_file(folder / "model.keras"),
+                        definition_sha256=sha256_file(folder / "definition.py"))
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    return changed
+
+
 def edit_manifest(**parameters):
     def change(folder: Path) -> None:
         manifest = json.loads((folder / "manifest.json").read_text())
         for key, value in parameters.items():
-            target = manifest["parameters"] if key in manifest["parameters"] or key == "sbrl" else manifest
+            in_parameters = key in manifest["parameters"] or key in ("sbrl", "inputs", "custom_functions")
+            target = manifest["parameters"] if in_parameters else manifest
             if value is None:
                 del target[key]
             else:
@@ -648,17 +665,29 @@ def edit_manifest(**parameters):
     row("model-damaged-manifest", edit_manifest(segment_length=0),
         "{model}/manifest.json: manifest's segment length 0 is not a window length", command="length-0"),
     row("model-damaged-manifest", edit_manifest(normalisation="max"),
-        "{model}/manifest.json: manifest's normalisation 'max' is not one of ('peak', 'clip')", command="normalisation"),
+        "{model}/manifest.json: manifest's normalisation 'max' is not one of ('peak', 'clip') nor a function of its "
+        "definition", command="normalisation"),
+    row("model-damaged-manifest", edit_manifest(inputs=["clipped", "envelope"]),
+        "{model}/manifest.json: manifest's input channel 'envelope' is neither built in nor a function of its "
+        "definition", command="inputs"),
     row("model-damaged-manifest", edit_manifest(kind="seisclip selection"),
         "{model}/manifest.json: manifest is a 'seisclip selection' manifest, not a 'seisclip model' one", command="kind"),
     row("model-other-length", edit_manifest(segment_length=64),
-        "{model}/model.keras: model maps (None, 32, 2) to (None, 32), but its manifest's segment length 64 needs "
-        "(None, 64, 2) to (None, 64)"),
-    row("model-damaged-keras", lambda folder: (folder / "model.keras").write_bytes(b"not a zip"),
+        "{model}/model.keras: model maps (None, 32, 2) to (None, 32), but its manifest needs (None, 64, 2) to "
+        "(None, 64)"),
+    row("model-other-length", edit_manifest(inputs=["clipped", "status", "clip_level"]),
+        "{model}/model.keras: model maps (None, 32, 2) to (None, 32), but its manifest needs (None, 32, 3) to "
+        "(None, 32)", command="channels"),
+    row("model-changed-file", lambda folder: (folder / "model.keras").write_bytes(b"not a zip"),
+        "{model}/model.keras: sha256 differs from the manifest's model_sha256: the file changed after training"),
+    row("model-changed-file", lambda folder: (folder / "definition.py").write_text("import no_such_module\n"),
+        "{model}/definition.py: sha256 differs from the manifest's definition_sha256: the file changed after training",
+        command="definition"),
+    row("model-damaged-keras", with_recorded_sha256(lambda folder: (folder / "model.keras").write_bytes(b"not a zip")),
         "{model}/model.keras: cannot load the model: ValueError: "),
-    row("model-damaged-definition", lambda folder: (folder / "definition.py").write_text("import no_such_module\n"),
-        "{model}/definition.py: cannot import the model's definition: "
-        "ModuleNotFoundError: No module named 'no_such_module'"),
+    row("model-untrusted-code", edit_manifest(normalisation="by_median", custom_functions=["by_median"]),
+        "{model}: the model's inputs need by_median from its definition.py, which matches no definition script "
+        "here: add --trust-definition if you trust its code"),
 ])
 def test_a_model_directory_that_cannot_serve_is_refused(tiny_model, tmp_path, monkeypatch, capsys, change, message):
     monkeypatch.chdir(tmp_path)
@@ -669,6 +698,19 @@ def test_a_model_directory_that_cannot_serve_is_refused(tiny_model, tmp_path, mo
         line = seisclip(capsys, *command)
         assert line.startswith(f"seisclip {command[0]}: error: {expected}"), line
     assert not list(tmp_path.glob("r.txt.restored*")) and not (tmp_path / "evaluations").exists()
+
+
+@pytest.mark.bad_input("model-damaged-definition")
+def test_a_trusted_definition_that_cannot_be_imported_is_one_line(tiny_model, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    model = broken_model(tiny_model, tmp_path, with_recorded_sha256(
+        lambda folder: (folder / "definition.py").write_text("import no_such_module\n")))
+    clipped_record(tmp_path / "r.txt")
+    assert seisclip(capsys, "restore", "r.txt", "--model", str(model), "--trust-definition") == (
+        f"seisclip restore: error: {model}/definition.py: cannot import the model's definition: "
+        "ModuleNotFoundError: No module named 'no_such_module'")
+    # untrusted, the definition never runs: this model of Keras layers needs none of its code
+    assert run_in_process(capsys, main, ["restore", "r.txt", "--model", str(model)])[0] == 0
 
 
 @pytest.mark.parametrize("change, message", [
@@ -687,8 +729,8 @@ def test_summary_and_trace_refuse_a_damaged_model_manifest(tiny_model, tmp_path,
 def test_the_model_manifest_decides_the_status_input(tmp_path, capsys):
     """restore and evaluate take sbrl (and L and the scaling) from the model's manifest, never
     from the user: an sbrl model gets run-length-scaled status, a plain one -1/0/+1."""
-    from seisclip.clipped_records import read_clipped_record
-    from seisclip.restoration import ModelRestorer
+    from seisclip.restore.records import read_clipped_record
+    from seisclip.restore.windows import ModelRestorer
 
     class RecordingModel:
         def __init__(self):
@@ -824,7 +866,7 @@ def test_every_row_of_the_readme_table_has_marked_tests_and_names_tests_that_exi
     for source in tests.glob("test_*.py"):
         marked |= set(re.findall(r"""(?:row|bad_input)\(\s*["']([a-z0-9-]+)["']""", source.read_text()))
     assert set(rows) == marked
-    readme = (REPO_ROOT / "README.md").read_text()
+    readme = TABLE_PAGE.read_text()
     for row_id in rows:
         line = next(line for line in readme.splitlines() if line.startswith(f"| `{row_id}` |"))
         named = re.findall(r"`(test_\w+\.py)::(test_\w+)`", line.rsplit(" | ", 1)[1])

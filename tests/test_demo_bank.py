@@ -10,16 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seisclip import demo_bank
-from seisclip.demo_bank import (
+from seisclip.bank import synthetic as demo_bank
+from seisclip.bank.synthetic import (
     DEFAULT_FILE_COUNT,
     METADATA_NAME,
     archive_names,
     generate_demo_bank,
     synthetic_seismogram,
 )
+from seisclip.bank.wc_list import read_metadata
 from seisclip.errors import SeisclipError
-from seisclip.metadata import read_metadata
 
 SMALL_BANK = 20
 COMMITTED_METADATA = Path(__file__).parents[1] / METADATA_NAME

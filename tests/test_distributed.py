@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seisclip.selection import SelectionRequest, select_segments
+from seisclip.sets.selection import SelectionRequest, select_segments
 
 from conftest import METADATA_NAME, REPO_ROOT, write_bank
 
@@ -174,7 +174,7 @@ def test_a_worker_writes_nothing(workspace, tmp_path):
     ({"chief": ["c:1"], "worker": ["a:1", "b:1"]}, {"type": "worker", "index": 0}, False, 3),
 ])
 def test_the_chief_is_the_chief_task_or_else_worker_0(cluster, task, chief, workers):
-    from seisclip.training import read_tf_config
+    from seisclip.learn.distribution import read_tf_config
 
     parsed = read_tf_config(json.dumps({"cluster": cluster, "task": task}))
     assert (parsed.is_chief, parsed.workers, parsed.task_type, parsed.task_index) == (
@@ -188,7 +188,7 @@ def checkpoint_epochs(path: Path) -> int:
 
 def train_in_process(*argv: str) -> int:
     """The definition script's entry point in this process."""
-    from seisclip.training import train_definition
+    from seisclip.learn.training import train_definition
 
     spec = importlib.util.spec_from_file_location("definition_def001", REPO_ROOT / DEF001)
     script = importlib.util.module_from_spec(spec)
@@ -279,12 +279,12 @@ def test_mixed_float16_resumes_with_its_loss_scale_to_the_uninterrupted_weights(
     """Keras wraps the optimizer in a LossScaleOptimizer: its loss scale is in the checkpoint too."""
     import keras
 
-    from seisclip import training
+    from seisclip.learn import resume
 
     args = ("--epochs", "2", "--precision", "mixed_float16")
     assert train_in_process(*args, "--models_dir", str(in_workspace / "reference")) == 0
 
-    save_epoch = training.Checkpoint.on_epoch_end
+    save_epoch = resume.Checkpoint.on_epoch_end
 
     def interrupt_after_the_first_epoch(self, epoch, logs=None):
         save_epoch(self, epoch, logs)
@@ -295,11 +295,11 @@ def test_mixed_float16_resumes_with_its_loss_scale_to_the_uninterrupted_weights(
         assert len(saved) == len(optimizer.variables) > len(optimizer.inner_optimizer.variables)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training.Checkpoint, "on_epoch_end", interrupt_after_the_first_epoch)
+    monkeypatch.setattr(resume.Checkpoint, "on_epoch_end", interrupt_after_the_first_epoch)
     with pytest.raises(KeyboardInterrupt):
         train_in_process(*args, "--models_dir", str(in_workspace / "resumed"))
     assert keras.mixed_precision.global_policy().name == "float32"
-    monkeypatch.setattr(training.Checkpoint, "on_epoch_end", save_epoch)
+    monkeypatch.setattr(resume.Checkpoint, "on_epoch_end", save_epoch)
     assert train_in_process(*args, "--models_dir", str(in_workspace / "resumed"), "--resume") == 0
     assert f"resuming {in_workspace / 'resumed' / MODEL} after epoch 1 of 2" in capsys.readouterr().err
     resumed, reference = (in_workspace / folder / MODEL for folder in ("resumed", "reference"))

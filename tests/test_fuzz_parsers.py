@@ -21,11 +21,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from seisclip.clipped_records import parse_labelled, read_clipped_record
-from seisclip.datasets import parse_waveform
+from seisclip.bank.ascii import parse_waveform
+from seisclip.bank.wc_list import read_metadata
 from seisclip.errors import SeisclipError
-from seisclip.index import read_index
-from seisclip.metadata import read_metadata
+from seisclip.restore.records import parse_labelled, read_clipped_record
+from seisclip.sets.index_file import read_index
 
 from conftest import count_fuzz_example
 

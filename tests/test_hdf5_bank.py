@@ -9,18 +9,20 @@ import h5py
 import numpy as np
 import pytest
 
-from seisclip import bank_ingest
-from seisclip.bank_ingest import ingest_bank, sample_dtype
-from seisclip.datasets import load_segments, parse_waveform
+from seisclip.bank import ingest as bank_ingest
+from seisclip.bank.ascii import parse_waveform
+from seisclip.bank.hdf5 import BankSource, parse_archive_name
+from seisclip.bank.ingest import ingest_bank, sample_dtype
+from seisclip.bank.wc_list import format_wc_line
 from seisclip.errors import SeisclipError
-from seisclip.export import ExportRequest, export_set
 from seisclip.fsio import sha256_file
-from seisclip.hdf5_bank import BankSource, parse_archive_name
-from seisclip.index import format_index, read_index
-from seisclip.labels import make_training_pairs
-from seisclip.metadata import format_wc_line
-from seisclip.streaming import SegmentPairs, epoch_order, ordered_dataset, training_dataset
-from seisclip.training import default_seed, model_name, split_positions
+from seisclip.learn.pipeline import ordered_dataset, training_dataset
+from seisclip.sets.export import ExportRequest, export_set
+from seisclip.sets.index_file import format_index, read_index
+from seisclip.sets.labels import make_training_pairs
+from seisclip.sets.pairs import Representation, SegmentPairs, epoch_order
+from seisclip.sets.segments import load_segments
+from seisclip.sets.split import default_seed, model_name, split_positions
 
 from conftest import METADATA_NAME
 
@@ -279,9 +281,9 @@ def test_vectorised_reads_return_each_segment_in_the_order_asked(bank):
 def test_streamed_batches_are_the_in_memory_batches(bank):
     index = write_index(bank, n=400)
     source = BankSource(ingest(bank))
-    in_memory = SegmentPairs.in_memory(load_segments(index, LENGTH, progress=False), sbrl=True, normalisation="peak")
+    in_memory = SegmentPairs.in_memory(load_segments(index, LENGTH, progress=False), Representation(sbrl=True))
     streamed = SegmentPairs.from_bank(load_segments(index, LENGTH, progress=False, source=source, keep_segments=False),
-                                      source, sbrl=True, normalisation="peak")
+                                      source, Representation(sbrl=True))
     parts = split_positions(len(in_memory.rscale), seed=11)
     batches = [list(training_dataset(pairs, parts["train"], 32, seed=11, epochs=2)) for pairs in (in_memory, streamed)]
     assert len(batches[0]) == len(batches[1]) == 2 * -(-len(parts["train"]) // 32)

@@ -13,10 +13,11 @@ import numpy as np
 import obspy
 import pytest
 
-from seisclip.bank_import import clipping_evidence, import_to_bank, process, valid_runs
-from seisclip.bank_settings import ImportSettings
+from seisclip.bank.clipping import clipping_evidence
+from seisclip.bank.hdf5 import Bank
+from seisclip.bank.importing import import_to_bank, process, valid_runs
+from seisclip.bank.settings import ImportSettings
 from seisclip.errors import SeisclipError
-from seisclip.hdf5_bank import Bank
 
 OBSPY_DATA = Path(obspy.__file__).parent / "io"
 #: ObsPy's own test files, shipped with the package: no download.
@@ -244,6 +245,12 @@ def test_imported_bank_then_selection_then_training_end_to_end(tmp_path, run):
     assert code == 0, err
     assert "bank.h5/NL.HGN.00.BHZ." in out
     assert err.strip().endswith("index file and the bank bank.h5 (7 traces) match the recorded sha256")
+    # evaluate reads the test split back from the bank the model was trained from
+    code, out, err = run("seisclip", "evaluate", "--model", str(model_dir), "--quiet")
+    assert code == 0, err
+    evaluation = json.loads((tmp_path / "evaluations/imp_64_400_def001_test/evaluation.json").read_text())
+    assert evaluation["source"] == "test split"
+    assert 0 < sum(row["signals"] for row in evaluation["metrics"]["model"]) <= manifest["segment_counts"]["test"]
 
 
 def test_verify_reports_a_bank_changed_after_selection(tmp_path, run):

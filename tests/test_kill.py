@@ -32,9 +32,9 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from seisclip.bank_verify import verify_bank
+from seisclip.bank.verify import verify_bank
 from seisclip.fsio import sha256_file
-from seisclip.verify import verify_index
+from seisclip.sets.verify import verify_index
 
 from conftest import REPO_ROOT, write_bank
 

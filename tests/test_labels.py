@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seisclip import datasets
-from seisclip.datasets import load_segments, parse_waveform
+from seisclip.bank import ascii as ascii_files
+from seisclip.bank.ascii import parse_waveform
 from seisclip.errors import SeisclipError
-from seisclip.index import read_index
-from seisclip.labels import clip_status, make_training_pairs, scale_by_run_length
+from seisclip.sets.index_file import read_index
+from seisclip.sets.labels import clip_status, make_training_pairs, scale_by_run_length
+from seisclip.sets.segments import load_segments
 
 
 def test_normalise_clip_and_status():
@@ -108,8 +109,8 @@ def test_each_waveform_file_is_read_once(tmp_path, monkeypatch):
         (tmp_path / name).write_text("".join(f"{v * 10}\n" for v in range(500)))
     index = _write_index(tmp_path / "set.txt", [f"{start} 0.5 {tmp_path}/{name}" for start in range(0, 400, 7) for name in "abc"])
     reads = []
-    real_read = datasets.read_waveform
-    monkeypatch.setattr(datasets, "read_waveform", lambda path: reads.append(path) or real_read(path))
+    real_read = ascii_files.read_waveform
+    monkeypatch.setattr(ascii_files, "read_waveform", lambda path: reads.append(path) or real_read(path))
     loaded = load_segments(index, 16, progress=False)
     assert len(loaded.used) == len(index)
     assert sorted(reads) == sorted({f"{tmp_path}/{name}" for name in "abc"})

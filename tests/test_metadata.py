@@ -4,8 +4,8 @@ from collections import Counter
 
 import pytest
 
+from seisclip.bank.wc_list import BankEntry, format_wc_line, read_metadata
 from seisclip.errors import SeisclipError
-from seisclip.metadata import BankEntry, format_wc_line, read_metadata
 
 # Line by line: what each line of MIXED is, and so why it is skipped or kept.
 MIXED_LINES = [

@@ -33,7 +33,7 @@ PYTHON_WARNING = "/x/site-packages/keras/src/layers/layer.py:421: UserWarning: a
 
 
 def test_notices_are_dropped_and_warnings_errors_and_other_output_kept():
-    from seisclip.quiet_tensorflow import without_start_up_notices
+    from seisclip.learn.quiet_tensorflow import without_start_up_notices
 
     assert without_start_up_notices(NOTICES) == ""
     text = NOTICES + WARNING + PYTHON_WARNING + NOTICES + ERROR + "plain text\n"
@@ -43,7 +43,7 @@ def test_notices_are_dropped_and_warnings_errors_and_other_output_kept():
 
 
 def test_captured_descriptor_2_is_written_on_without_the_notices(capfd):
-    from seisclip.quiet_tensorflow import start_up_notices_dropped
+    from seisclip.learn.quiet_tensorflow import start_up_notices_dropped
 
     with start_up_notices_dropped():
         os.write(2, NOTICES.encode())
@@ -127,7 +127,7 @@ HELP = ((), ("demo-bank",), ("select",), ("verify",), ("bank",), ("bank", "inges
 
 
 def test_commands_without_a_network_never_import_tensorflow(bank, tmp_path):
-    import obspy   # its packaged 40 Hz miniSEED file, read only to test the import command
+    import obspy  # its packaged 40 Hz miniSEED file, read only to test the import command
 
     (tmp_path / "test.mseed").write_bytes((Path(obspy.__file__).parent / "io/mseed/tests/data/test.mseed").read_bytes())
     for argv in LIGHT_COMMANDS:
@@ -150,3 +150,14 @@ def test_python_dash_m_seisclip_is_the_seisclip_command(argv, tmp_path):
                                capture_output=True, text=True)
     assert by_module.returncode == by_script.returncode == 0
     assert by_module.stdout == by_script.stdout and by_module.stdout.startswith(("seisclip", "usage: seisclip verify"))
+
+
+@pytest.mark.bad_input("tensorflow-missing")
+def test_without_tensorflow_a_command_that_needs_it_says_what_to_install(tmp_path):
+    """TensorFlow is an extra (cpu or gpu); a light install runs every other command."""
+    code = "import sys; sys.modules['tensorflow'] = None; import seisclip.learn.training"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("seisclip: error: TensorFlow is missing (") and line.endswith(
+        "); training and restoring with a model need it: pip install 'seisclip[cpu]' (or '[gpu]' for NVIDIA GPUs)")

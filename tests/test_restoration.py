@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seisclip.baselines import restore_pocs, restore_spline
-from seisclip.clipped_records import ClippedRecord, detect_clipping, read_clipped_record, runs_of
-from seisclip.demo_bank import synthetic_seismogram
+from seisclip.bank.clipping import runs_of
+from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.errors import SeisclipError
-from seisclip.evaluation import ClippedSet, bin_metrics
-from seisclip.restoration import window_starts
+from seisclip.restore.baselines import restore_pocs, restore_spline
+from seisclip.restore.evaluation import ClippedSet, bin_metrics
+from seisclip.restore.records import ClippedRecord, detect_clipping, read_clipped_record
+from seisclip.restore.windows import window_starts
 
 from conftest import REPO_ROOT, format_wc_line
 
@@ -175,11 +176,10 @@ def test_model_restoration_is_consistent_and_keeps_unclipped_samples_bit_identic
 
 
 def test_batched_windows_give_the_same_estimate_as_one_window_per_call(models):
-    from seisclip.models import load_model
-    from seisclip.restoration import ModelRestorer
+    from seisclip.learn.model_dir import load_model
+    from seisclip.restore.windows import ModelRestorer
 
-    model, manifest = load_model(models["def002"])
-    restorer = ModelRestorer(model, manifest)
+    restorer = ModelRestorer.of(load_model(models["def002"]))
     _, record = clipped_signal(seed=4, n=300)
     starts = window_starts(record.values.size, LENGTH, 8, record.clipped)
     batched = restorer.predict_record_windows(record, starts)

@@ -13,9 +13,9 @@ import pytest
 from scipy.stats import chisquare
 
 import seisclip
+from seisclip.bank.wc_list import format_wc_line
 from seisclip.errors import SeisclipError
-from seisclip.metadata import format_wc_line
-from seisclip.selection import SelectionRequest, derive_seed, select_segments
+from seisclip.sets.selection import SelectionRequest, derive_seed, select_segments
 
 L = 64
 LINE = re.compile(r"(\d+) (\d\.\d{3}) (\S+)\n")

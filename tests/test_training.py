@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from seisclip.fsio import sha256_file
-from seisclip.training import split_positions
+from seisclip.sets.split import split_positions
 
 from conftest import REPO_ROOT, write_bank
 
@@ -218,8 +218,9 @@ def test_a_copied_definition_with_a_custom_layer_trains_and_loads(workspace, tmp
     model_dir = tmp_path / "models" / f"{SET}_def002"
     assert manifest_of(model_dir)["definition"] == "def002"
     loaded = python(tmp_path, "import keras, numpy as np\n"
-                    "from seisclip.models import load_model, register_definition\n"
-                    f"model, manifest = load_model('{model_dir}')\n"
+                    "from seisclip.learn.model_dir import load_model\n"
+                    f"loaded = load_model('{model_dir}')\n"
+                    "model, manifest = loaded.network, loaded.manifest\n"
                     "print(type(model.get_layer('restored')).__name__, manifest['definition'])\n"
                     f"plain = keras.models.load_model('{model_dir}/model.keras')\n"
                     f"x = np.random.default_rng(0).normal(size=(2, {LENGTH}, 2))\n"

@@ -2,9 +2,9 @@
 
 import pytest
 
+from seisclip.bank.wc_list import format_wc_line
 from seisclip.cli import main
-from seisclip.metadata import format_wc_line
-from seisclip.selection import SelectionRequest, select_segments
+from seisclip.sets.selection import SelectionRequest, select_segments
 
 L = 64
 INDEX = "indices_files/set_64_2000.txt"

@@ -1,0 +1,148 @@
+"""What a ``create_and_train_model_defNNN.py`` script defines, checked before anything trains.
+
+A definition script passes its choices to :func:`seisclip.learn.training.train_definition`;
+everything but the name, the model and the loss is optional and defaults to def001's choice:
+
+* ``HYPERPARAMETERS``: ``epochs``, ``batch_size``, ``learning_rate`` (required; the command
+  line may override them), plus any key that ``build_model``, ``optimizer`` or ``callbacks``
+  takes as a keyword parameter of the same name; any other key is an error;
+* ``inputs``: the channels the network sees (:mod:`seisclip.sets.channels`);
+* ``normalisation``: ``"peak"``, ``"clip"`` or a function of the clipped windows
+  (:mod:`seisclip.sets.labels`);
+* ``augmentation``: steps applied to training batches (:mod:`seisclip.sets.augmentation`);
+* ``optimizer``: a function returning a Keras optimizer (default Adam at ``learning_rate``);
+  it may take ``steps_per_epoch`` for a learning-rate schedule;
+* ``callbacks``: a function returning extra Keras callbacks (early stopping, …).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from ..errors import SeisclipError
+from ..sets.augmentation import check_augmentation
+from ..sets.channels import DEFAULT_INPUTS, Channel, channel_name, check_channels
+from ..sets.labels import NORMALISATIONS, Normalisation, normalisation_name
+
+#: The hyperparameters the training run itself reads, with their type; all three are required.
+RUN_HYPERPARAMETERS = {"epochs": int, "batch_size": int, "learning_rate": float}
+#: What a definition's optimizer() and callbacks() may ask for besides hyperparameters.
+RUN_FACTS = ("steps_per_epoch",)
+#: The optional choices of a definition, passed to train_definition by keyword.
+CHOICES = ("inputs", "normalisation", "augmentation", "optimizer", "callbacks")
+_FILE_NAME = re.compile(r"create_and_train_model_(?P<name>[A-Za-z0-9_]+)\.py")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One definition script's choices."""
+
+    name: str
+    build_model: Callable[..., Any]
+    loss: Callable[[Any, Any], Any]
+    hyperparameters: dict[str, Any]
+    source_file: str
+    inputs: Sequence[Channel] = DEFAULT_INPUTS
+    normalisation: Normalisation = "peak"
+    augmentation: Sequence[Any] = ()
+    optimizer: Callable[..., Any] | None = None
+    callbacks: Callable[..., list] | None = None
+
+    def problems(self) -> list[str]:
+        """Everything wrong with the definition, one line each."""
+        problems = []
+        match = _FILE_NAME.fullmatch(os.path.basename(self.source_file))
+        if match is None:
+            problems.append("a definition script is named create_and_train_model_<NAME>.py")
+        elif match["name"] != self.name:
+            problems.append(f"NAME is {self.name!r} but the file name says {match['name']!r}: "
+                            f"set NAME = {match['name']!r}")
+        problems += self._hyperparameter_problems()
+        problems += check_channels(self.inputs)
+        if not (self.normalisation in NORMALISATIONS or callable(self.normalisation)):
+            problems.append(f"normalisation must be one of {', '.join(NORMALISATIONS)} or a function of the "
+                            f"clipped windows, got {self.normalisation!r}")
+        problems += check_augmentation(self.augmentation)
+        for role in ("optimizer", "callbacks"):
+            function = getattr(self, role)
+            if function is not None and not callable(function):
+                problems.append(f"{role} must be a function, got {function!r}")
+        return problems
+
+    def _hyperparameter_problems(self) -> list[str]:
+        hp = self.hyperparameters
+        if not isinstance(hp, dict):
+            return [f"HYPERPARAMETERS must be a dict, got {type(hp).__name__}"]
+        problems = [f"HYPERPARAMETERS: missing {key!r}" for key in RUN_HYPERPARAMETERS if key not in hp]
+        for key, kind in RUN_HYPERPARAMETERS.items():
+            value = hp.get(key)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if key in hp and not (number and (kind is float or isinstance(value, int)) and value > 0):
+                problems.append(f"HYPERPARAMETERS: {key!r} must be a positive {kind.__name__}, got {value!r}")
+        takers = {role: _parameters(function) for role, function in
+                  (("build_model", self.build_model), ("optimizer", self.optimizer), ("callbacks", self.callbacks))
+                  if function is not None}
+        for key in hp:
+            if key not in RUN_HYPERPARAMETERS and not any(key in names for names in takers.values()):
+                problems.append(f"HYPERPARAMETERS: unknown key {key!r}: not one of {', '.join(RUN_HYPERPARAMETERS)} "
+                                f"nor a parameter of {', '.join(takers)}")
+        return problems
+
+    def check(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise SeisclipError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                                self.source_file)
+
+    @property
+    def channel_names(self) -> list[str]:
+        return [channel_name(channel) for channel in self.inputs]
+
+    @property
+    def custom_channels(self) -> dict[str, Callable]:
+        return {channel.__name__: channel for channel in self.inputs if callable(channel)}
+
+    def make_model(self, segment_length: int, hyperparameters: dict[str, Any]):
+        """``build_model(segment_length, [channels=…], [hyperparameters it names])``."""
+        offered = {**hyperparameters, "channels": len(self.inputs)}
+        return self.build_model(segment_length, **_named(self.build_model, offered, skip_first=True))
+
+    def make_optimizer(self, hyperparameters: dict[str, Any], steps_per_epoch: int):
+        if self.optimizer is None:
+            import keras
+
+            return keras.optimizers.Adam(hyperparameters["learning_rate"])
+        return self.optimizer(**_named(self.optimizer, {**hyperparameters, "steps_per_epoch": steps_per_epoch}))
+
+    def make_callbacks(self, hyperparameters: dict[str, Any], steps_per_epoch: int) -> list:
+        if self.callbacks is None:
+            return []
+        return list(self.callbacks(**_named(self.callbacks, {**hyperparameters, "steps_per_epoch": steps_per_epoch})))
+
+    def record(self) -> dict[str, Any]:
+        """The choices as the manifest records them, and as restore and evaluate read them."""
+        return {
+            "inputs": self.channel_names,
+            "normalisation": normalisation_name(self.normalisation),
+            # The definition's own functions that building the inputs needs at restoration.
+            "custom_functions": sorted({*self.custom_channels,
+                                        *([] if isinstance(self.normalisation, str) else [self.normalisation.__name__])}),
+            "augmentation": [step.record() for step in self.augmentation],
+            "optimizer_function": getattr(self.optimizer, "__name__", None),
+            "callbacks_function": getattr(self.callbacks, "__name__", None),
+        }
+
+
+def _parameters(function: Callable) -> set[str]:
+    return set(inspect.signature(function).parameters)
+
+
+def _named(function: Callable, offered: dict[str, Any], skip_first: bool = False) -> dict[str, Any]:
+    """The entries of ``offered`` that ``function`` takes as keyword parameters."""
+    parameters = list(inspect.signature(function).parameters.values())[1 if skip_first else 0:]
+    return {p.name: offered[p.name] for p in parameters
+            if p.name in offered and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}

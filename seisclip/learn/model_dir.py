@@ -1,0 +1,208 @@
+"""Model directories: ``models/<STEM>_<def>/`` with model.keras, manifest.json and definition.py,
+read by restore, evaluate, trace and summary through one object, :class:`ModelDirectory`.
+
+Loading a model directory someone else made is safe unless you trust it: both files must
+match the sha256 its manifest records; Keras loads ``model.keras`` with ``safe_mode`` on (no
+code inside the file runs); and the directory's ``definition.py`` runs only when it is
+trusted: its sha256 equals that of a ``create_and_train_model_*.py`` in the working folder or
+the project's folder, or the user says ``--trust-definition``. A model made of Keras' own layers
+with built-in inputs and normalisation never needs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import SeisclipError
+from ..fsio import sha256_file
+from ..provenance import check_fields, read_manifest
+from ..sets.channels import BUILT_IN, DEFAULT_INPUTS
+from ..sets.labels import NORMALISATIONS
+from ..sets.segments import MAX_SEGMENT_LENGTH
+
+MODEL_FILE = "model.keras"
+MANIFEST_FILE = "manifest.json"
+DEFINITION_COPY = "definition.py"
+MANIFEST_KIND = "seisclip model"
+#: 2: the definition's inputs, normalisation, augmentation and optimizer, and model.keras's sha256.
+MANIFEST_FORMAT_VERSION = 2
+#: What restore, evaluate, trace and summary read from a model manifest, with its JSON type.
+MANIFEST_FIELDS = {
+    "kind": str, "model_name": str, "definition": str, "index_file": str, "index_sha256": str, "seed": int,
+    "parameters": dict, "parameters.segment_length": int, "parameters.sbrl": bool, "parameters.normalisation": str,
+    "parameters.min_peak": (int, float), "parameters.epochs": int,
+    "segment_counts": dict,
+    **{f"segment_counts.{count}": int for count in ("index_lines", "used", "train", "validation", "test")},
+    "test_metrics": dict, **{f"test_metrics.{metric}": (int, float) for metric in ("mse", "mae", "clipped_input_mse")},
+    "files": list, "segments": dict, "segments.columns": list, "segments.rows": list,
+}
+PROJECT_FOLDER = Path(__file__).resolve().parents[2]
+
+
+def _one_line(exc: Exception) -> str:
+    """An exception from third-party code as one line: its type and its message's first line."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model directory's network with the functions of its definition that building its inputs
+    needs (its own channels or normalisation; empty for built-in ones)."""
+
+    directory: "ModelDirectory"
+    network: Any
+    custom: dict[str, Callable]
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.directory.manifest
+
+
+@dataclass(frozen=True)
+class ModelDirectory:
+    path: Path
+    manifest: dict[str, Any]
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "ModelDirectory":
+        """A model directory whose manifest holds what the commands read from it."""
+        path = Path(path)
+        if not path.is_dir():
+            raise SeisclipError("model directory not found", path)
+        manifest_path = path / MANIFEST_FILE
+        manifest = read_manifest(manifest_path)
+        check_fields(manifest, manifest_path, MANIFEST_FIELDS)
+        if manifest["kind"] != MANIFEST_KIND:
+            raise SeisclipError(f"manifest is a {manifest['kind']!r} manifest, not a {MANIFEST_KIND!r} one",
+                                manifest_path)
+        directory = cls(path, manifest)
+        if not 0 < directory.segment_length <= MAX_SEGMENT_LENGTH:
+            raise SeisclipError(f"manifest's segment length {directory.segment_length} is not a window length",
+                                manifest_path)
+        if directory.normalisation not in NORMALISATIONS and directory.normalisation not in directory.custom_names:
+            raise SeisclipError(f"manifest's normalisation {directory.normalisation!r} is not one of {NORMALISATIONS} "
+                                "nor a function of its definition", manifest_path)
+        unknown = [name for name in directory.inputs if name not in BUILT_IN and name not in directory.custom_names]
+        if unknown:
+            raise SeisclipError(f"manifest's input channel {unknown[0]!r} is neither built in nor a function of its "
+                                "definition", manifest_path)
+        return directory
+
+    @property
+    def name(self) -> str:
+        return self.manifest["model_name"]
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return self.manifest["parameters"]
+
+    @property
+    def segment_length(self) -> int:
+        return int(self.parameters["segment_length"])
+
+    @property
+    def sbrl(self) -> bool:
+        return bool(self.parameters["sbrl"])
+
+    @property
+    def normalisation(self) -> str:
+        """"peak", "clip", or the name of the definition's own normalisation function."""
+        return self.parameters["normalisation"]
+
+    @property
+    def inputs(self) -> list[str]:
+        """The channels the network sees, in order (models before format 2: def001's)."""
+        return list(self.parameters.get("inputs", DEFAULT_INPUTS))
+
+    @property
+    def custom_names(self) -> set[str]:
+        """The definition's own functions that building the inputs needs."""
+        return set(self.parameters.get("custom_functions", []))
+
+    @property
+    def test_metrics(self) -> dict[str, Any]:
+        return self.manifest["test_metrics"]
+
+    def check_files(self) -> None:
+        """model.keras and definition.py exist and match the manifest's sha256."""
+        for file, key in ((MODEL_FILE, "model_sha256"), (DEFINITION_COPY, "definition_sha256")):
+            path = self.path / file
+            if not path.is_file():
+                raise SeisclipError(f"model directory has no {file}", self.path)
+            recorded = self.manifest.get(key)
+            if recorded is None and key == "model_sha256" and self.manifest.get("format_version", 1) < 2:
+                print(f"warning: {self.path / MANIFEST_FILE}: made before seisclip recorded the sha256 of "
+                      f"{MODEL_FILE}; it is loaded unchecked", file=sys.stderr)
+                continue
+            if sha256_file(path) != recorded:
+                raise SeisclipError(f"sha256 differs from the manifest's {key}: the file changed after training",
+                                    path)
+
+    def definition_is_trusted(self) -> bool:
+        """Whether definition.py is byte for byte a definition script of the working folder or
+        the project's folder."""
+        recorded = self.manifest.get("definition_sha256")
+        folders = {Path.cwd().resolve(), PROJECT_FOLDER}
+        return any(sha256_file(script) == recorded for folder in folders
+                   for script in sorted(folder.glob("create_and_train_model_*.py")))
+
+    def load(self, trust_definition: bool = False) -> LoadedModel:
+        """The network, checked to agree with the manifest: windows ``(L, channels)`` to ``(L,)``."""
+        from .quiet_tensorflow import keras
+
+        self.check_files()
+        trusted = trust_definition or self.definition_is_trusted()
+        needs_code = sorted(self.custom_names)
+        if needs_code and not trusted:
+            raise SeisclipError(f"the model's inputs need {', '.join(needs_code)} from its {DEFINITION_COPY}, which "
+                                "matches no definition script here: add --trust-definition if you trust its code",
+                                self.path)
+        module = self._import_definition() if trusted else None
+        path = self.path / MODEL_FILE
+        try:
+            network = keras.models.load_model(path, safe_mode=True)
+        except Exception as exc:   # Keras raises many kinds for a damaged or foreign file
+            advice = ("" if trusted else f"; if it needs its {DEFINITION_COPY}'s code (a custom layer), add "
+                      "--trust-definition if you trust it")
+            raise SeisclipError(f"cannot load the model: {_one_line(exc)}{advice}", path) from None
+        length, channels = self.segment_length, len(self.inputs)
+        shapes = (getattr(network, "input_shape", None), getattr(network, "output_shape", None))
+        if shapes != ((None, length, channels), (None, length)):
+            raise SeisclipError(f"model maps {shapes[0]} to {shapes[1]}, but its manifest needs "
+                                f"{(None, length, channels)} to {(None, length)}", path)
+        custom = {name: getattr(module, name) for name in needs_code}
+        return LoadedModel(self, network, custom)
+
+    def _import_definition(self):
+        """Import the model's own copy of its definition script, so that what it registers with
+        Keras (custom layers) is known; its ``__main__`` block does not run."""
+        source = self.path / DEFINITION_COPY
+        # One import per definition: two model directories of the same name, or a definition
+        # changed since, must not share one.
+        key = hashlib.sha256(str(source.resolve()).encode() + b"\0" + source.read_bytes()).hexdigest()[:16]
+        module_name = f"seisclip_definition_{key}"
+        if module_name in sys.modules:
+            return sys.modules[module_name]
+        spec = importlib.util.spec_from_file_location(module_name, source)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:   # whatever the script raises, it is this model directory's problem
+            del sys.modules[module_name]
+            raise SeisclipError(f"cannot import the model's definition: {_one_line(exc)}", source) from None
+        missing = [name for name in self.custom_names if not callable(getattr(module, name, None))]
+        if missing:
+            raise SeisclipError(f"definition has no function {missing[0]!r}, which the model's inputs need", source)
+        return module
+
+
+def load_model(model_dir: str | os.PathLike, trust_definition: bool = False) -> LoadedModel:
+    return ModelDirectory.open(model_dir).load(trust_definition)

@@ -1,0 +1,85 @@
+"""``seisclip trace MODEL_DIR``: which segments made a model, and are their sources unchanged?"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from ..fsio import sha256_file
+from .model_dir import ModelDirectory
+
+
+def _check_hash(path: str | None, expected: str | None, what: str, folder: str) -> str | None:
+    """A problem line if ``path`` (relative to ``folder``) is gone or its sha256 is not
+    ``expected``; None if it matches."""
+    if path is None or expected is None:
+        return None
+    path = os.path.join(folder, path)
+    if not os.path.isfile(path):
+        return f"{path}: {what} not found"
+    actual = sha256_file(path)
+    if actual != expected:
+        return f"{path}: {what} sha256 {actual} differs from the recorded {expected}"
+    return None
+
+
+def trace_model(model_dir: str, split: str | None = None, check: bool = True) -> int:
+    """Print every segment of the model's index file with its split (tab-separated) to stdout;
+    report on stderr whether the index and every waveform file still have their recorded hashes."""
+    manifest = ModelDirectory.open(model_dir).manifest
+    files = manifest["files"]
+    table = manifest["segments"]
+    columns = table["columns"]
+    print("# " + "\t".join(["index_line", "split", "istart", "rscale", "path"]))
+    position = {name: columns.index(name) for name in columns}
+    for row in table["rows"]:
+        fate = row[position["split"]]
+        if split is None or fate == split:
+            print(f"{row[position['index_line']]}\t{fate}\t{row[position['istart']]}\t"
+                  f"{row[position['rscale']]:.3f}\t{files[row[position['file']]]['path']}")
+    if not check:
+        return 0
+
+    # Relative paths are as the training run saw them, from its working folder.
+    folder = manifest.get("working_directory", ".")
+    bank = manifest.get("bank") or {}
+    if bank.get("kind") == "hdf5":
+        # The bank's own hash covers every trace it read: the traces' sources may be long gone.
+        sources = [_check_hash(bank["path"], bank["sha256"], "bank", folder)]
+        checked = f"the bank {bank['path']} ({len(files)} traces)"
+    else:
+        sources = [_check_hash(record["path"], record["sha256"], "waveform file", folder) for record in files]
+        checked = f"{len(files)} waveform files"
+    problems = [
+        _check_hash(manifest["index_file"], manifest["index_sha256"], "index file", folder),
+        _check_hash(manifest.get("selection_manifest"), manifest.get("selection_manifest_sha256"),
+                    "selection manifest", folder),
+        *sources,
+    ]
+    problems = [problem for problem in problems if problem]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    name = Path(model_dir).name
+    if problems:
+        print(f"trace: {name}: {len(problems)} source(s) changed or missing since training", file=sys.stderr)
+        return 1
+    print(f"trace: {name}: index file and {checked} match the recorded sha256", file=sys.stderr)
+    return 0
+
+
+def summarise_model(model_dir: str) -> int:
+    """Print what a model is, what trained it and how it scored on its test split."""
+    directory = ModelDirectory.open(model_dir)
+    manifest = directory.manifest
+    parameters, counts, metrics = manifest["parameters"], manifest["segment_counts"], manifest["test_metrics"]
+    print(f"{manifest['model_name']}: definition {manifest['definition']} on {manifest['index_file']}, "
+          f"L={parameters['segment_length']}, sbrl={parameters['sbrl']}, {parameters['epochs']} epochs, seed {manifest['seed']}")
+    augmentation = ", ".join(step.get("step", "?") for step in parameters.get("augmentation", [])) or "none"
+    print(f"  inputs: {', '.join(directory.inputs)}; normalisation {directory.normalisation}; "
+          f"augmentation: {augmentation}")
+    print(f"  segments: {counts['train']} train, {counts['validation']} validation, {counts['test']} test, "
+          f"{counts['index_lines'] - counts['used']} skipped")
+    print(f"  test MSE {metrics['mse']:.5f}, MAE {metrics['mae']:.5f}; "
+          f"clipped input left unchanged: MSE {metrics['clipped_input_mse']:.5f}")
+    return 0

@@ -1,0 +1,383 @@
+"""A training run, as its stages: load → split → build and compile → fit → save.
+
+A definition script calls :func:`train_definition` with its choices (:mod:`.definition`). The
+run parses the user's flags (:mod:`.command_line`), loads the index file's segments (each
+waveform file read once), splits them 70/15/15 with a recorded seed, trains deterministically
+and writes ``models/<STEM>_<def>/`` (or ``<STEM>_sbrl_<def>``) atomically with the model, its
+manifest, the training history, a plot of it and a copy of the definition script.
+
+After every epoch the run's state is saved beside the model directory, so that an interrupted
+run continues with ``--resume`` to the same weights (:mod:`.resume`). ``--strategy`` and
+``--precision`` choose how it trains (:mod:`.distribution`); in a cluster only the chief writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..arguments import run_guarded
+from ..bank.ascii import AsciiFolder
+from ..bank.hdf5 import BankSource
+from ..errors import SeisclipError
+from ..fsio import atomic_directory, output_lock, refuse_existing, remove_stale_temporaries, sha256_file
+from ..provenance import dump_json, manifest_path_for, run_record
+from ..sets.channels import resolve
+from ..sets.index_file import IndexFile, read_index
+from ..sets.pairs import Representation, SegmentPairs, batch_count, in_batches
+from ..sets.segments import SegmentSet, load_segments
+from ..sets.split import SPLIT_FRACTIONS, SPLIT_NAMES, default_seed, model_name, read_selection_manifest, split_positions
+from .command_line import parse_arguments
+from .definition import CHOICES, Definition
+from .distribution import Distribution, start_distribution, work_around_keras_multi_worker_fit
+from .model_dir import DEFINITION_COPY, MANIFEST_FILE, MANIFEST_FORMAT_VERSION, MANIFEST_KIND, MODEL_FILE
+from .pipeline import ordered_dataset, training_dataset
+from .quiet_tensorflow import keras, tf
+from .records import history_csv, plot_history, segment_table
+from .resume import (ARGUMENTS_FILE, CHECKPOINT_FILE, Checkpoint, Progress, discard, discard_if_finished,
+                     progress_to_resume, restore_checkpoint, working_folder)
+
+#: Test segments predicted at a time.
+TEST_BATCH_SIZE = 1024
+
+
+@keras.saving.register_keras_serializable(package="seisclip")
+def restored_mse(target, prediction):
+    """Mean squared error of the restored segment (target[..., 0] is the truth), in the target's
+    float32 also when a mixed precision model predicts in float16 (Keras casts for losses, not metrics)."""
+    return keras.ops.mean(keras.ops.square(keras.ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="seisclip")
+def restored_mae(target, prediction):
+    """Mean absolute error of the restored segment, in float32 like :func:`restored_mse`."""
+    return keras.ops.mean(keras.ops.abs(keras.ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: the definition, the user's flags and what follows from them."""
+
+    definition: Definition
+    args: argparse.Namespace
+    distribution: Distribution
+    started: float
+    index_path: Path
+    index: IndexFile
+    selection: dict | None
+    selection_sha256: str | None
+
+    @property
+    def name(self) -> str:
+        return model_name(self.args.segdefname, self.definition.name, self.args.sbrl)
+
+    @property
+    def model_dir(self) -> Path:
+        return Path(self.args.models_dir) / self.name
+
+    @property
+    def seed(self) -> int:
+        return default_seed(self.name) if self.args.seed is None else self.args.seed
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        """The definition's, with the command line's epochs, batch size and learning rate."""
+        args = self.args
+        return {**self.definition.hyperparameters, "epochs": args.epochs, "batch_size": args.batch_size,
+                "learning_rate": args.learning_rate}
+
+    def arguments(self) -> dict[str, Any]:
+        """Everything that decides the trained weights: a resumed run must have all of it unchanged."""
+        args = self.args
+        return {
+            "model_name": self.name, "definition": self.definition.name,
+            "definition_sha256": sha256_file(self.definition.source_file), "index_sha256": self.index.sha256,
+            "segment_length": args.number_of_consecutive_samples, "sbrl": args.sbrl, "min_peak": args.min_peak,
+            "strict": args.strict, "epochs": args.epochs, "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate, "seed": self.seed, "bank": args.bank, "stream": args.stream,
+            "strategy": args.strategy, "precision": args.precision,
+        }
+
+
+def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Train ``definition`` as ``args`` ask and write the model directory; return its manifest
+    (None on the workers of a multiworker run other than the chief, which write nothing).
+
+    The chief (any run but those workers) holds the model directory's lock from the existence
+    check to the end, so a second run of the same model fails at once."""
+    started = time.time()
+    distribution = start_distribution(args.strategy, args.precision)
+    index_path = Path(args.indices_dir) / f"{args.segdefname}.txt"
+    index = read_index(index_path)
+    selection, selection_sha256 = read_selection_manifest(index_path, index.sha256, args.number_of_consecutive_samples)
+    drawn_from = (selection or {}).get("bank")
+    if drawn_from and args.bank is None:
+        raise SeisclipError(f"index file was drawn from the HDF5 bank {drawn_from.get('path')}: "
+                            f"add --bank {drawn_from.get('path')}", index_path)
+    run = Run(definition, args, distribution, started, index_path, index, selection, selection_sha256)
+    if not distribution.is_chief:
+        return _stages(run)
+    run.model_dir.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(run.model_dir, "model directory"):
+        remove_stale_temporaries(working_folder(run.model_dir))
+        return _stages(run)
+
+
+def _stages(run: Run) -> dict[str, Any] | None:
+    progress = _previous_progress(run)
+    source, segments, pairs = _load(run)
+    parts = split_positions(len(segments.used), run.seed)
+    print(run.distribution.summary(), file=sys.stderr)   # after the input checks: a bad input stays one line
+    keras.utils.set_random_seed(run.seed)
+    tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy(run.args.precision)
+    try:
+        model = _build_and_compile(run, progress, batch_count(len(parts["train"]), run.args.batch_size))
+        progress = _fit(run, model, pairs, parts, progress)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    if not run.distribution.is_chief:
+        task = run.distribution.task
+        print(f"worker {task.task_index} of {len(task.cluster['worker'])}: trained; the chief writes the model",
+              file=sys.stderr)
+        return None
+    return _save(run, model, source, segments, pairs, parts, progress)
+
+
+def _previous_progress(run: Run) -> Progress | None:
+    """What an interrupted run of this model left to resume (None: start afresh); refuses an
+    existing model directory unless --overwrite."""
+    chief = run.distribution.is_chief
+    if chief:
+        discard_if_finished(working_folder(run.model_dir), run.model_dir)
+    if not run.args.overwrite:
+        refuse_existing(run.model_dir, "model directory")
+    return progress_to_resume(working_folder(run.model_dir), run.model_dir, run.arguments(), run.args.resume, chief)
+
+
+def _load(run: Run) -> tuple[AsciiFolder | BankSource, SegmentSet, SegmentPairs]:
+    args, definition = run.args, run.definition
+    source = AsciiFolder() if args.bank is None else BankSource(args.bank)
+    segments = load_segments(run.index, args.number_of_consecutive_samples, min_peak=args.min_peak,
+                             strict=args.strict, progress=not args.quiet, source=source,
+                             keep_segments=not args.stream)
+    print(f"{run.index_path}: {segments.summary()}", file=sys.stderr)
+    if len(segments.used) < 3:
+        raise SeisclipError(f"only {len(segments.used)} usable segments; need at least 3 to split", run.index_path)
+    representation = Representation(sbrl=args.sbrl, normalisation=definition.normalisation,
+                                    channels=tuple(resolve(definition.channel_names, definition.custom_channels)),
+                                    augmentation=tuple(definition.augmentation), seed=run.seed)
+    if args.stream:
+        return source, segments, SegmentPairs.from_bank(segments, source, representation)
+    return source, segments, SegmentPairs.in_memory(segments, representation)
+
+
+def _build_and_compile(run: Run, progress: Progress | None, steps_per_epoch: int):
+    definition, distribution, length = run.definition, run.distribution, run.args.number_of_consecutive_samples
+    with distribution.strategy.scope():
+        model = definition.make_model(length, run.hyperparameters)
+        model.compile(optimizer=definition.make_optimizer(run.hyperparameters, steps_per_epoch),
+                      loss=definition.loss, metrics=[restored_mse, restored_mae])
+        if progress is not None:
+            restore_checkpoint(model, progress, working_folder(run.model_dir) / CHECKPOINT_FILE)
+        if distribution.workers > 1:
+            work_around_keras_multi_worker_fit(model, length, len(definition.inputs))
+    return model
+
+
+def _fit(run: Run, model, pairs: SegmentPairs, parts: dict[str, np.ndarray], progress: Progress | None) -> Progress:
+    """Train from the epoch after ``progress`` (the first if None); return the progress at the end.
+    An error or Ctrl-C keeps what a --resume can continue from."""
+    args, chief, working = run.args, run.distribution.is_chief, working_folder(run.model_dir)
+    if progress is None:
+        progress = Progress(0, {}, [], [], [])
+        if chief:
+            with atomic_directory(working) as building:
+                (building / ARGUMENTS_FILE).write_bytes(dump_json(run.arguments()))
+    train_part, validation_part = parts["train"], parts["validation"]
+    steps = batch_count(len(train_part), args.batch_size)
+    callbacks = run.definition.make_callbacks(run.hyperparameters, steps)
+    if chief:
+        callbacks.append(Checkpoint(working / CHECKPOINT_FILE, progress))
+    try:
+        if progress.completed_epochs < args.epochs:
+            model.fit(training_dataset(pairs, train_part, args.batch_size, run.seed, args.epochs,
+                                       progress.completed_epochs),
+                      steps_per_epoch=steps, initial_epoch=progress.completed_epochs, epochs=args.epochs,
+                      shuffle=False, verbose=0 if args.quiet else 2, callbacks=callbacks,
+                      validation_data=(ordered_dataset(pairs, validation_part, args.batch_size)
+                                       if len(validation_part) else None))
+    except tf.errors.UnavailableError as exc:
+        if run.distribution.task is None:
+            raise
+        # A collective op failed: another task of the cluster stopped (its own error says why).
+        raise SeisclipError(f"training stopped: another task of the cluster is gone "
+                            f"({str(exc.message).strip().splitlines()[0]})", run.model_dir) from None
+    except BaseException:
+        if chief and progress.completed_epochs:
+            print(f"note: {run.model_dir} not written; its checkpoint after epoch {progress.completed_epochs} of "
+                  f"{args.epochs} is kept in {working}: add --resume to the same command to continue",
+                  file=sys.stderr)
+        elif chief:
+            discard(working, run.model_dir)
+        raise
+    return progress
+
+
+def _save(run: Run, model, source, segments: SegmentSet, pairs: SegmentPairs, parts: dict[str, np.ndarray],
+          progress: Progress) -> dict[str, Any]:
+    """Write the model directory (the chief only) and remove the run's working folder."""
+    # The saved model is rebuilt by the definition under the float32 policy with the trained
+    # weights: plain float32 whatever the strategy and precision, and no worker waits on another.
+    trained = run.definition.make_model(run.args.number_of_consecutive_samples, run.hyperparameters)
+    trained.set_weights(model.get_weights())
+    test_metrics = _test_metrics(trained, pairs, parts["test"])
+    manifest = _manifest(run, source, segments, parts, progress, test_metrics, int(trained.count_params()),
+                         _optimizer_record(model.optimizer))
+    with atomic_directory(run.model_dir, overwrite=run.args.overwrite) as work:
+        # Saved uncompiled: the training loss is recorded in definition.py and the manifest, and
+        # keras.models.load_model then needs nothing but the model's own layers.
+        trained.save(work / MODEL_FILE)
+        shutil.copyfile(run.definition.source_file, work / DEFINITION_COPY)
+        (work / "history.csv").write_bytes(history_csv(progress.history))
+        plot_history(progress.history, run.name, work / "training_curves.png")
+        manifest["model_sha256"] = sha256_file(work / MODEL_FILE)
+        manifest["wall_time_s"] = round(time.time() - run.started, 3)
+        (work / MANIFEST_FILE).write_bytes(dump_json(manifest))
+    discard(working_folder(run.model_dir), run.model_dir)
+    print(f"{run.model_dir}: test MSE {test_metrics['mse']:.5f}, MAE {test_metrics['mae']:.5f} "
+          f"(clipped input unchanged: MSE {test_metrics['clipped_input_mse']:.5f}) on {test_metrics['segments']} "
+          f"test segments; {manifest['wall_time_s']:.1f} s", file=sys.stderr)
+    return manifest
+
+
+def _test_metrics(model, pairs: SegmentPairs, positions: np.ndarray) -> dict[str, float]:
+    """Errors of the model and of leaving the clipped input unchanged, in units of the true peak,
+    summed batch by batch so that a streamed test split is never held whole."""
+    sums = dict.fromkeys(("error", "abs_error", "clipped_error", "unchanged", "clipped_unchanged"), 0.0)
+    samples = clipped_samples = 0
+    for positions_of_batch in in_batches(positions, TEST_BATCH_SIZE):
+        batch = pairs.pairs(positions_of_batch)
+        predictions = np.asarray(model.predict_on_batch(batch.inputs))
+        # Metrics in units of the true peak whatever the normalisation, so models compare.
+        rscale = pairs.rscale[positions_of_batch]
+        to_peak_units = (np.ones(len(rscale)) if pairs.normalisation == "peak"
+                         else rscale / np.abs(batch.clipped).max(axis=1))[:, None]
+        error = (predictions - batch.targets) * to_peak_units
+        unchanged = (batch.clipped - batch.targets) * to_peak_units
+        clipped = batch.status != 0
+        sums["error"] += float(np.sum(error**2))
+        sums["abs_error"] += float(np.sum(np.abs(error)))
+        sums["clipped_error"] += float(np.sum(error[clipped] ** 2))
+        sums["unchanged"] += float(np.sum(unchanged**2))
+        sums["clipped_unchanged"] += float(np.sum(unchanged[clipped] ** 2))
+        samples += error.size
+        clipped_samples += int(clipped.sum())
+    over_samples = samples or float("nan")   # no test segment: NaN, as np.mean of nothing
+    return {
+        "mse": sums["error"] / over_samples,
+        "mae": sums["abs_error"] / over_samples,
+        "mse_clipped_samples": sums["clipped_error"] / clipped_samples if clipped_samples else None,
+        "clipped_input_mse": sums["unchanged"] / over_samples,
+        "clipped_input_mse_clipped_samples": sums["clipped_unchanged"] / clipped_samples if clipped_samples else None,
+        "segments": int(len(positions)),
+    }
+
+
+def _manifest(run: Run, source, segments: SegmentSet, parts: dict[str, np.ndarray], progress: Progress,
+              test_metrics: dict, model_parameters: int, optimizer: dict) -> dict[str, Any]:
+    args, definition, selection = run.args, run.definition, run.selection
+    split_of_used = {int(segments.used[p]): split for split in SPLIT_NAMES for p in parts[split]}
+    files, rows = segment_table(segments, split_of_used)
+    return {
+        "kind": MANIFEST_KIND,
+        "format_version": MANIFEST_FORMAT_VERSION,
+        "model_name": run.name,
+        "definition": definition.name,
+        "definition_file": os.path.basename(definition.source_file),
+        "definition_sha256": sha256_file(definition.source_file),
+        "model_sha256": None,   # set once model.keras is written
+        "segdefname": args.segdefname,
+        "index_file": str(run.index_path),
+        "index_file_resolved": os.path.realpath(run.index_path),
+        "index_sha256": run.index.sha256,
+        "selection_manifest": str(manifest_path_for(run.index_path)) if selection else None,
+        "selection_manifest_sha256": run.selection_sha256,
+        "selection_seed": selection.get("seed") if selection else None,
+        "bank": (source.bank.provenance() if args.bank is not None
+                 else {"kind": "ascii", "ASCII_file_dir": selection.get("ASCII_file_dir") if selection else None}),
+        "parameters": {
+            "segment_length": args.number_of_consecutive_samples,
+            "sbrl": args.sbrl,
+            **definition.record(),
+            "min_peak": args.min_peak,
+            "clip_level_range": (selection or {}).get("clip_level_range")
+                                or [float(run.index.rscale.min()), float(run.index.rscale.max())],
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate,
+            "optimizer": optimizer,
+            "split_fractions": dict(zip(SPLIT_NAMES, SPLIT_FRACTIONS)),
+            "hyperparameters": run.hyperparameters,
+            "strict": args.strict,
+            "stream": args.stream,
+        },
+        "seed": run.seed,
+        "seed_source": "given" if args.seed is not None else f"derived from the model name {run.name!r}",
+        "determinism": "keras.utils.set_random_seed(seed) and tf.config.experimental.enable_op_determinism()",
+        "batch_order": "epoch e visits the train split in the order numpy.random.default_rng([seed, e]).permutation, "
+                       "in consecutive batches of batch_size",
+        "distribution": run.distribution.record(),
+        "segment_counts": {"index_lines": len(run.index), "used": len(segments.used),
+                           **{split: int(len(parts[split])) for split in SPLIT_NAMES}},
+        "skipped": dict(segments.skipped),
+        "history": progress.history,
+        "epochs_trained": len(progress.history.get("loss", [])),
+        "resumed_after_epochs": progress.resumed_after,
+        "test_metrics": test_metrics,
+        "model_parameters": model_parameters,
+        "working_directory": os.getcwd(),
+        **run_record("numpy", "keras", "tensorflow"),
+        "wall_time_s": None,
+        "files": files,
+        "segments": {"columns": ["index_line", "istart", "rscale", "file", "split"], "rows": rows},
+    }
+
+
+def _optimizer_record(optimizer) -> dict:
+    """The optimizer's class and Keras configuration (its learning-rate schedule included)."""
+    config = json.loads(json.dumps(keras.optimizers.serialize(optimizer), default=repr))
+    return {"class": type(optimizer).__name__, "config": config}
+
+
+def train_definition(name: str, build_model: Callable, loss: Callable, hyperparameters: dict[str, Any],
+                     argv: Sequence[str] | None = None, **choices: Any) -> int:
+    """Entry point of a definition script: train with the command-line flags, exit status 0 or 1.
+    ``choices`` are the optional ones of :class:`~seisclip.learn.definition.Definition`: inputs,
+    normalisation, augmentation, optimizer, callbacks."""
+    source_file = inspect.getsourcefile(build_model) or sys.argv[0]
+    prog = os.path.basename(source_file)
+
+    def run() -> int:
+        unknown = sorted(set(choices) - set(CHOICES))
+        if unknown:
+            raise SeisclipError(f"train_definition: unknown choice {', '.join(unknown)} (choices: {', '.join(CHOICES)})",
+                                source_file)
+        definition = Definition(name=name, build_model=build_model, loss=loss, hyperparameters=dict(hyperparameters),
+                                source_file=source_file, **choices)
+        definition.check()
+        args = parse_arguments(definition, argv)
+        train(definition, args)
+        return 0
+
+    return run_guarded(run, prog)

@@ -1,0 +1,1 @@
+"""Restoration: clipped records, classic baselines, windowed restoration with a model, and evaluation."""

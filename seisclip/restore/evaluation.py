@@ -1,0 +1,279 @@
+"""``seisclip evaluate``: the model against the classic baselines, per clip-level bin.
+
+Unclipped signals are clipped artificially at known levels, restored by each method, and
+compared with the truth. Two metrics per clip-level bin (0.1–0.2, …, 0.9–1.0, by the clip level
+as a fraction of the signal's peak):
+
+* ``rms_clipped``: the root mean square of the error on the clipped samples, each error divided
+  by its own signal's true peak, pooled over every clipped sample of the bin:
+  ``sqrt(mean_{i,j clipped} ((restored_ij - true_ij) / peak_i)^2)``;
+* ``relative_l2``: per signal, ``||restored - true||_2 / ||true||_2`` over the whole window
+  (unclipped samples are exact, so only clipped ones contribute), averaged over the bin's signals.
+
+``clipped input`` (nothing restored) is listed as the bar every method must clear.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SeisclipError
+from .baselines import enforce_clip_consistency, restore_pocs, restore_spline
+from .windows import ModelRestorer
+
+#: Clip-level bins of 0.1; a bin without clipped samples gets no row.
+BIN_EDGES = np.round(np.linspace(0.0, 1.0, 11), 1)
+UNCHANGED = "clipped input"
+
+
+@dataclass
+class ClippedSet:
+    """Unclipped signals ``truth`` ``(N, L)`` and their artificially clipped versions."""
+
+    truth: np.ndarray
+    rscale: np.ndarray
+    values: np.ndarray
+    status: np.ndarray
+    clip_level: np.ndarray
+
+    @classmethod
+    def clip(cls, truth: np.ndarray, rscale: np.ndarray) -> "ClippedSet":
+        truth = np.asarray(truth, dtype=np.float64)
+        rscale = np.asarray(rscale, dtype=np.float64)
+        level = rscale * np.abs(truth).max(axis=1)
+        status = (truth > level[:, None]).astype(np.int8) - (truth < -level[:, None]).astype(np.int8)
+        values = np.clip(truth, -level[:, None], level[:, None])
+        return cls(truth, rscale, values, status, level)
+
+    @property
+    def peak(self) -> np.ndarray:
+        return np.abs(self.truth).max(axis=1)
+
+
+def restore_set(clipped: ClippedSet, method: str, restorer: ModelRestorer | None = None,
+                true_peak: bool = False) -> np.ndarray:
+    """Every signal of ``clipped`` restored by ``method`` (``model`` restores all in batches)."""
+    if method == UNCHANGED:
+        return clipped.values.copy()
+    if method in ("spline", "pocs"):
+        baseline = restore_spline if method == "spline" else restore_pocs
+        return np.array([baseline(v, s, c, -c) for v, s, c in zip(clipped.values, clipped.status, clipped.clip_level)])
+    predictions = restorer.predict(clipped.values, clipped.status, clipped.clip_level,
+                                   true_peak=clipped.peak if true_peak else None)
+    return np.array([enforce_clip_consistency(p, v, s, c, -c) for p, v, s, c in
+                     zip(predictions, clipped.values, clipped.status, clipped.clip_level)])
+
+
+def bin_metrics(truth, restored, status, rscale: np.ndarray) -> list[dict]:
+    """One row per clip-level bin that holds clipped samples; the signals may differ in length."""
+    squared_errors, relative_l2 = [], []
+    for true, estimate, state in zip(truth, restored, status):
+        error = (np.asarray(estimate) - true) / np.abs(true).max()
+        squared_errors.append(error[np.asarray(state) != 0] ** 2)
+        relative_l2.append(np.linalg.norm(estimate - true) / np.linalg.norm(true))
+    rscale = np.asarray(rscale)
+    rows = []
+    for low, high in zip(BIN_EDGES[:-1], BIN_EDGES[1:]):
+        last = high == BIN_EDGES[-1]
+        inside = np.flatnonzero((rscale >= low) & ((rscale <= high) if last else (rscale < high)))
+        pooled = np.concatenate([squared_errors[i] for i in inside]) if inside.size else np.zeros(0)
+        if not pooled.size:
+            continue
+        rows.append({
+            "bin": f"{low:.1f}-{high:.1f}",
+            "signals": int(inside.size),
+            "clipped_samples": int(pooled.size),
+            "rms_clipped": float(np.sqrt(pooled.mean())),
+            "relative_l2": float(np.mean([relative_l2[i] for i in inside])),
+        })
+    return rows
+
+
+def evaluate(clipped: ClippedSet, restorer: ModelRestorer | None) -> dict[str, list[dict]]:
+    """Metrics per bin for every method: the model (and, for a peak-normalised model, the model
+    given the true peak: an upper bound no real record allows), spline, POCS and the clipped input."""
+    def metrics(restored: np.ndarray) -> list[dict]:
+        return bin_metrics(clipped.truth, restored, clipped.status, clipped.rscale)
+
+    methods: dict[str, list[dict]] = {}
+    if restorer is not None:
+        methods["model"] = metrics(restore_set(clipped, "model", restorer))
+        if restorer.normalisation == "peak":
+            methods["model (true peak)"] = metrics(restore_set(clipped, "model", restorer, true_peak=True))
+    for method in ("spline", "pocs", UNCHANGED):
+        methods[method] = metrics(restore_set(clipped, method))
+    return methods
+
+
+def markdown_table(methods: dict[str, list[dict]]) -> str:
+    names = list(methods)
+    bins = [row["bin"] for row in methods[names[0]]]
+    header = ["clip level", "signals"] + [f"{name} rms_clipped" for name in names] + [f"{name} relative_l2" for name in names]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for position, bin_name in enumerate(bins):
+        rows = [methods[name][position] for name in names]
+        cells = [bin_name, str(rows[0]["signals"])]
+        best = min(row["rms_clipped"] for row in rows)
+        cells += [f"**{row['rms_clipped']:.4f}**" if row["rms_clipped"] == best else f"{row['rms_clipped']:.4f}" for row in rows]
+        cells += [f"{row['relative_l2']:.4f}" for row in rows]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def csv_table(methods: dict[str, list[dict]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["method", "bin", "signals", "clipped_samples", "rms_clipped", "relative_l2"])
+    for name, rows in methods.items():
+        for row in rows:
+            writer.writerow([name, row["bin"], row["signals"], row["clipped_samples"],
+                             f"{row['rms_clipped']:.6g}", f"{row['relative_l2']:.6g}"])
+    return out.getvalue().encode()
+
+
+def plot_metrics(methods: dict[str, list[dict]], title: str) -> bytes:
+    # The Figure API: no pyplot state, and the caller's backend is left as it is.
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(12, 4.5))
+    axes = figure.subplots(1, 2)
+    for axis, metric in zip(axes, ("rms_clipped", "relative_l2")):
+        for name, rows in methods.items():
+            centres = [float(row["bin"].split("-")[0]) + 0.05 for row in rows]
+            axis.plot(centres, [row[metric] for row in rows], "o-", label=name)
+        axis.set(xlabel="clip level (fraction of the true peak)", ylabel=metric, yscale="log", title=metric)
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(title)
+    figure.tight_layout()
+    image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=100)
+    return image.getvalue()
+
+
+def model_test_set(model_dir: str, manifest: dict, progress: bool = True) -> ClippedSet:
+    """The model's held-out test segments, read again from the ASCII files or the HDF5 bank it
+    was trained from, and clipped at their levels."""
+    from ..bank.ascii import AsciiFolder
+    from ..bank.hdf5 import BankSource
+    from ..fsio import sha256_file
+    from ..sets.index_file import IndexFile
+    from ..sets.segments import load_segments
+
+    columns = manifest["segments"]["columns"]
+    rows = [row for row in manifest["segments"]["rows"] if row[columns.index("split")] == "test"]
+    if not rows:
+        raise SeisclipError("model manifest lists no test segments", Path(model_dir) / "manifest.json")
+    folder = manifest.get("working_directory", ".")
+    files = manifest["files"]
+    index = IndexFile(
+        path=str(Path(model_dir) / "manifest.json"), sha256=manifest["index_sha256"],
+        line_numbers=np.array([row[columns.index("index_line")] for row in rows]),
+        istart=np.array([row[columns.index("istart")] for row in rows]),
+        rscale=np.array([row[columns.index("rscale")] for row in rows], dtype=np.float64),
+        paths=[os.path.join(folder, files[row[columns.index("file")]]["path"]) for row in rows],
+    )
+    parameters = manifest["parameters"]
+    bank = manifest.get("bank") or {}
+    source = AsciiFolder()
+    if bank.get("kind") == "hdf5":
+        path = os.path.join(folder, bank["path"])
+        if not os.path.isfile(path):
+            raise SeisclipError("HDF5 bank the model was trained from not found", path)
+        if sha256_file(path) != bank["sha256"]:
+            raise SeisclipError("HDF5 bank changed since the model was trained (sha256 differs); "
+                                "run `seisclip trace` on the model", path)
+        source = BankSource(path)
+    segments = load_segments(index, int(parameters["segment_length"]), min_peak=parameters["min_peak"],
+                             progress=progress, source=source)
+    if segments.skip_reasons:
+        raise SeisclipError(f"test segments can no longer be read as in training ({segments.summary()}); "
+                            "run `seisclip trace` on the model", model_dir)
+    return ClippedSet.clip(segments.segments, index.rscale[segments.used])
+
+
+def evaluate_records(paths: list[str], clip_levels: list[float], restorer: ModelRestorer | None,
+                     stride: int | None = None) -> dict[str, list[dict]]:
+    """Whole unclipped records, each clipped at every level and restored with sliding windows."""
+    from ..bank.ascii import read_waveform
+    from .records import ClippedRecord
+    from .windows import restore_record
+
+    methods = (["model"] if restorer else []) + ["spline", "pocs", UNCHANGED]
+    truths, statuses, levels = [], [], []
+    restored: dict[str, list[np.ndarray]] = {method: [] for method in methods}
+    for path in paths:
+        if not os.path.isfile(path):
+            raise SeisclipError("record file not found", path)
+        truth, _ = read_waveform(path)
+        if not truth.size:
+            raise SeisclipError("record is empty", path)
+        if not np.abs(truth).max() > 0:
+            raise SeisclipError("record is all zeros: nothing to clip", path)
+        for fraction in clip_levels:
+            clipped = ClippedSet.clip(truth[None, :], np.array([fraction]))
+            record = ClippedRecord(path, clipped.values[0], clipped.status[0], clipped.clip_level[0], -clipped.clip_level[0])
+            truths.append(truth)
+            statuses.append(record.status)
+            levels.append(fraction)
+            for method in methods:
+                estimate = record.values if method == UNCHANGED else restore_record(record, method, restorer, stride).restored
+                restored[method].append(estimate)
+    return {method: bin_metrics(truths, restored[method], statuses, np.array(levels)) for method in methods}
+
+
+def run_evaluate(model_dir: str | None = None, records: list[str] | None = None, clip_levels: list[float] | None = None,
+                 out_dir: str | None = None, stride: int | None = None, overwrite: bool = False,
+                 progress: bool = True, trust_definition: bool = False) -> dict[str, list[dict]]:
+    """Evaluate on the model's test split (default) or on ``records``; write evaluation.md, .csv,
+    .png and .json to ``out_dir`` and print the table."""
+    from ..fsio import atomic_directory, output_lock, refuse_existing, sha256_file
+    from ..learn.model_dir import ModelDirectory
+    from ..provenance import dump_json, run_record
+
+    if model_dir is None and not records:
+        raise SeisclipError("nothing to evaluate: give --model (its test split) and/or --records")
+    name = Path(model_dir).name if model_dir else "baselines"
+    source = "records" if records else "test split"
+    out_dir = out_dir or os.path.join("evaluations", f"{name}_{'records' if records else 'test'}")
+    if not overwrite:
+        refuse_existing(out_dir, "evaluation folder")
+    restorer = None
+    if model_dir:
+        directory = ModelDirectory.open(model_dir)
+        restorer = ModelRestorer.of(directory.load(trust_definition))
+    if records:
+        levels = clip_levels or [round(0.15 + 0.1 * k, 2) for k in range(9)]
+        if not all(0 < level <= 1 for level in levels):
+            raise SeisclipError(f"clip levels must be in (0, 1], got {levels}")
+        methods = evaluate_records(records, levels, restorer, stride)
+    else:
+        methods = evaluate(model_test_set(model_dir, directory.manifest, progress), restorer)
+
+    table = markdown_table(methods)
+    title = f"{name}: {source}"
+    Path(out_dir).parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(out_dir, "evaluation folder"), atomic_directory(out_dir, overwrite=overwrite) as work:
+        (work / "evaluation.md").write_text(f"# {title}\n\n{table}")
+        (work / "evaluation.csv").write_bytes(csv_table(methods))
+        (work / "evaluation.png").write_bytes(plot_metrics(methods, title))
+        (work / "evaluation.json").write_bytes(dump_json({
+            "kind": "seisclip evaluation",
+            "model_dir": model_dir,
+            "model_manifest_sha256": sha256_file(Path(model_dir) / "manifest.json") if model_dir else None,
+            "source": source,
+            "records": records,
+            "clip_levels": clip_levels if records else None,
+            "metrics": methods,
+            **run_record("numpy"),
+        }))
+    print(f"{title}\n{table}", end="")
+    print(f"-> {out_dir}/evaluation.md, evaluation.csv, evaluation.png, evaluation.json", file=sys.stderr)
+    return methods

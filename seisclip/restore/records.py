@@ -1,0 +1,164 @@
+"""Clipped records to restore: reading them and finding their clipped samples.
+
+Two input formats:
+
+* **labelled** (the format the user's tools write): one header line, then ``index value status``
+  per sample, status -1 (clipped below), 0 (unclipped) or +1 (clipped above);
+* **plain**: one value per line, like the bank's waveform files; the clipped samples are found
+  from ``clip_level`` (|value| at or beyond it) or, by default, as runs of at least two
+  samples at the record's extreme values (within ``tolerance`` counts).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bank.ascii import parse_waveform
+from ..bank.clipping import runs_of
+from ..errors import SeisclipError
+from ..fsio import read_input
+
+MIN_CLIPPED_RUN = 2
+
+
+@dataclass
+class ClippedRecord:
+    path: str
+    values: np.ndarray      # samples as recorded (float64)
+    status: np.ndarray      # -1 / 0 / +1 per sample (int8)
+    clip_high: float        # value of the samples clipped above
+    clip_low: float         # value of the samples clipped below
+
+    @property
+    def clipped(self) -> np.ndarray:
+        return self.status != 0
+
+    @property
+    def clip_level(self) -> float:
+        """The larger magnitude of the two clip levels: the scale of a clip-normalised window."""
+        return max(abs(self.clip_high), abs(self.clip_low))
+
+
+def clip_levels(values: np.ndarray, status: np.ndarray, path: str) -> tuple[float, float]:
+    """Clip levels as the record shows them: the least extreme clipped value on each side, above
+    zero and below it. A side with no clipped sample mirrors the other side; with none at all,
+    the record's extremes."""
+    high = float(values[status > 0].min()) if np.any(status > 0) else None
+    low = float(values[status < 0].max()) if np.any(status < 0) else None
+    if high is None and low is None:
+        return float(values.max(initial=0.0)), float(values.min(initial=0.0))
+    # A digitiser clips at the ends of its range, on either side of zero; a level of zero would
+    # leave a window of clipped zeros nothing to be scaled by.
+    if high is not None and high <= 0:
+        raise SeisclipError(f"samples clipped above are at {high:g}, not above zero", path)
+    if low is not None and low >= 0:
+        raise SeisclipError(f"samples clipped below are at {low:g}, not below zero", path)
+    return (high if high is not None else -low), (low if low is not None else -high)
+
+
+def _long_runs(mask: np.ndarray, min_run: int) -> np.ndarray:
+    kept = np.zeros_like(mask)
+    for start, stop in runs_of(mask):
+        if stop - start >= min_run:
+            kept[start:stop] = True
+    return kept
+
+
+def detect_clipping(values: np.ndarray, tolerance: float = 0.0, min_run: int = MIN_CLIPPED_RUN) -> np.ndarray:
+    """Status of a record whose clipping is unknown: runs of at least ``min_run`` samples within
+    ``tolerance`` of the record's maximum are +1, of its minimum -1. A lone extreme sample is a
+    peak, not clipping."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int8)
+    high = _long_runs(values >= values.max() - tolerance, min_run)
+    low = _long_runs(values <= values.min() + tolerance, min_run)
+    return (high.astype(np.int8) - low.astype(np.int8))
+
+
+def status_from_clip_level(values: np.ndarray, clip_level: float) -> np.ndarray:
+    return (values >= clip_level).astype(np.int8) - (values <= -clip_level).astype(np.int8)
+
+
+def parse_labelled(raw: bytes, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Values and status of a labelled record: a header line, then ``index value status`` lines."""
+    lines = raw.splitlines()
+    values, status = [], []
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split()
+        if not fields:
+            raise SeisclipError("empty line", path, number)
+        if len(fields) != 3:
+            raise SeisclipError(f"expected 3 columns 'index value status', found {len(fields)}", path, number)
+        try:
+            value = float(fields[1])
+        except ValueError:
+            raise SeisclipError(f"value {fields[1].decode('utf-8', 'replace')!r} is not a number", path, number) from None
+        if not np.isfinite(value):
+            raise SeisclipError(f"value {fields[1].decode()} is not finite", path, number)
+        if fields[2] not in (b"-1", b"0", b"1", b"+1"):
+            raise SeisclipError(f"status {fields[2].decode('utf-8', 'replace')!r} is not -1, 0 or 1", path, number)
+        values.append(value)
+        status.append(int(fields[2]))
+    if not values:
+        raise SeisclipError("labelled record has no samples after its header line", path)
+    return np.asarray(values), np.asarray(status, dtype=np.int8)
+
+
+def read_clipped_record(path: str | os.PathLike, labelled: bool | None = None, clip_level: float | None = None,
+                        tolerance: float = 0.0) -> ClippedRecord:
+    """Read a record to restore. ``labelled=None`` decides from the file: three columns after a
+    first line means labelled."""
+    path = os.fspath(path)
+    if not tolerance >= 0 or not np.isfinite(tolerance):
+        raise SeisclipError(f"tolerance must be a finite number of counts >= 0, got {tolerance}")
+    raw = read_input(path, "record file")
+    if labelled is None:
+        lines = raw.splitlines()
+        labelled = len(lines) > 1 and len(lines[1].split()) == 3
+    if labelled:
+        values, status = parse_labelled(raw, path)
+    else:
+        values = parse_waveform(raw, path)
+        if values.size == 0:
+            raise SeisclipError("record is empty", path)
+        if clip_level is not None:
+            if not clip_level > 0:
+                raise SeisclipError(f"clip level must be positive, got {clip_level}", path)
+            status = status_from_clip_level(values, clip_level)
+        else:
+            status = detect_clipping(values, tolerance)
+    high, low = clip_levels(values, status, path)
+    return ClippedRecord(path=path, values=values, status=status, clip_high=high, clip_low=low)
+
+
+def clip_artificially(source: str | os.PathLike, fraction: float, output: str | os.PathLike,
+                      overwrite: bool = False) -> ClippedRecord:
+    """Write an unclipped waveform clipped at ``fraction`` of its peak (rounded to whole counts,
+    as a digitiser clips) in the labelled format, to try a restoration against the truth."""
+    from ..bank.ascii import read_waveform
+    from ..fsio import output_lock, refuse_existing, write_file_atomic
+
+    source = os.fspath(source)
+    if not 0 < fraction <= 1:
+        raise SeisclipError(f"clip level must be a fraction of the peak in (0, 1], got {fraction}")
+    if not overwrite:
+        refuse_existing(output, "clipped record")
+    if not os.path.isfile(source):
+        raise SeisclipError("waveform file not found", source)
+    truth, _ = read_waveform(source)
+    if not truth.size:
+        raise SeisclipError("waveform file is empty", source)
+    peak = float(np.abs(truth).max())
+    level = float(np.round(fraction * peak))
+    if level <= 0:
+        raise SeisclipError(f"peak {peak:g} clipped at {fraction} leaves no level to clip at", source)
+    status = status_from_clip_level(truth, level)
+    values = np.clip(truth, -level, level)
+    header = f"index value status  (clipped at +-{level:g} = {fraction} x peak {peak:g} of {source})\n"
+    body = "".join(f"{i} {value:.10g} {state}\n" for i, (value, state) in enumerate(zip(values.tolist(), status.tolist())))
+    with output_lock(output, "clipped record"):
+        write_file_atomic(output, (header + body).encode(), overwrite=overwrite)
+    return ClippedRecord(os.fspath(output), values, status, level, -level)

@@ -1,0 +1,113 @@
+"""From an unclipped segment to what a network sees: normalised, clipped input and status labels.
+
+For a segment ``y`` with peak ``max|y|`` and clip level ``rscale`` (a fraction of that peak):
+
+* the target is ``y / scale``, where the scale is the peak (normalisation ``"peak"``: the
+  target lies in [-1, 1]) or the clip level in counts, ``rscale * peak`` (normalisation
+  ``"clip"``: the clipped input lies in [-1, 1] and the target reaches ``1 / rscale``);
+* the clipped input is the target clipped to the clip level;
+* the status is +1 where the target is above the clip level, -1 where it is below minus the
+  clip level, 0 elsewhere; with *sbrl* (scale by run length) each run of equal non-zero
+  status is multiplied by its length, so four consecutive -1 become four -4.
+
+Peak normalisation needs the true peak, which a clipped record hides; clip normalisation needs
+only the clip level, which a clipped record shows, so a model trained with it sees at
+restoration exactly what it saw in training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Union
+
+import numpy as np
+
+#: Segments whose peak |count| is below this are mostly digitiser noise and are skipped.
+DEFAULT_MIN_PEAK = 50.0
+
+
+def peak_amplitude(segments: np.ndarray) -> np.ndarray:
+    """Peak |value| of each segment (last axis)."""
+    return np.max(np.abs(segments), axis=-1)
+
+
+def clip_status(normalised: np.ndarray, rscale: np.ndarray | float) -> np.ndarray:
+    """+1 above the clip level, -1 below minus the clip level, 0 within."""
+    level = np.asarray(rscale, dtype=np.float64)
+    if level.ndim:  # one level per segment
+        level = level[..., None]
+    return (normalised > level).astype(np.int32) - (normalised < -level).astype(np.int32)
+
+
+def scale_by_run_length(status: np.ndarray) -> np.ndarray:
+    """Multiply each run of equal non-zero status by the run's length (runs never cross rows)."""
+    status = np.asarray(status)
+    rows = status.reshape(-1, status.shape[-1])
+    n_rows, length = rows.shape
+    flat = rows.ravel()
+    # A run starts where the value changes or a new row begins.
+    starts = np.ones(flat.size, dtype=bool)
+    starts[1:] = flat[1:] != flat[:-1]
+    starts[::length] = True
+    start_positions = np.flatnonzero(starts)
+    run_lengths = np.diff(np.append(start_positions, flat.size))
+    scaled = flat * np.repeat(run_lengths, run_lengths).astype(flat.dtype)
+    return scaled.reshape(status.shape)
+
+
+NORMALISATIONS = ("peak", "clip")
+#: A built-in normalisation's name, or a definition's own: a function of the clipped windows in
+#: counts ``(N, L)`` and their clip levels in counts ``(N,)`` that returns each window's scale
+#: ``(N,)``. It sees only what a clipped record shows, so restoration computes it the same way.
+Normalisation = Union[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]
+
+
+def normalisation_name(normalisation: Normalisation) -> str:
+    return normalisation if isinstance(normalisation, str) else normalisation.__name__
+
+
+@dataclass(frozen=True)
+class LabelledSegments:
+    """Segments as training sees them, each divided by its scale: the clipped input, the target
+    and the clip level in those units, and the status."""
+
+    clipped: np.ndarray      # (N, L) float64
+    targets: np.ndarray      # (N, L) float64
+    status: np.ndarray       # (N, L) int32, scaled by run length with sbrl
+    clip_level: np.ndarray   # (N,) float64
+
+
+def clip_and_label(segments: np.ndarray, rscale: np.ndarray, sbrl: bool = False,
+                   normalisation: Normalisation = "peak") -> LabelledSegments:
+    """Normalise unclipped segments (counts ``(N, L)``, each with a non-zero peak), clip each at its
+    ``rscale`` times its peak, and label the clipped samples."""
+    if not (normalisation in NORMALISATIONS or callable(normalisation)):
+        raise ValueError(f"normalisation must be one of {NORMALISATIONS} or a function, got {normalisation!r}")
+    segments = np.asarray(segments, dtype=np.float64)
+    rscale = np.asarray(rscale, dtype=np.float64)
+    peaks = peak_amplitude(segments)
+    if np.any(peaks == 0):
+        raise ValueError("a segment is all zeros: it has no peak to normalise by")
+    if normalisation == "peak":
+        scale, level = peaks, rscale
+    elif normalisation == "clip":
+        scale, level = rscale * peaks, np.ones_like(rscale)
+    else:
+        clip_counts = rscale * peaks
+        scale = np.asarray(normalisation(np.clip(segments, -clip_counts[:, None], clip_counts[:, None]), clip_counts),
+                           dtype=np.float64)
+        level = clip_counts / scale
+    targets = segments / scale[:, None]
+    clipped = np.clip(targets, -level[:, None], level[:, None])
+    status = clip_status(targets, level)
+    if sbrl:
+        status = scale_by_run_length(status)
+    return LabelledSegments(clipped, targets, status, level)
+
+
+def make_training_pairs(segments: np.ndarray, rscale: np.ndarray, sbrl: bool = False,
+                        normalisation: Normalisation = "peak") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """def001's network inputs ``(N, L, 2)`` = (clipped, status), targets ``(N, L)`` and statuses ``(N, L)``."""
+    labelled = clip_and_label(segments, rscale, sbrl, normalisation)
+    inputs = np.stack([labelled.clipped, labelled.status.astype(np.float64)], axis=-1)
+    return inputs.astype(np.float32), labelled.targets.astype(np.float32), labelled.status

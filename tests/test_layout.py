@@ -1,0 +1,103 @@
+"""The package's layout follows the data's way: bank → sets → learn → restore → the command line.
+
+Read from the source (every import, at the top of a module or inside a function): a stage
+imports only its own and lower stages, nothing imports in a cycle, and only ``learn`` imports
+TensorFlow or Keras.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "seisclip"
+#: Each stage's rank; the shared modules at the bottom, the command line at the top.
+STAGES = {"errors": 0, "fsio": 0, "provenance": 0, "arguments": 0, "bank": 1, "sets": 2, "learn": 3, "restore": 4,
+          "cli": 5, "__main__": 5}
+
+
+def module_name(path: Path, root: Path = REPO_ROOT) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path, root: Path = REPO_ROOT) -> list[str]:
+    """Every module ``path`` imports, absolute (``seisclip.sets.split``, ``numpy``)."""
+    package = module_name(path, root).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package[:len(package) - node.level + 1])
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module
+            found.append(module)
+            # "from . import x" may name a module
+            found += [f"{module}.{alias.name}" for alias in node.names
+                      if (root / f"{module}.{alias.name}".replace(".", "/")).with_suffix(".py").is_file()]
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    return {name: {target for target in imports(path) if target in modules and target != "seisclip"}
+            for name, path in modules.items()}
+
+
+def stage(module: str) -> int:
+    parts = module.split(".")
+    return STAGES[parts[1]] if len(parts) > 1 else 0
+
+
+def test_every_module_belongs_to_a_stage():
+    assert all(len(name.split(".")) == 1 or name.split(".")[1] in STAGES for name in graph())
+
+
+def test_no_stage_imports_a_higher_one():
+    upward = [f"{importer} imports {imported}" for importer, targets in graph().items() for imported in targets
+              if stage(imported) > stage(importer)]
+    assert upward == []
+
+
+def test_no_import_cycle():
+    edges = graph()
+    state: dict[str, str] = {}
+    cycles = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = "open"
+        for target in sorted(edges[module]):
+            if state.get(target) == "open":
+                cycles.append(" -> ".join(path[path.index(target):] + [target]))
+            elif target not in state:
+                visit(target, path + [target])
+        state[module] = "done"
+
+    for module in sorted(edges):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
+
+
+def test_only_learn_imports_tensorflow_or_keras():
+    importers = sorted(module_name(path) for path in PACKAGE.rglob("*.py")
+                       if any(target.split(".")[0] in ("tensorflow", "keras") for target in imports(path)))
+    assert importers and all(name.startswith("seisclip.learn.") for name in importers), importers
+
+
+def test_the_checks_see_an_upward_import_and_a_cycle(tmp_path):
+    """The parser the checks rely on resolves relative imports, also inside functions."""
+    bank = tmp_path / "seisclip" / "bank"
+    bank.mkdir(parents=True)
+    source = bank / "probe.py"
+    source.write_text("def f():\n    from ..learn.training import train\n    from . import hdf5\n")
+    (bank / "hdf5.py").write_text("")
+    assert imports(source, tmp_path) == ["seisclip.learn.training", "seisclip.bank", "seisclip.bank.hdf5"]
+    assert stage("seisclip.learn.training") > stage(module_name(source, tmp_path))
