@@ -33,6 +33,7 @@ import numpy as np
 
 from seisclip.bank.clipping import runs_of
 from seisclip.bank.synthetic import synthetic_seismogram
+from seisclip.learn.model_dir import ModelDirectory
 from seisclip.learn.quiet_tensorflow import keras
 from seisclip.restore.records import ClippedRecord
 from seisclip.restore.windows import PEAK_CANDIDATES, ModelRestorer, window_starts
@@ -65,7 +66,7 @@ def untrained_restorer(definition: str, length: int, normalisation: str) -> Mode
     keras.utils.set_random_seed(SEED)
     manifest = {"model_name": f"{definition} (untrained)",
                 "parameters": {"segment_length": length, "sbrl": False, "normalisation": normalisation}}
-    return ModelRestorer(module.build_model(length), manifest)
+    return ModelRestorer(module.build_model(length), ModelDirectory(REPO, manifest))
 
 
 def time_restore(restorer: ModelRestorer, record: ClippedRecord, stride: int) -> float:

@@ -127,8 +127,34 @@ class ModelDirectory:
         return set(self.parameters.get("custom_functions", []))
 
     @property
+    def lowest_clip_level(self) -> float:
+        """The lowest clip level the model was trained for (0.1, the selection's default, for
+        models whose manifest does not say)."""
+        return float(self.parameters.get("clip_level_range", [0.1])[0])
+
+    @property
+    def min_peak(self) -> float:
+        return float(self.parameters["min_peak"])
+
+    @property
     def test_metrics(self) -> dict[str, Any]:
         return self.manifest["test_metrics"]
+
+    @property
+    def bank(self) -> dict[str, Any]:
+        """Where the training samples came from: ``{"kind": "ascii", …}`` or the HDF5 bank's provenance."""
+        return self.manifest.get("bank") or {"kind": "ascii"}
+
+    @property
+    def working_directory(self) -> str:
+        """The folder training ran in: relative paths of the manifest are relative to it."""
+        return self.manifest.get("working_directory", ".")
+
+    def segments_of(self, split: str) -> list[dict[str, Any]]:
+        """The index lines of one split: index_line, istart, rscale and the path as the index names it."""
+        table, files = self.manifest["segments"], self.manifest["files"]
+        rows = [dict(zip(table["columns"], row)) for row in table["rows"]]
+        return [{**row, "path": files[row["file"]]["path"]} for row in rows if row["split"] == split]
 
     def check_files(self) -> None:
         """model.keras and definition.py exist and match the manifest's sha256."""

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -31,24 +29,22 @@ from ..bank.ascii import AsciiFolder
 from ..bank.hdf5 import BankSource
 from ..errors import SeisclipError
 from ..fsio import atomic_directory, output_lock, refuse_existing, remove_stale_temporaries, sha256_file
-from ..provenance import dump_json, manifest_path_for, run_record
+from ..provenance import dump_json
 from ..sets.channels import resolve
-from ..sets.index_file import IndexFile, read_index
-from ..sets.pairs import Representation, SegmentPairs, batch_count, in_batches
+from ..sets.index_file import read_index
+from ..sets.pairs import Representation, SegmentPairs, batch_count
 from ..sets.segments import SegmentSet, load_segments
-from ..sets.split import SPLIT_FRACTIONS, SPLIT_NAMES, default_seed, model_name, read_selection_manifest, split_positions
+from ..sets.split import read_selection_manifest, split_positions
 from .command_line import parse_arguments
 from .definition import CHOICES, Definition
-from .distribution import Distribution, start_distribution, work_around_keras_multi_worker_fit
-from .model_dir import DEFINITION_COPY, MANIFEST_FILE, MANIFEST_FORMAT_VERSION, MANIFEST_KIND, MODEL_FILE
+from .distribution import start_distribution, work_around_keras_multi_worker_fit
+from .model_dir import DEFINITION_COPY, MANIFEST_FILE, MODEL_FILE
 from .pipeline import ordered_dataset, training_dataset
 from .quiet_tensorflow import keras, tf
-from .records import history_csv, plot_history, segment_table
+from .records import history_csv, model_manifest, optimizer_record, plot_history, test_metrics
 from .resume import (ARGUMENTS_FILE, CHECKPOINT_FILE, Checkpoint, Progress, discard, discard_if_finished,
                      progress_to_resume, restore_checkpoint, working_folder)
-
-#: Test segments predicted at a time.
-TEST_BATCH_SIZE = 1024
+from .run import Run
 
 
 @keras.saving.register_keras_serializable(package="seisclip")
@@ -62,51 +58,6 @@ def restored_mse(target, prediction):
 def restored_mae(target, prediction):
     """Mean absolute error of the restored segment, in float32 like :func:`restored_mse`."""
     return keras.ops.mean(keras.ops.abs(keras.ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
-
-
-@dataclass(frozen=True)
-class Run:
-    """One training run: the definition, the user's flags and what follows from them."""
-
-    definition: Definition
-    args: argparse.Namespace
-    distribution: Distribution
-    started: float
-    index_path: Path
-    index: IndexFile
-    selection: dict | None
-    selection_sha256: str | None
-
-    @property
-    def name(self) -> str:
-        return model_name(self.args.segdefname, self.definition.name, self.args.sbrl)
-
-    @property
-    def model_dir(self) -> Path:
-        return Path(self.args.models_dir) / self.name
-
-    @property
-    def seed(self) -> int:
-        return default_seed(self.name) if self.args.seed is None else self.args.seed
-
-    @property
-    def hyperparameters(self) -> dict[str, Any]:
-        """The definition's, with the command line's epochs, batch size and learning rate."""
-        args = self.args
-        return {**self.definition.hyperparameters, "epochs": args.epochs, "batch_size": args.batch_size,
-                "learning_rate": args.learning_rate}
-
-    def arguments(self) -> dict[str, Any]:
-        """Everything that decides the trained weights: a resumed run must have all of it unchanged."""
-        args = self.args
-        return {
-            "model_name": self.name, "definition": self.definition.name,
-            "definition_sha256": sha256_file(self.definition.source_file), "index_sha256": self.index.sha256,
-            "segment_length": args.number_of_consecutive_samples, "sbrl": args.sbrl, "min_peak": args.min_peak,
-            "strict": args.strict, "epochs": args.epochs, "batch_size": args.batch_size,
-            "learning_rate": args.learning_rate, "seed": self.seed, "bank": args.bank, "stream": args.stream,
-            "strategy": args.strategy, "precision": args.precision,
-        }
 
 
 def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -134,6 +85,7 @@ def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any] | 
 
 
 def _stages(run: Run) -> dict[str, Any] | None:
+    """load → split → build and compile → fit → save (the chief only)."""
     progress = _previous_progress(run)
     source, segments, pairs = _load(run)
     parts = split_positions(len(segments.used), run.seed)
@@ -241,9 +193,9 @@ def _save(run: Run, model, source, segments: SegmentSet, pairs: SegmentPairs, pa
     # weights: plain float32 whatever the strategy and precision, and no worker waits on another.
     trained = run.definition.make_model(run.args.number_of_consecutive_samples, run.hyperparameters)
     trained.set_weights(model.get_weights())
-    test_metrics = _test_metrics(trained, pairs, parts["test"])
-    manifest = _manifest(run, source, segments, parts, progress, test_metrics, int(trained.count_params()),
-                         _optimizer_record(model.optimizer))
+    metrics = test_metrics(trained, pairs, parts["test"])
+    manifest = model_manifest(run, source, segments, parts, progress, metrics, int(trained.count_params()),
+                              optimizer_record(model.optimizer))
     with atomic_directory(run.model_dir, overwrite=run.args.overwrite) as work:
         # Saved uncompiled: the training loss is recorded in definition.py and the manifest, and
         # keras.models.load_model then needs nothing but the model's own layers.
@@ -255,109 +207,10 @@ def _save(run: Run, model, source, segments: SegmentSet, pairs: SegmentPairs, pa
         manifest["wall_time_s"] = round(time.time() - run.started, 3)
         (work / MANIFEST_FILE).write_bytes(dump_json(manifest))
     discard(working_folder(run.model_dir), run.model_dir)
-    print(f"{run.model_dir}: test MSE {test_metrics['mse']:.5f}, MAE {test_metrics['mae']:.5f} "
-          f"(clipped input unchanged: MSE {test_metrics['clipped_input_mse']:.5f}) on {test_metrics['segments']} "
+    print(f"{run.model_dir}: test MSE {metrics['mse']:.5f}, MAE {metrics['mae']:.5f} "
+          f"(clipped input unchanged: MSE {metrics['clipped_input_mse']:.5f}) on {metrics['segments']} "
           f"test segments; {manifest['wall_time_s']:.1f} s", file=sys.stderr)
     return manifest
-
-
-def _test_metrics(model, pairs: SegmentPairs, positions: np.ndarray) -> dict[str, float]:
-    """Errors of the model and of leaving the clipped input unchanged, in units of the true peak,
-    summed batch by batch so that a streamed test split is never held whole."""
-    sums = dict.fromkeys(("error", "abs_error", "clipped_error", "unchanged", "clipped_unchanged"), 0.0)
-    samples = clipped_samples = 0
-    for positions_of_batch in in_batches(positions, TEST_BATCH_SIZE):
-        batch = pairs.pairs(positions_of_batch)
-        predictions = np.asarray(model.predict_on_batch(batch.inputs))
-        # Metrics in units of the true peak whatever the normalisation, so models compare.
-        rscale = pairs.rscale[positions_of_batch]
-        to_peak_units = (np.ones(len(rscale)) if pairs.normalisation == "peak"
-                         else rscale / np.abs(batch.clipped).max(axis=1))[:, None]
-        error = (predictions - batch.targets) * to_peak_units
-        unchanged = (batch.clipped - batch.targets) * to_peak_units
-        clipped = batch.status != 0
-        sums["error"] += float(np.sum(error**2))
-        sums["abs_error"] += float(np.sum(np.abs(error)))
-        sums["clipped_error"] += float(np.sum(error[clipped] ** 2))
-        sums["unchanged"] += float(np.sum(unchanged**2))
-        sums["clipped_unchanged"] += float(np.sum(unchanged[clipped] ** 2))
-        samples += error.size
-        clipped_samples += int(clipped.sum())
-    over_samples = samples or float("nan")   # no test segment: NaN, as np.mean of nothing
-    return {
-        "mse": sums["error"] / over_samples,
-        "mae": sums["abs_error"] / over_samples,
-        "mse_clipped_samples": sums["clipped_error"] / clipped_samples if clipped_samples else None,
-        "clipped_input_mse": sums["unchanged"] / over_samples,
-        "clipped_input_mse_clipped_samples": sums["clipped_unchanged"] / clipped_samples if clipped_samples else None,
-        "segments": int(len(positions)),
-    }
-
-
-def _manifest(run: Run, source, segments: SegmentSet, parts: dict[str, np.ndarray], progress: Progress,
-              test_metrics: dict, model_parameters: int, optimizer: dict) -> dict[str, Any]:
-    args, definition, selection = run.args, run.definition, run.selection
-    split_of_used = {int(segments.used[p]): split for split in SPLIT_NAMES for p in parts[split]}
-    files, rows = segment_table(segments, split_of_used)
-    return {
-        "kind": MANIFEST_KIND,
-        "format_version": MANIFEST_FORMAT_VERSION,
-        "model_name": run.name,
-        "definition": definition.name,
-        "definition_file": os.path.basename(definition.source_file),
-        "definition_sha256": sha256_file(definition.source_file),
-        "model_sha256": None,   # set once model.keras is written
-        "segdefname": args.segdefname,
-        "index_file": str(run.index_path),
-        "index_file_resolved": os.path.realpath(run.index_path),
-        "index_sha256": run.index.sha256,
-        "selection_manifest": str(manifest_path_for(run.index_path)) if selection else None,
-        "selection_manifest_sha256": run.selection_sha256,
-        "selection_seed": selection.get("seed") if selection else None,
-        "bank": (source.bank.provenance() if args.bank is not None
-                 else {"kind": "ascii", "ASCII_file_dir": selection.get("ASCII_file_dir") if selection else None}),
-        "parameters": {
-            "segment_length": args.number_of_consecutive_samples,
-            "sbrl": args.sbrl,
-            **definition.record(),
-            "min_peak": args.min_peak,
-            "clip_level_range": (selection or {}).get("clip_level_range")
-                                or [float(run.index.rscale.min()), float(run.index.rscale.max())],
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "learning_rate": args.learning_rate,
-            "optimizer": optimizer,
-            "split_fractions": dict(zip(SPLIT_NAMES, SPLIT_FRACTIONS)),
-            "hyperparameters": run.hyperparameters,
-            "strict": args.strict,
-            "stream": args.stream,
-        },
-        "seed": run.seed,
-        "seed_source": "given" if args.seed is not None else f"derived from the model name {run.name!r}",
-        "determinism": "keras.utils.set_random_seed(seed) and tf.config.experimental.enable_op_determinism()",
-        "batch_order": "epoch e visits the train split in the order numpy.random.default_rng([seed, e]).permutation, "
-                       "in consecutive batches of batch_size",
-        "distribution": run.distribution.record(),
-        "segment_counts": {"index_lines": len(run.index), "used": len(segments.used),
-                           **{split: int(len(parts[split])) for split in SPLIT_NAMES}},
-        "skipped": dict(segments.skipped),
-        "history": progress.history,
-        "epochs_trained": len(progress.history.get("loss", [])),
-        "resumed_after_epochs": progress.resumed_after,
-        "test_metrics": test_metrics,
-        "model_parameters": model_parameters,
-        "working_directory": os.getcwd(),
-        **run_record("numpy", "keras", "tensorflow"),
-        "wall_time_s": None,
-        "files": files,
-        "segments": {"columns": ["index_line", "istart", "rscale", "file", "split"], "rows": rows},
-    }
-
-
-def _optimizer_record(optimizer) -> dict:
-    """The optimizer's class and Keras configuration (its learning-rate schedule included)."""
-    config = json.loads(json.dumps(keras.optimizers.serialize(optimizer), default=repr))
-    return {"class": type(optimizer).__name__, "config": config}
 
 
 def train_definition(name: str, build_model: Callable, loss: Callable, hyperparameters: dict[str, Any],

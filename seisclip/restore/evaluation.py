@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import SeisclipError
 from .baselines import enforce_clip_consistency, restore_pocs, restore_spline
+from ..learn.model_dir import ModelDirectory
 from .windows import ModelRestorer
 
 #: Clip-level bins of 0.1; a bin without clipped samples gets no row.
@@ -158,7 +159,7 @@ def plot_metrics(methods: dict[str, list[dict]], title: str) -> bytes:
     return image.getvalue()
 
 
-def model_test_set(model_dir: str, manifest: dict, progress: bool = True) -> ClippedSet:
+def model_test_set(directory: ModelDirectory, progress: bool = True) -> ClippedSet:
     """The model's held-out test segments, read again from the ASCII files or the HDF5 bank it
     was trained from, and clipped at their levels."""
     from ..bank.ascii import AsciiFolder
@@ -167,35 +168,31 @@ def model_test_set(model_dir: str, manifest: dict, progress: bool = True) -> Cli
     from ..sets.index_file import IndexFile
     from ..sets.segments import load_segments
 
-    columns = manifest["segments"]["columns"]
-    rows = [row for row in manifest["segments"]["rows"] if row[columns.index("split")] == "test"]
+    rows = directory.segments_of("test")
     if not rows:
-        raise SeisclipError("model manifest lists no test segments", Path(model_dir) / "manifest.json")
-    folder = manifest.get("working_directory", ".")
-    files = manifest["files"]
+        raise SeisclipError("model manifest lists no test segments", directory.path / "manifest.json")
+    folder = directory.working_directory
     index = IndexFile(
-        path=str(Path(model_dir) / "manifest.json"), sha256=manifest["index_sha256"],
-        line_numbers=np.array([row[columns.index("index_line")] for row in rows]),
-        istart=np.array([row[columns.index("istart")] for row in rows]),
-        rscale=np.array([row[columns.index("rscale")] for row in rows], dtype=np.float64),
-        paths=[os.path.join(folder, files[row[columns.index("file")]]["path"]) for row in rows],
+        path=str(directory.path / "manifest.json"), sha256=directory.manifest["index_sha256"],
+        line_numbers=np.array([row["index_line"] for row in rows]),
+        istart=np.array([row["istart"] for row in rows]),
+        rscale=np.array([row["rscale"] for row in rows], dtype=np.float64),
+        paths=[os.path.join(folder, row["path"]) for row in rows],
     )
-    parameters = manifest["parameters"]
-    bank = manifest.get("bank") or {}
     source = AsciiFolder()
-    if bank.get("kind") == "hdf5":
-        path = os.path.join(folder, bank["path"])
+    if directory.bank["kind"] == "hdf5":
+        path = os.path.join(folder, directory.bank["path"])
         if not os.path.isfile(path):
             raise SeisclipError("HDF5 bank the model was trained from not found", path)
-        if sha256_file(path) != bank["sha256"]:
+        if sha256_file(path) != directory.bank["sha256"]:
             raise SeisclipError("HDF5 bank changed since the model was trained (sha256 differs); "
                                 "run `seisclip trace` on the model", path)
         source = BankSource(path)
-    segments = load_segments(index, int(parameters["segment_length"]), min_peak=parameters["min_peak"],
-                             progress=progress, source=source)
+    segments = load_segments(index, directory.segment_length, min_peak=directory.min_peak, progress=progress,
+                             source=source)
     if segments.skip_reasons:
         raise SeisclipError(f"test segments can no longer be read as in training ({segments.summary()}); "
-                            "run `seisclip trace` on the model", model_dir)
+                            "run `seisclip trace` on the model", directory.path)
     return ClippedSet.clip(segments.segments, index.rscale[segments.used])
 
 
@@ -235,7 +232,6 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
     """Evaluate on the model's test split (default) or on ``records``; write evaluation.md, .csv,
     .png and .json to ``out_dir`` and print the table."""
     from ..fsio import atomic_directory, output_lock, refuse_existing, sha256_file
-    from ..learn.model_dir import ModelDirectory
     from ..provenance import dump_json, run_record
 
     if model_dir is None and not records:
@@ -255,7 +251,7 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
             raise SeisclipError(f"clip levels must be in (0, 1], got {levels}")
         methods = evaluate_records(records, levels, restorer, stride)
     else:
-        methods = evaluate(model_test_set(model_dir, directory.manifest, progress), restorer)
+        methods = evaluate(model_test_set(directory, progress), restorer)
 
     table = markdown_table(methods)
     title = f"{name}: {source}"

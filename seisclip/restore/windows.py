@@ -23,7 +23,8 @@ from typing import Callable
 import numpy as np
 
 from ..errors import SeisclipError
-from ..sets.channels import DEFAULT_INPUTS, ClippedWindows, network_inputs, resolve
+from ..learn.model_dir import LoadedModel, ModelDirectory
+from ..sets.channels import ClippedWindows, network_inputs, resolve
 from ..sets.labels import NORMALISATIONS, scale_by_run_length
 from .baselines import enforce_clip_consistency, restore_pocs, restore_spline
 from .records import ClippedRecord
@@ -59,33 +60,26 @@ def window_starts(n_samples: int, length: int, stride: int, clipped: np.ndarray,
     return starts[clipped_before[starts + length] > clipped_before[starts]]
 
 
-def lowest_clip_level(manifest: dict) -> float:
-    """The lowest clip level the model was trained for (0.1, the selection's default, for models
-    whose manifest does not say)."""
-    return float(manifest["parameters"].get("clip_level_range", [0.1])[0])
-
-
 class ModelRestorer:
-    """A trained network with what its manifest says about the windows it expects: their length,
-    normalisation and input channels (``custom``: the definition's own functions among them)."""
+    """A trained network with what its model directory says about the windows it expects: their
+    length, normalisation and input channels (``custom``: the definition's own functions among them)."""
 
-    def __init__(self, network, manifest: dict, batch_size: int = 256, custom: dict[str, Callable] | None = None):
-        parameters = manifest["parameters"]
-        self.model = network
-        self.name = manifest.get("model_name", "model")
-        self.length = int(parameters["segment_length"])
-        self.sbrl = bool(parameters["sbrl"])
+    def __init__(self, network, directory: ModelDirectory, batch_size: int = 256,
+                 custom: dict[str, Callable] | None = None):
         custom = custom or {}
-        normalisation = parameters.get("normalisation", "peak")
-        self.normalisation = normalisation if normalisation in NORMALISATIONS else custom[normalisation]
-        self.channels = resolve(parameters.get("inputs", DEFAULT_INPUTS), custom)
-        self.lowest_clip_level = lowest_clip_level(manifest)
+        self.model = network
+        self.name = directory.name
+        self.length = directory.segment_length
+        self.sbrl = directory.sbrl
+        self.normalisation = directory.normalisation if directory.normalisation in NORMALISATIONS \
+            else custom[directory.normalisation]
+        self.channels = resolve(directory.inputs, custom)
+        self.lowest_clip_level = directory.lowest_clip_level
         self.batch_size = batch_size
 
     @classmethod
-    def of(cls, loaded, batch_size: int = 256) -> "ModelRestorer":
-        """From a :class:`seisclip.learn.model_dir.LoadedModel`."""
-        return cls(loaded.network, loaded.manifest, batch_size, loaded.custom)
+    def of(cls, loaded: LoadedModel, batch_size: int = 256) -> "ModelRestorer":
+        return cls(loaded.network, loaded.directory, batch_size, loaded.custom)
 
     def _predict(self, windows: np.ndarray, status: np.ndarray, clip_level: np.ndarray, scale: np.ndarray) -> np.ndarray:
         """Predictions in counts for windows of counts, each divided by its ``scale`` on the way in."""
