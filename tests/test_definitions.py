@@ -161,6 +161,11 @@ def test_every_choice_trains_is_recorded_and_restores_through_the_cli(workspace,
     clipped = restored[:, 2] != 0
     assert np.array_equal(restored[~clipped, 3], restored[~clipped, 1])
     assert np.all(np.abs(restored[clipped, 3]) >= 2000)
+    done = seisclip(workspace, "evaluate", "--model", str(trained), "--records", "record.txt", "--clip-levels", "0.5",
+                    "--quiet", "--out-dir", "evaluation")
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((workspace / "evaluation/evaluation.json").read_text())["metrics"]
+    assert [row["bin"] for row in metrics["model"]] == ["0.5-0.6"] and metrics["model"][0]["signals"] == 1
 
 
 @pytest.mark.bad_input("model-untrusted-code")
