@@ -7,6 +7,8 @@
 Input per segment: (L, 2) = (clipped segment, status -1/0/+1); output: the L restored samples.
 A new definition is a copy of this file as create_and_train_model_defNNN.py with NAME and
 whatever below it changes; data loading, splitting, saving and provenance live in seisclip.
+train_definition also takes an optimizer, callbacks, input channels, a normalisation and
+augmentation (docs/training.md).
 """
 
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.
