@@ -1,14 +1,18 @@
 """``seisclip evaluate``: the model against the classic baselines, per clip-level bin.
 
 Unclipped signals are clipped artificially at known levels, restored by each method, and
-compared with the truth. Two metrics per clip-level bin (0.1–0.2, …, 0.9–1.0, by the clip level
-as a fraction of the signal's peak):
+compared with the truth. Per clip-level bin (0.0–0.1, …, 0.9–1.0, by the clip level as a
+fraction of the signal's peak):
 
 * ``rms_clipped``: the root mean square of the error on the clipped samples, each error divided
   by its own signal's true peak, pooled over every clipped sample of the bin:
   ``sqrt(mean_{i,j clipped} ((restored_ij - true_ij) / peak_i)^2)``;
 * ``relative_l2``: per signal, ``||restored - true||_2 / ||true||_2`` over the whole window
-  (unclipped samples are exact, so only clipped ones contribute), averaged over the bin's signals.
+  (unclipped samples are exact, so only clipped ones contribute), averaged over the bin's signals;
+* ``delta_sdr_db``: per signal, the SDR of the restoration minus the SDR of the clipped input,
+  ``SDR = 20 log10(||true|| / ||true - estimate||)``, averaged over the bin's signals (the audio
+  declipping literature's measure: +6 dB halves the error);
+* ``worse``: how many of the bin's signals the method made worse than the clipped input.
 
 ``clipped input`` (nothing restored) is listed as the bar every method must clear.
 """
@@ -72,13 +76,26 @@ def restore_set(clipped: ClippedSet, method: str, restorer: ModelRestorer | None
                      zip(predictions, clipped.values, clipped.status, clipped.clip_level)])
 
 
-def bin_metrics(truth, restored, status, rscale: np.ndarray) -> list[dict]:
-    """One row per clip-level bin that holds clipped samples; the signals may differ in length."""
-    squared_errors, relative_l2 = [], []
-    for true, estimate, state in zip(truth, restored, status):
+#: An error this far below the signal counts as none: SDR is capped at 240 dB.
+_SDR_FLOOR = 1e-12
+
+
+def sdr_db(true: np.ndarray, estimate: np.ndarray) -> float:
+    """Signal-to-distortion ratio ``20 log10(||true|| / ||true - estimate||)`` in dB."""
+    signal = float(np.linalg.norm(true))
+    return 20.0 * np.log10(signal / max(float(np.linalg.norm(np.asarray(estimate) - true)), signal * _SDR_FLOOR))
+
+
+def bin_metrics(truth, restored, status, rscale: np.ndarray, clipped) -> list[dict]:
+    """One row per clip-level bin that holds clipped samples; the signals (``truth``, their
+    ``restored`` and ``clipped`` versions) may differ in length."""
+    squared_errors, relative_l2, delta_sdr, worse = [], [], [], []
+    for true, estimate, state, unrestored in zip(truth, restored, status, clipped):
         error = (np.asarray(estimate) - true) / np.abs(true).max()
         squared_errors.append(error[np.asarray(state) != 0] ** 2)
         relative_l2.append(np.linalg.norm(estimate - true) / np.linalg.norm(true))
+        delta_sdr.append(sdr_db(true, estimate) - sdr_db(true, unrestored))
+        worse.append(np.linalg.norm(estimate - true) > np.linalg.norm(np.asarray(unrestored) - true))
     rscale = np.asarray(rscale)
     rows = []
     for low, high in zip(BIN_EDGES[:-1], BIN_EDGES[1:]):
@@ -93,6 +110,8 @@ def bin_metrics(truth, restored, status, rscale: np.ndarray) -> list[dict]:
             "clipped_samples": int(pooled.size),
             "rms_clipped": float(np.sqrt(pooled.mean())),
             "relative_l2": float(np.mean([relative_l2[i] for i in inside])),
+            "delta_sdr_db": float(np.mean([delta_sdr[i] for i in inside])),
+            "worse": int(sum(worse[i] for i in inside)),
         })
     return rows
 
@@ -101,7 +120,7 @@ def evaluate(clipped: ClippedSet, restorer: ModelRestorer | None) -> dict[str, l
     """Metrics per bin for every method: the model (and, for a peak-normalised model, the model
     given the true peak: an upper bound no real record allows), spline, POCS and the clipped input."""
     def metrics(restored: np.ndarray) -> list[dict]:
-        return bin_metrics(clipped.truth, restored, clipped.status, clipped.rscale)
+        return bin_metrics(clipped.truth, restored, clipped.status, clipped.rscale, clipped.values)
 
     methods: dict[str, list[dict]] = {}
     if restorer is not None:
@@ -114,15 +133,21 @@ def evaluate(clipped: ClippedSet, restorer: ModelRestorer | None) -> dict[str, l
 
 
 def markdown_table(methods: dict[str, list[dict]]) -> str:
+    """Per bin: each method's rms_clipped (the best in bold), ΔSDR and the signals it made worse,
+    then relative_l2."""
     names = list(methods)
     bins = [row["bin"] for row in methods[names[0]]]
-    header = ["clip level", "signals"] + [f"{name} rms_clipped" for name in names] + [f"{name} relative_l2" for name in names]
+    header = (["clip level", "signals"] + [f"{name} rms_clipped" for name in names]
+              + [f"{name} ΔSDR dB" for name in names] + [f"{name} worse" for name in names]
+              + [f"{name} relative_l2" for name in names])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for position, bin_name in enumerate(bins):
         rows = [methods[name][position] for name in names]
         cells = [bin_name, str(rows[0]["signals"])]
         best = min(row["rms_clipped"] for row in rows)
         cells += [f"**{row['rms_clipped']:.4f}**" if row["rms_clipped"] == best else f"{row['rms_clipped']:.4f}" for row in rows]
+        cells += [f"{row['delta_sdr_db']:+.1f}" for row in rows]
+        cells += [str(row["worse"]) for row in rows]
         cells += [f"{row['relative_l2']:.4f}" for row in rows]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -131,11 +156,11 @@ def markdown_table(methods: dict[str, list[dict]]) -> str:
 def csv_table(methods: dict[str, list[dict]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["method", "bin", "signals", "clipped_samples", "rms_clipped", "relative_l2"])
+    writer.writerow(["method", "bin", "signals", "clipped_samples", "rms_clipped", "relative_l2", "delta_sdr_db", "worse"])
     for name, rows in methods.items():
         for row in rows:
-            writer.writerow([name, row["bin"], row["signals"], row["clipped_samples"],
-                             f"{row['rms_clipped']:.6g}", f"{row['relative_l2']:.6g}"])
+            writer.writerow([name, row["bin"], row["signals"], row["clipped_samples"], f"{row['rms_clipped']:.6g}",
+                             f"{row['relative_l2']:.6g}", f"{row['delta_sdr_db']:.6g}", row["worse"]])
     return out.getvalue().encode()
 
 
@@ -143,13 +168,14 @@ def plot_metrics(methods: dict[str, list[dict]], title: str) -> bytes:
     # The Figure API: no pyplot state, and the caller's backend is left as it is.
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(12, 4.5))
-    axes = figure.subplots(1, 2)
-    for axis, metric in zip(axes, ("rms_clipped", "relative_l2")):
+    figure = Figure(figsize=(17, 4.5))
+    axes = figure.subplots(1, 3)
+    for axis, metric in zip(axes, ("rms_clipped", "relative_l2", "delta_sdr_db")):
         for name, rows in methods.items():
             centres = [float(row["bin"].split("-")[0]) + 0.05 for row in rows]
             axis.plot(centres, [row[metric] for row in rows], "o-", label=name)
-        axis.set(xlabel="clip level (fraction of the true peak)", ylabel=metric, yscale="log", title=metric)
+        axis.set(xlabel="clip level (fraction of the true peak)", ylabel=metric, title=metric,
+                 yscale="linear" if metric == "delta_sdr_db" else "log")
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     figure.suptitle(title)
@@ -204,7 +230,7 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
     from .windows import restore_record
 
     methods = (["model"] if restorer else []) + ["spline", "pocs", UNCHANGED]
-    truths, statuses, levels = [], [], []
+    truths, statuses, levels, inputs = [], [], [], []
     restored: dict[str, list[np.ndarray]] = {method: [] for method in methods}
     for path in paths:
         if not os.path.isfile(path):
@@ -220,10 +246,11 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
             truths.append(truth)
             statuses.append(record.status)
             levels.append(fraction)
+            inputs.append(record.values)
             for method in methods:
                 estimate = record.values if method == UNCHANGED else restore_record(record, method, restorer, stride).restored
                 restored[method].append(estimate)
-    return {method: bin_metrics(truths, restored[method], statuses, np.array(levels)) for method in methods}
+    return {method: bin_metrics(truths, restored[method], statuses, np.array(levels), inputs) for method in methods}
 
 
 def run_evaluate(model_dir: str | None = None, records: list[str] | None = None, clip_levels: list[float] | None = None,
