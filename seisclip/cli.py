@@ -295,7 +295,8 @@ def _add_restoration_commands(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="compare the model with spline and POCS per clip-level bin")
     evaluate.add_argument("--model", default=None, help="model directory (default source: its test split)")
     evaluate.add_argument("--records", nargs="+", default=None, metavar="FILE",
-                          help="evaluate on these unclipped ASCII records instead, clipped at --clip-levels")
+                          help="evaluate on these unclipped records instead, clipped at --clip-levels: ASCII "
+                               "files, HDF5 banks, or miniSEED, SAC and other files bank import reads")
     evaluate.add_argument("--clip-levels", nargs="+", type=float, default=None, metavar="FRACTION",
                           help="clip levels as fractions of each record's peak (default 0.15 0.25 ... 0.95)")
     evaluate.add_argument("--stride", type=positive_int, default=None,

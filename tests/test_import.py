@@ -12,11 +12,13 @@ import keras
 import numpy as np
 import obspy
 import pytest
+import scipy.signal
 
 from seisclip.bank.clipping import clipping_evidence
 from seisclip.bank.hdf5 import Bank
 from seisclip.bank.importing import import_to_bank, process, valid_runs
 from seisclip.bank.settings import ImportSettings
+from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.errors import SeisclipError
 
 OBSPY_DATA = Path(obspy.__file__).parent / "io"
@@ -353,3 +355,25 @@ def test_without_obspy_reading_seismic_formats_says_what_to_install(tmp_path, mo
 ])
 def test_unusable_settings_are_one_clear_error(tmp_path, run, option, value, message):
     assert error_of(run, str(NATIVE_40HZ), "--out", "bank.h5", option, value) == f"seisclip bank: error: {message}"
+
+
+def test_evaluate_reads_records_from_miniseed_and_from_an_hdf5_bank(tmp_path, run):
+    """evaluate --records takes what bank import takes: a 100 Hz miniSEED record is resampled to
+    40 Hz and clipped at each level; a bank gives every trace."""
+    truth = synthetic_seismogram(np.random.default_rng(11), 4000)
+    at_100_hz = np.round(scipy.signal.resample_poly(truth.astype(np.float64), 5, 2)).astype(np.int32)
+    write_mseed(tmp_path / "event.mseed", at_100_hz, "EVT", rate=100.0)
+    code, _, err = run("seisclip", "evaluate", "--records", "event.mseed", "--clip-levels", "0.5", "0.7",
+                       "--quiet", "--out-dir", "from_mseed")
+    assert code == 0, err
+    evaluation = json.loads((tmp_path / "from_mseed/evaluation.json").read_text())
+    assert [row["bin"] for row in evaluation["metrics"]["spline"]] == ["0.5-0.6", "0.7-0.8"]
+    assert all(row["signals"] == 1 for row in evaluation["metrics"]["clipped input"])
+
+    code, _, err = run("seisclip", "bank", "import", "event.mseed", "--out", "bank.h5", "--quiet")
+    assert code == 0, err
+    code, _, err = run("seisclip", "evaluate", "--records", "bank.h5", "--clip-levels", "0.5", "--quiet",
+                       "--out-dir", "from_bank")
+    assert code == 0, err
+    rows = json.loads((tmp_path / "from_bank/evaluation.json").read_text())["metrics"]["pocs"]
+    assert rows[0]["signals"] == 1 and rows[0]["clipped_samples"] > 0

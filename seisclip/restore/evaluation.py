@@ -222,20 +222,47 @@ def model_test_set(directory: ModelDirectory, progress: bool = True) -> ClippedS
     return ClippedSet.clip(segments.segments, index.rscale[segments.used])
 
 
+def read_records(path: str) -> list[tuple[str, np.ndarray]]:
+    """The unclipped records a file holds, named: a text file is an ASCII waveform (one sample per
+    line); an HDF5 bank gives every trace; anything else ``seisclip bank import`` reads (miniSEED,
+    SAC, …, CREDIT-X1local HDF5) gives each contiguous trace resampled to 40 Hz as import does,
+    clipped traces left out."""
+    import h5py
+
+    from ..bank.ascii import parse_waveform
+    from ..bank.hdf5 import FORMAT, Bank
+    from ..bank.importing import read_all
+    from ..bank.settings import ImportSettings
+    from ..fsio import read_input
+
+    if not os.path.isfile(path):
+        raise SeisclipError("record file not found", path)
+    if h5py.is_hdf5(path):
+        with h5py.File(path, "r") as file:
+            is_bank = file.attrs.get("format") == FORMAT
+        if is_bank:
+            with Bank(path) as bank:
+                return [(f"{path}/{name}", bank.trace_values(number).astype(np.float64))
+                        for number, name in enumerate(bank.names)]
+    else:
+        raw = read_input(path, "record")
+        if b"\0" not in raw[:4096]:   # text is the ASCII format; miniSEED and SAC are binary
+            return [(path, parse_waveform(raw, path))]
+    report = read_all([path], ImportSettings(), progress=False)
+    return [(f"{path}#{trace.raw.seed_id}.{trace.starttime:%Y%m%dT%H%M%S}", trace.values.astype(np.float64))
+            for trace in report.traces]
+
+
 def evaluate_records(paths: list[str], clip_levels: list[float], restorer: ModelRestorer | None,
                      stride: int | None = None) -> dict[str, list[dict]]:
     """Whole unclipped records, each clipped at every level and restored with sliding windows."""
-    from ..bank.ascii import read_waveform
     from .records import ClippedRecord
     from .windows import restore_record
 
     methods = (["model"] if restorer else []) + ["spline", "pocs", UNCHANGED]
     truths, statuses, levels, inputs = [], [], [], []
     restored: dict[str, list[np.ndarray]] = {method: [] for method in methods}
-    for path in paths:
-        if not os.path.isfile(path):
-            raise SeisclipError("record file not found", path)
-        truth, _ = read_waveform(path)
+    for path, truth in (record for path in paths for record in read_records(path)):
         if not truth.size:
             raise SeisclipError("record is empty", path)
         if not np.abs(truth).max() > 0:
