@@ -106,8 +106,8 @@ def add_trust_option(parser: argparse.ArgumentParser, flag: Callable[[str], str]
 def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], str]) -> None:
     """Options shared by ``seisclip restore`` and restore_clipped_waveform.py; ``flag`` spells
     each option's name in the command's style."""
-    parser.add_argument(flag("method"), dest="method", choices=("model", "spline", "pocs"), default="model",
-                        help="restore with the model (default) or a classic baseline")
+    parser.add_argument(flag("method"), dest="method", choices=("model", "spline", "pocs", "aspade"), default="model",
+                        help="restore with the model (default) or a classic baseline: cubic spline, POCS or A-SPADE")
     parser.add_argument(flag("stride"), dest="stride", type=positive_int, default=None,
                         help="samples between window starts (default L/4)")
     parser.add_argument(flag("combine"), dest="combine", choices=("median", "mean"), default="median",

@@ -14,6 +14,7 @@ import pytest
 from seisclip.bank.clipping import runs_of
 from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.errors import SeisclipError
+from seisclip.restore.aspade import declip_windows, restore_aspade
 from seisclip.restore.baselines import restore_pocs, restore_spline
 from seisclip.restore.evaluation import ClippedSet, bin_metrics
 from seisclip.restore.records import ClippedRecord, detect_clipping, read_clipped_record
@@ -101,7 +102,7 @@ def test_labelled_and_clip_level_inputs_read_the_same(tmp_path):
         assert (read.clip_high, read.clip_low) == (record.clip_high, record.clip_low)
 
 
-@pytest.mark.parametrize("baseline", [restore_spline, restore_pocs])
+@pytest.mark.parametrize("baseline", [restore_spline, restore_pocs, restore_aspade])
 def test_baselines_change_only_clipped_samples_and_respect_the_clip_level(baseline):
     truth, record = clipped_signal()
     restored = baseline(record.values, record.status, record.clip_high, record.clip_low)
@@ -128,6 +129,35 @@ def test_pocs_restores_a_band_limited_signal():
     restored = restore_pocs(np.clip(truth, -level, level), status, level, -level, iterations=500, band_bins=9)
     clipped = status != 0
     assert np.sqrt(np.mean((restored - truth)[clipped] ** 2)) < 0.01 * np.abs(truth).max()
+
+
+def test_aspade_restores_a_sparse_signal_and_improves_every_generated_record():
+    """On a signal of two frequencies A-SPADE cuts the error on the clipped samples fourfold; on
+    generated seismograms (seeds apart from the demo bank's) clipped at 70 % and 40 % of their
+    peak it is better than the clipped input every time; batched windows give what one window
+    at a time gives."""
+    t = np.arange(1024.0)
+    truth = 900 * np.sin(2 * np.pi * 20 * t / 2048) + 400 * np.sin(2 * np.pi * 45 * t / 2048 + 1)
+    level = 0.7 * np.abs(truth).max()
+    status = (truth > level).astype(np.int8) - (truth < -level).astype(np.int8)
+    restored = restore_aspade(np.clip(truth, -level, level), status, level, -level)
+    clipped = status != 0
+    before = np.sqrt(np.mean((np.clip(truth, -level, level) - truth)[clipped] ** 2))
+    assert np.sqrt(np.mean((restored - truth)[clipped] ** 2)) < before / 4
+    for seed in range(200, 206):
+        truth = synthetic_seismogram(np.random.default_rng(seed), 6000).astype(np.float64)
+        for fraction in (0.7, 0.4):
+            level = fraction * np.abs(truth).max()
+            status = (truth > level).astype(np.int8) - (truth < -level).astype(np.int8)
+            values = np.clip(truth, -level, level)
+            restored = restore_aspade(values, status, level, -level)
+            assert np.linalg.norm(restored - truth) < np.linalg.norm(values - truth), (seed, fraction)
+    windows = np.stack([values[:256], values[1000:1256]])
+    states = np.stack([status[:256], status[1000:1256]])
+    together = declip_windows(windows, states, np.full(2, level), np.full(2, -level))
+    for row in range(2):
+        alone = declip_windows(windows[row:row + 1], states[row:row + 1], [level], [-level])
+        np.testing.assert_allclose(together[row], alone[0])
 
 
 def test_window_starts_cover_every_clipped_sample_and_only_windows_that_touch_one():
@@ -260,7 +290,7 @@ def test_evaluate_on_the_test_split_writes_tables_and_plot(models, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "| clip level |" in done.stdout and "model (true peak) rms_clipped" in done.stdout
     report = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
-    assert set(report["metrics"]) == {"model", "model (true peak)", "spline", "pocs", "clipped input"}
+    assert set(report["metrics"]) == {"model", "model (true peak)", "spline", "pocs", "aspade", "clipped input"}
     rows = report["metrics"]["clipped input"]
     assert sum(row["signals"] for row in rows) <= json.loads(
         (models["def001"] / "manifest.json").read_text())["segment_counts"]["test"]

@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SeisclipError
-from .baselines import enforce_clip_consistency, restore_pocs, restore_spline
+from .aspade import declip_windows
+from .baselines import enforce_clip_consistency
 from ..learn.model_dir import ModelDirectory
-from .windows import ModelRestorer
+from .windows import BASELINES, ModelRestorer
 
 #: Clip-level bins of 0.1; a bin without clipped samples gets no row.
 BIN_EDGES = np.round(np.linspace(0.0, 1.0, 11), 1)
@@ -67,9 +68,11 @@ def restore_set(clipped: ClippedSet, method: str, restorer: ModelRestorer | None
     """Every signal of ``clipped`` restored by ``method`` (``model`` restores all in batches)."""
     if method == UNCHANGED:
         return clipped.values.copy()
-    if method in ("spline", "pocs"):
-        baseline = restore_spline if method == "spline" else restore_pocs
-        return np.array([baseline(v, s, c, -c) for v, s, c in zip(clipped.values, clipped.status, clipped.clip_level)])
+    if method == "aspade":   # all windows at once
+        return declip_windows(clipped.values, clipped.status, clipped.clip_level, -clipped.clip_level)
+    if method in BASELINES:
+        return np.array([BASELINES[method](v, s, c, -c)
+                         for v, s, c in zip(clipped.values, clipped.status, clipped.clip_level)])
     predictions = restorer.predict(clipped.values, clipped.status, clipped.clip_level,
                                    true_peak=clipped.peak if true_peak else None)
     return np.array([enforce_clip_consistency(p, v, s, c, -c) for p, v, s, c in
@@ -127,7 +130,7 @@ def evaluate(clipped: ClippedSet, restorer: ModelRestorer | None) -> dict[str, l
         methods["model"] = metrics(restore_set(clipped, "model", restorer))
         if restorer.normalisation == "peak":
             methods["model (true peak)"] = metrics(restore_set(clipped, "model", restorer, true_peak=True))
-    for method in ("spline", "pocs", UNCHANGED):
+    for method in (*BASELINES, UNCHANGED):
         methods[method] = metrics(restore_set(clipped, method))
     return methods
 
@@ -259,7 +262,7 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
     from .records import ClippedRecord
     from .windows import restore_record
 
-    methods = (["model"] if restorer else []) + ["spline", "pocs", UNCHANGED]
+    methods = (["model"] if restorer else []) + [*BASELINES, UNCHANGED]
     truths, statuses, levels, inputs = [], [], [], []
     restored: dict[str, list[np.ndarray]] = {method: [] for method in methods}
     for path, truth in (record for path in paths for record in read_records(path)):

@@ -26,10 +26,13 @@ from ..errors import SeisclipError
 from ..learn.model_dir import LoadedModel, ModelDirectory
 from ..sets.channels import ClippedWindows, network_inputs, resolve
 from ..sets.labels import NORMALISATIONS, scale_by_run_length
+from .aspade import restore_aspade
 from .baselines import enforce_clip_consistency, restore_pocs, restore_spline
 from .records import ClippedRecord
 
-METHODS = ("model", "spline", "pocs")
+#: The classic methods, each ``f(values, status, clip_high, clip_low)``.
+BASELINES = {"spline": restore_spline, "pocs": restore_pocs, "aspade": restore_aspade}
+METHODS = ("model", *BASELINES)
 COMBINES = ("median", "mean")
 #: Scales tried per window by a peak-normalised model: steps of 10 % between 1 and 10 times
 #: the recorded peak.
@@ -177,8 +180,7 @@ def restore_record(record: ClippedRecord, method: str, restorer: ModelRestorer |
     if method not in METHODS:
         raise SeisclipError(f"method must be one of {METHODS}, got {method!r}")
     started = time.perf_counter()
-    baseline = restore_spline if method == "spline" else restore_pocs
-    restored = baseline(record.values, record.status, record.clip_high, record.clip_low)
+    restored = BASELINES[method](record.values, record.status, record.clip_high, record.clip_low)
     return Restoration(restored, np.zeros(record.values.size), method, 0, time.perf_counter() - started)
 
 
