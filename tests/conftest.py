@@ -97,7 +97,7 @@ def run(tmp_path):
     return run_command
 
 
-# --- bad inputs: the README table "What happens when…", fuzzing and the count of both ----------
+# --- bad inputs: the table "What happens when…" (docs/robustness.md), fuzzing and their count -----
 
 settings.register_profile("seisclip", max_examples=200, deadline=None, database=None, derandomize=True)
 settings.register_profile("explore", max_examples=5000, deadline=None)
@@ -105,19 +105,19 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seisclip"))
 
 #: The table of bad inputs lives with the reference, in docs/.
 TABLE_PAGE = REPO_ROOT / "docs" / "robustness.md"
-README_TABLE_HEADING = "## What happens when…"
-_README_ROW = re.compile(r"\| `(?P<row>[a-z0-9-]+)` \|")
+TABLE_HEADING = "## What happens when…"
+_TABLE_ROW = re.compile(r"\| `(?P<row>[a-z0-9-]+)` \|")
 _tally = {"cases": 0, "rows": set(), "fuzz_examples": 0}
 _FUZZED = pytest.StashKey[bool]()   # whether a test counted fuzz examples of its own
 
 
-def readme_table_rows() -> list[str]:
-    """The row ids (first column) of the README's table of bad inputs, in order."""
+def table_rows() -> list[str]:
+    """The row ids (first column) of the table of bad inputs, in order."""
     text = TABLE_PAGE.read_text()
-    if README_TABLE_HEADING not in text:
+    if TABLE_HEADING not in text:
         return []
-    section = text.split(README_TABLE_HEADING, 1)[1].split("\n## ", 1)[0]
-    return [match["row"] for match in map(_README_ROW.match, section.splitlines()) if match]
+    section = text.split(TABLE_HEADING, 1)[1].split("\n## ", 1)[0]
+    return [match["row"] for match in map(_TABLE_ROW.match, section.splitlines()) if match]
 
 
 def count_fuzz_example() -> None:
@@ -126,8 +126,8 @@ def count_fuzz_example() -> None:
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "bad_input(row): tries the bad input of this row of the README table "
-                                       "'What happens when…'")
+    config.addinivalue_line("markers", "bad_input(row): tries the bad input of this row of the table "
+                                       "'What happens when…' in docs/robustness.md")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -153,7 +153,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_terminal_summary(terminalreporter):
     """One line counting the bad inputs tried, by tests that passed: one per case marked
     bad_input, and every input a property test tried."""
-    table = readme_table_rows()
+    table = table_rows()
     terminalreporter.write_line(
         f"bad inputs tried: {_tally['cases'] + _tally['fuzz_examples']} "
         f"(table rows: {len(_tally['rows'] & set(table))} of {len(table)}, fuzz examples: {_tally['fuzz_examples']})")

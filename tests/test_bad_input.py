@@ -1,10 +1,10 @@
-"""The README table "What happens when…", row by row.
+"""The table "What happens when…" of docs/robustness.md, row by row.
 
 Bad input is one line on stderr naming the file (and line) and the problem, with exit status 1;
 a bad line or segment that can be passed over is skipped, counted and summarised, and with
 --strict is an error; nothing that exists is overwritten without --overwrite.
 
-Each case is marked ``bad_input(<row>)`` with the id of its README row, and its parametrize id
+Each case is marked ``bad_input(<row>)`` with the id of its table row, and its parametrize id
 is that row id (``<row>@<command>`` where several commands are tried). Commands run in this
 process (the CLI, the scripts' entry points and a definition script's training), except the
 shell wrappers' own argument checks, which never start Python.
@@ -32,7 +32,7 @@ from seisclip.sets.index_file import read_index
 from seisclip.sets.segments import load_segments
 from seisclip.sets.selection import SelectionRequest, select_segments
 
-from conftest import METADATA_NAME, REPO_ROOT, TABLE_PAGE, readme_table_rows
+from conftest import METADATA_NAME, REPO_ROOT, TABLE_PAGE, table_rows
 
 L = 64
 SET = f"set_{L}_200"
@@ -43,7 +43,7 @@ HUGE = "1" + "0" * 30
 
 
 def row(row_id: str, *values, command: str | None = None):
-    """A case of README row ``row_id`` (tried with ``command`` where the row has several)."""
+    """A case of table row ``row_id`` (tried with ``command`` where the row has several)."""
     return pytest.param(*values, id=row_id if command is None else f"{row_id}@{command}",
                         marks=pytest.mark.bad_input(row_id))
 
@@ -859,17 +859,17 @@ def test_a_reader_that_stops_reading_ends_the_run_quietly(tmp_path):
 
 # --- the table and its tests ------------------------------------------------------------------
 
-def test_every_row_of_the_readme_table_has_marked_tests_and_names_tests_that_exist():
-    rows = readme_table_rows()
+def test_every_row_of_the_table_has_marked_tests_and_names_tests_that_exist():
+    rows = table_rows()
     assert len(rows) == len(set(rows)) >= 50
     tests = Path(__file__).parent
     marked = set()
     for source in tests.glob("test_*.py"):
         marked |= set(re.findall(r"""(?:row|bad_input)\(\s*["']([a-z0-9-]+)["']""", source.read_text()))
     assert set(rows) == marked
-    readme = TABLE_PAGE.read_text()
+    page = TABLE_PAGE.read_text()
     for row_id in rows:
-        line = next(line for line in readme.splitlines() if line.startswith(f"| `{row_id}` |"))
+        line = next(line for line in page.splitlines() if line.startswith(f"| `{row_id}` |"))
         named = re.findall(r"`(test_\w+\.py)::(test_\w+)`", line.rsplit(" | ", 1)[1])
         assert named, row_id
         for file, function in named:
