@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .baselines import enforce_clip_consistency
+from .records import window_starts
 
 #: 1,024 samples (25.6 s at 40 Hz) hop 256, as the survey's settings for audio frames.
 FRAME = 1024
@@ -90,11 +91,7 @@ def restore_aspade(values: np.ndarray, status: np.ndarray, clip_high: float, cli
     if not np.any(status):
         return values.copy()
     frame = min(frame, values.size)
-    starts = np.arange(0, values.size - frame + 1, hop)
-    if starts[-1] != values.size - frame:
-        starts = np.append(starts, values.size - frame)
-    clipped_before = np.concatenate([[0], np.cumsum(status != 0)])
-    starts = starts[clipped_before[starts + frame] > clipped_before[starts]]
+    starts = window_starts(values.size, frame, hop, status != 0)
     positions = starts[:, None] + np.arange(frame)
     restored = declip_windows(values[positions], status[positions], np.full(len(starts), clip_high),
                               np.full(len(starts), clip_low))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from ..bank.clipping import runs_of
+
 #: Unclipped neighbours used on each side of a clipped run by the spline.
 SPLINE_NEIGHBOURS = 4
 POCS_ITERATIONS = 200
@@ -27,11 +29,6 @@ def enforce_clip_consistency(estimate: np.ndarray, values: np.ndarray, status: n
     return restored
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
-
-
 def restore_spline(values: np.ndarray, status: np.ndarray, clip_high: float, clip_low: float,
                    neighbours: int = SPLINE_NEIGHBOURS) -> np.ndarray:
     """A cubic spline across each clipped run through up to ``neighbours`` unclipped samples on
@@ -40,7 +37,7 @@ def restore_spline(values: np.ndarray, status: np.ndarray, clip_high: float, cli
     values = np.asarray(values, dtype=np.float64)
     estimate = values.copy()
     unclipped = np.flatnonzero(status == 0)
-    for start, stop in _runs(status != 0):
+    for start, stop in runs_of(status != 0):
         left = unclipped[unclipped < start][-neighbours:]
         right = unclipped[unclipped >= stop][:neighbours]
         if left.size and right.size:

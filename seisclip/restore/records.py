@@ -162,3 +162,15 @@ def clip_artificially(source: str | os.PathLike, fraction: float, output: str | 
     with output_lock(output, "clipped record"):
         write_file_atomic(output, (header + body).encode(), overwrite=overwrite)
     return ClippedRecord(os.fspath(output), values, status, level, -level)
+
+
+def window_starts(n_samples: int, length: int, stride: int, clipped: np.ndarray, path: str | None = None) -> np.ndarray:
+    """Starts of the windows, ``stride`` apart and one flush with the end, that hold a clipped
+    sample; ``path`` names the record in an error."""
+    if length > n_samples:
+        raise SeisclipError(f"record has {n_samples} samples, fewer than the model's window of {length}", path)
+    starts = np.arange(0, n_samples - length + 1, stride)
+    if starts[-1] != n_samples - length:
+        starts = np.append(starts, n_samples - length)
+    clipped_before = np.concatenate([[0], np.cumsum(clipped)])
+    return starts[clipped_before[starts + length] > clipped_before[starts]]

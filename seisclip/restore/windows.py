@@ -28,7 +28,7 @@ from ..sets.channels import ClippedWindows, network_inputs, resolve
 from ..sets.labels import NORMALISATIONS, scale_by_run_length
 from .aspade import restore_aspade
 from .baselines import enforce_clip_consistency, restore_pocs, restore_spline
-from .records import ClippedRecord
+from .records import ClippedRecord, window_starts
 
 #: The classic methods, each ``f(values, status, clip_high, clip_low)``.
 BASELINES = {"spline": restore_spline, "pocs": restore_pocs, "aspade": restore_aspade}
@@ -49,18 +49,6 @@ class Restoration:
     method: str
     windows: int
     seconds: float
-
-
-def window_starts(n_samples: int, length: int, stride: int, clipped: np.ndarray, path: str | None = None) -> np.ndarray:
-    """Starts of the windows, ``stride`` apart and one flush with the end, that hold a clipped
-    sample; ``path`` names the record in an error."""
-    if length > n_samples:
-        raise SeisclipError(f"record has {n_samples} samples, fewer than the model's window of {length}", path)
-    starts = np.arange(0, n_samples - length + 1, stride)
-    if starts[-1] != n_samples - length:
-        starts = np.append(starts, n_samples - length)
-    clipped_before = np.concatenate([[0], np.cumsum(clipped)])
-    return starts[clipped_before[starts + length] > clipped_before[starts]]
 
 
 class ModelRestorer:
