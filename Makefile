@@ -20,10 +20,13 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-SET := indices_files/set00001_256_40000.txt
-MODEL := models/set00001_256_40000_def001
-EVALUATION := evaluations/set00001_256_40000_def001_test
-RECORD := demo_bank/19731215.1549.BRV.SKM.s08N0.024.txtseg00002530
+SET := indices_files/set00002_1024_20000.txt
+MODEL := models/set00002_1024_20000_def003
+# Generated records apart from the training bank (another seed): the demo's quality benchmark.
+BENCHMARK := benchmark_bank
+BENCHMARK_SEED := 20261129
+EVALUATION := evaluations/set00002_1024_20000_def003_records
+RECORD := demo_bank/19751204.1927.BRV.SKM.s09Z0.024.txtseg00043209
 CLIPPED := restored/demo_record_clipped40.txt
 RESTORED := restored/demo_record_clipped40.restored.txt
 
@@ -35,16 +38,18 @@ endef
 demo: $(STAMP)
 	$(BIN)/seisclip demo-bank demo_bank
 	sh linker.sh demo_bank
-	$(call once,$(SET),sh run_select_training_samples.sh 256 40000 set00001)
+	$(call once,$(SET),sh run_select_training_samples.sh 1024 20000 set00002)
 	$(BIN)/seisclip verify $(SET)
-	$(call once,$(MODEL),sh run_create_and_train_model.sh 256 set00001_256_40000 def001 --resume)
+	$(call once,$(MODEL),sh run_create_and_train_model.sh 1024 set00002_1024_20000 def003 --resume)
 	$(BIN)/seisclip summary $(MODEL)
-	$(call once,$(EVALUATION),$(BIN)/seisclip evaluate --model $(MODEL) --quiet >/dev/null)
-	@cat $(EVALUATION)/evaluation.md
+	$(BIN)/seisclip demo-bank $(BENCHMARK) --files 30 --seed $(BENCHMARK_SEED) --quiet
+	$(call once,$(EVALUATION),$(BIN)/seisclip evaluate --model $(MODEL) --records $(BENCHMARK)/*.txtseg* --clip-levels 0.15 0.25 0.35 0.45 0.55 0.65 0.75 0.85 0.95 --quiet >/dev/null)
 	@mkdir -p restored
 	$(call once,$(CLIPPED),$(BIN)/seisclip clip $(RECORD) --level 0.4 --out $(CLIPPED))
 	$(call once,$(RESTORED),$(BIN)/seisclip restore $(CLIPPED) --model $(MODEL) --out $(RESTORED))
 	@echo "outputs: $(SET) (+ .json), $(MODEL)/, $(EVALUATION)/evaluation.{md,csv,png,json}, $(RESTORED) and restored/demo_record_clipped40.restored.png"
+	@echo
+	@cat $(EVALUATION)/evaluation.md
 
 clean-demo:
-	rm -rf demo_bank outfiles restored
+	rm -rf demo_bank benchmark_bank outfiles restored

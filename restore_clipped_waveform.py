@@ -27,7 +27,8 @@ def main() -> int:
         restore_file(args.input_file, method=args.method, model_dir=args.model_dir, output=args.output_file,
                      plot=args.plot_file, stride=args.stride, combine=args.combine, labelled=args.labelled,
                      clip_level=args.clip_level, tolerance=args.tolerance, batch_size=args.batch_size,
-                     overwrite=args.overwrite, trust_definition=args.trust_definition)
+                     overwrite=args.overwrite, trust_definition=args.trust_definition, window=args.window,
+                     self_check=args.self_check)
         return 0
 
     return run_guarded(restore, parser.prog)

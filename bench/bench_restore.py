@@ -122,7 +122,7 @@ def main() -> None:
     single = predict_one_by_one(clip_restorer.model, record, starts[:n_single], length)
     single_seconds = time.perf_counter() - start
     print(f"(b) one call per window: {n_single:,} windows in {single_seconds:.2f} s", flush=True)
-    batched = clip_restorer.predict_record_windows(record, starts)[:n_single]
+    batched = clip_restorer.predict_record_windows(record, starts, clip_restorer.length)[:n_single]
     scale = record.clip_level
     difference = np.abs(single - batched).max() / scale
     assert np.allclose(single / scale, batched / scale, rtol=RTOL, atol=ATOL), \

@@ -93,7 +93,7 @@ def _restore(args: argparse.Namespace) -> int:
     restore_file(args.record, method=args.method, model_dir=args.model, output=args.out, plot=args.plot,
                  stride=args.stride, combine=args.combine, labelled=args.labelled, clip_level=args.clip_level,
                  tolerance=args.tolerance, batch_size=args.batch_size, overwrite=args.overwrite,
-                 trust_definition=args.trust_definition)
+                 trust_definition=args.trust_definition, window=args.window, self_check=args.self_check)
     return 0
 
 
@@ -108,8 +108,14 @@ def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], s
     each option's name in the command's style."""
     parser.add_argument(flag("method"), dest="method", choices=("model", "spline", "pocs", "aspade"), default="model",
                         help="restore with the model (default) or a classic baseline: cubic spline, POCS or A-SPADE")
+    parser.add_argument(flag("window"), dest="window", type=positive_int, default=None,
+                        help="window length for a fully convolutional model (default 4096 or its L if longer); "
+                             "other models take windows of their L only")
     parser.add_argument(flag("stride"), dest="stride", type=positive_int, default=None,
-                        help="samples between window starts (default L/4)")
+                        help="samples between window starts (default a quarter of the window)")
+    parser.add_argument(flag("self_check"), dest="self_check", action="store_true",
+                        help="model: shrink the estimate towards the clipped input as far as a check on the record "
+                             "itself asks (docs/restoration.md)")
     parser.add_argument(flag("combine"), dest="combine", choices=("median", "mean"), default="median",
                         help="how the windows covering a sample are combined (default median)")
     parser.add_argument(flag("clip_level"), dest="clip_level", type=float, default=None,
@@ -261,7 +267,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .restore.evaluation import run_evaluate
 
     run_evaluate(model_dir=args.model, records=args.records, clip_levels=args.clip_levels, out_dir=args.out_dir,
-                 stride=args.stride, overwrite=args.overwrite, progress=not args.quiet,
+                 stride=args.stride, window=args.window, self_check=args.self_check, overwrite=args.overwrite,
+                 progress=not args.quiet,
                  trust_definition=args.trust_definition)
     return 0
 
@@ -299,8 +306,13 @@ def _add_restoration_commands(commands) -> None:
                                "files, HDF5 banks, or miniSEED, SAC and other files bank import reads")
     evaluate.add_argument("--clip-levels", nargs="+", type=float, default=None, metavar="FRACTION",
                           help="clip levels as fractions of each record's peak (default 0.15 0.25 ... 0.95)")
+    evaluate.add_argument("--window", type=positive_int, default=None,
+                          help="records: window length for a fully convolutional model (default 4096 or its L)")
     evaluate.add_argument("--stride", type=positive_int, default=None,
-                          help="records: samples between window starts (default L/4)")
+                          help="records: samples between window starts (default a quarter of the window)")
+    evaluate.add_argument("--self-check", action="store_true",
+                          help="model: shrink each estimate towards the clipped input as far as a check on the "
+                               "record itself asks")
     evaluate.add_argument("--out-dir", default=None, help="output folder (default evaluations/<model>_<test|records>)")
     evaluate.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -315,10 +327,11 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--version", action="version", version=f"seisclip {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo-bank", help="generate the synthetic demo bank of 40 Hz ASCII seismograms")
+    demo = commands.add_parser("demo-bank", help="generate a bank of realistic 40 Hz seismograms (the demo bank, or more "
+                                                 "training data with another --seed)")
     demo.add_argument("directory", help="folder to create (kept as it is if it already holds the complete bank)")
     demo.add_argument("--metadata", default=None, help="metadata file to write (default DIRECTORY/outfiles_contents_reordered.txt)")
-    demo.add_argument("--files", type=positive_int, default=None, help="number of waveform files (default 240)")
+    demo.add_argument("--files", type=positive_int, default=None, help="number of waveform files (default 600)")
     demo.add_argument("--seed", type=int, default=None, help="random seed (default 19830924, the committed demo bank)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(action=_demo_bank)

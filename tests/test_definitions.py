@@ -181,6 +181,15 @@ def test_a_definition_with_its_own_code_runs_only_when_trusted(workspace, traine
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.bad_input("restore-window-fixed-model")
+def test_a_window_other_than_its_length_is_refused_for_a_model_of_fixed_length(workspace, trained):
+    (workspace / "window_record.txt").write_text("".join(f"{v}\n" for v in (0, 5, 9, 9, 9, 4, -2, -9, -9, 0) * 10))
+    done = seisclip(workspace, "restore", "window_record.txt", "--model", str(trained), "--window", "64", "--out", "w.txt")
+    one_error_line(done, f"seisclip restore: error: {trained}: model def777 takes windows of exactly its {LENGTH} "
+                         "samples, not 64: only a fully convolutional model restores with other windows")
+    assert not (workspace / "w.txt").exists()
+
+
 @pytest.mark.bad_input("model-changed-file")
 @pytest.mark.parametrize("changed", ["definition.py", "model.keras"])
 def test_a_changed_model_directory_is_refused_and_none_of_its_code_runs(workspace, trained, tmp_path, changed):

@@ -1,16 +1,30 @@
-"""A deterministic demo bank of synthetic 40 Hz seismograms.
+"""Generated 40 Hz seismograms in the archive's formats: the demo bank, and training data a
+user can add to their own bank.
 
-It stands in for the private archive of ASCII waveform files cut from the Borovoye (BRV,
+The files stand in for the private archive of ASCII waveform files cut from the Borovoye (BRV,
 Kazakhstan) analog-era records: one integer count per line, ``\\n`` line endings, no header,
 named like ``19830924.0500.BRV.SKM.s09E0.024.txtseg00000000`` and listed in a ``wc``-style
 metadata file. The same seed gives byte-identical files on any machine: every random draw
 comes from ``np.random.default_rng`` and floats become integers only at the very end.
 
-Each trace holds coloured background noise (microseism plus broadband) and, unless it is one of
-the few quiet noise-only traces, one or more events: a band-limited P onset (impulsive or
-emergent) with an exponentially decaying coda, often an S arrival, often dispersed
-long-period surface waves. Some traces start mid-event, as the archive's segments are cut
-between clipped portions.
+What each trace models (docs/bank.md says more):
+
+* an earthquake of random magnitude (M 2.5–7.5) at a random epicentral distance (30–12,000 km),
+  with a Brune ω² source spectrum whose corner frequency follows from the seismic moment and a
+  random stress drop (0.3–30 MPa);
+* P and S arrivals at the distance's travel times, each band-limited noise under an envelope
+  that rises over the source duration and decays as a coda; anelastic attenuation
+  ``exp(-π f t*)`` with ``t* = travel time / Q``;
+* for shallow events beyond 150 km, a dispersed Rayleigh wave train: each frequency arrives at
+  ``distance / group velocity(f)``, long periods first;
+* background noise: secondary and primary microseisms, a high-frequency cultural/wind band and
+  white instrument noise;
+* the ground velocity seen through one of three instrument responses (a 1 s short-period
+  seismometer, a 20 s intermediate-band one and a 120 s broadband one, each with a 16 Hz
+  anti-alias filter), with its phase;
+* a signal-to-noise ratio set by magnitude and distance, a peak of 100–30,000 counts (inside a
+  16-bit digitiser) and integer counts. A few traces are noise only; some start mid-event, as
+  the archive's segments are cut between clipped portions; long ones catch smaller events too.
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
+from scipy import fft
 from tqdm import tqdm
 
 from ..errors import SeisclipError
@@ -29,7 +43,7 @@ from ..fsio import atomic_directory, output_lock, write_file_atomic
 from .wc_list import format_wc_line, read_metadata
 
 DEFAULT_SEED = 19830924
-DEFAULT_FILE_COUNT = 240
+DEFAULT_FILE_COUNT = 600
 SAMPLING_RATE = 40.0
 METADATA_NAME = "outfiles_contents_reordered.txt"
 
@@ -40,114 +54,199 @@ _QUIET_PEAK_LIMIT = 50
 #: Event traces peak log-uniformly in this range, inside a 16-bit digitiser's span.
 _EVENT_PEAK_RANGE = (100.0, 30_000.0)
 
+_MAGNITUDE_RANGE = (2.5, 7.5)
+_DISTANCE_RANGE_KM = (30.0, 12_000.0)
+_STRESS_DROP_RANGE_PA = (0.3e6, 30e6)
+_SHEAR_VELOCITY = 3500.0          # m/s, at the source
+_Q_P, _Q_S = 600.0, 250.0         # path-averaged quality factors
+_S_OVER_P_TIME = 1.8              # tS / tP, near enough from regional to teleseismic distances
+#: Instruments: natural period (s) and damping of the seismometer, and how often each is drawn.
+INSTRUMENTS = {"short-period": (1.0, 0.7), "intermediate-band": (20.0, 0.7), "broadband": (120.0, 0.707)}
+_INSTRUMENT_CHANCES = (0.45, 0.3, 0.25)
+_ANTI_ALIAS_HZ = 16.0
+#: Seconds generated before the trace's first sample, so that filters' start-up never shows
+#: and a trace can start mid-event.
+_LEAD_SECONDS = 120.0
+
 _FIRST_DAY = datetime.date(1966, 1, 1).toordinal()
 _LAST_DAY = datetime.date(1995, 12, 31).toordinal()
-_INSTRUMENTS = ("7", "8", "9")
+_INSTRUMENT_DIGITS = ("7", "8", "9")
 _COMPONENTS = ("Z", "N", "E")
 #: Chance that the next file is another segment of the same event record.
 _SAME_EVENT_CHANCE = 0.3
 _MAX_SEGMENTS_PER_EVENT = 5
 #: Samples between two segments of one record: the clipped stretch the archive left out.
 _CLIPPED_GAP_RANGE = (20, 2000)
-#: Seconds of filtered noise thrown away so that the filter's start-up transient never shows.
-_WARM_UP_SECONDS = 60.0
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return float(np.exp(rng.uniform(np.log(low), np.log(high))))
 
 
-def _band_limited_noise(
-    rng: np.random.Generator, n_samples: int, sampling_rate: float, low: float, high: float
-) -> np.ndarray:
-    """Stationary Gaussian noise in ``low``..``high`` Hz with unit RMS."""
-    warm_up = int(_WARM_UP_SECONDS * sampling_rate)
-    sos = signal.butter(2, [low, high], btype="bandpass", fs=sampling_rate, output="sos")
-    filtered = signal.sosfilt(sos, rng.standard_normal(warm_up + n_samples))[warm_up:]
-    return filtered / np.sqrt(np.mean(filtered**2))
+def instrument_response(frequencies: np.ndarray, natural_period: float, damping: float) -> np.ndarray:
+    """Complex response to ground velocity of a velocity-transducing seismometer (flat above its
+    natural frequency, falling as f² below) followed by a 4-pole Butterworth anti-alias filter."""
+    s = 2j * np.pi * frequencies
+    natural = 2.0 * np.pi / natural_period
+    seismometer = s**2 / (s**2 + 2.0 * damping * natural * s + natural**2)
+    # The anti-alias poles lie on a circle of the cut-off's radius in the left half-plane.
+    cutoff = 2.0 * np.pi * _ANTI_ALIAS_HZ
+    poles = cutoff * np.exp(1j * np.pi * (2.0 * np.arange(1, 5) + 3.0) / 8.0)
+    anti_alias = np.prod([-pole / (s - pole) for pole in poles], axis=0)
+    return seismometer * anti_alias
 
 
-def _background_noise(rng: np.random.Generator, n_samples: int, sampling_rate: float) -> np.ndarray:
-    microseism = _band_limited_noise(rng, n_samples, sampling_rate, 0.12, 0.35) * _log_uniform(rng, 3.0, 25.0)
-    broadband = _band_limited_noise(rng, n_samples, sampling_rate, 0.3, 12.0) * _log_uniform(rng, 1.5, 8.0)
-    return microseism + broadband
+def brune_corner_frequency(magnitude: float, stress_drop: float) -> float:
+    """Brune (1970): source radius r from the moment and stress drop, fc = 2.34 β / (2π r)."""
+    moment = 10.0 ** (1.5 * magnitude + 9.1)    # N·m
+    radius = (7.0 * moment / (16.0 * stress_drop)) ** (1.0 / 3.0)
+    return 2.34 * _SHEAR_VELOCITY / (2.0 * np.pi * radius)
 
 
-def _body_wave(
-    rng: np.random.Generator,
-    times: np.ndarray,
-    sampling_rate: float,
-    onset: float,
-    band: tuple[float, float],
-    rise: float,
-    decay: float,
-) -> np.ndarray:
-    """Band-limited noise under an envelope that rises in ``rise`` s and decays with ``decay`` s."""
-    since_onset = np.clip(times - onset, 0.0, None)
-    envelope = np.where(times >= onset, (1.0 - np.exp(-since_onset / rise)) * np.exp(-since_onset / decay), 0.0)
-    return envelope * _band_limited_noise(rng, times.size, sampling_rate, *band)
+def p_travel_time(distance_km: float) -> float:
+    """About Pn's speed regionally, rising to the lower mantle's at teleseismic distances."""
+    return distance_km / (8.0 + 5.5 * (1.0 - np.exp(-distance_km / 3000.0)))
 
 
-def _surface_waves(rng: np.random.Generator, times: np.ndarray, arrival: float) -> np.ndarray:
-    """A dispersed wave train: long periods arrive first, shorter ones later (normal dispersion)."""
-    duration = rng.uniform(40.0, 200.0)
-    first_frequency = 1.0 / rng.uniform(14.0, 20.0)
-    last_frequency = 1.0 / rng.uniform(5.0, 8.0)
-    since_arrival = times - arrival
-    inside = (since_arrival >= 0.0) & (since_arrival <= duration)
-    # Phase is the integral of a frequency sweeping linearly from the first to the last one.
-    sweep_rate = (last_frequency - first_frequency) / duration
-    phase = 2.0 * np.pi * (first_frequency * since_arrival + sweep_rate * since_arrival**2 / 2.0)
-    envelope = np.where(inside, np.sin(np.pi * np.clip(since_arrival, 0.0, duration) / duration) ** 2, 0.0)
-    return envelope * np.cos(phase + rng.uniform(0.0, 2.0 * np.pi))
+def detection_magnitude(distance_km: float) -> float:
+    """Magnitude whose body waves stand about as high as the background noise at this distance."""
+    return 0.5 + 1.5 * np.log10(distance_km / 10.0)
 
 
-def _event(rng: np.random.Generator, times: np.ndarray, sampling_rate: float, p_onset: float) -> np.ndarray:
-    """P with its coda, often an S arrival and often surface waves, all relative to ``p_onset``."""
-    impulsive = rng.random() < 0.5
-    p_rise = rng.uniform(0.05, 0.3) if impulsive else rng.uniform(1.0, 6.0)
-    p_band = (rng.uniform(0.7, 1.5), rng.uniform(3.0, 6.0))
-    trace = _body_wave(rng, times, sampling_rate, p_onset, p_band, p_rise, rng.uniform(4.0, 40.0))
+def _spectral_noise(rng: np.random.Generator, n: int, shape: np.ndarray, envelope: np.ndarray | None = None) -> np.ndarray:
+    """White Gaussian noise, optionally under ``envelope``, shaped by the complex rfft ``shape``;
+    the result has unit peak (all zeros stay zeros)."""
+    white = rng.standard_normal(n)
+    if envelope is not None:
+        white *= envelope
+    shaped = fft.irfft(fft.rfft(white) * shape, n)
+    peak = np.max(np.abs(shaped))
+    return shaped / peak if peak > 0 else shaped
 
-    s_minus_p = rng.uniform(8.0, 100.0)
-    if rng.random() < 0.7:
-        s_band = (rng.uniform(0.4, 1.0), rng.uniform(1.5, 3.5))
-        s_rise, s_decay = rng.uniform(0.3, 2.0), rng.uniform(8.0, 60.0)
-        s_wave = _body_wave(rng, times, sampling_rate, p_onset + s_minus_p, s_band, s_rise, s_decay)
-        trace += rng.uniform(0.6, 2.5) * s_wave
-    if rng.random() < 0.6:
-        surface_arrival = p_onset + s_minus_p * rng.uniform(1.7, 2.6)
-        trace += _log_uniform(rng, 0.1, 1.5) * _surface_waves(rng, times, surface_arrival)
-    return trace
+
+def _band(frequencies: np.ndarray, low: float, high: float, order: int = 2) -> np.ndarray:
+    """Amplitude of a smooth band-pass from ``low`` to ``high`` Hz (zero at 0 Hz)."""
+    with np.errstate(divide="ignore"):
+        highpass = 1.0 / np.sqrt(1.0 + (low / np.maximum(frequencies, 1e-12)) ** (2 * order))
+    return highpass / np.sqrt(1.0 + (frequencies / high) ** (2 * order))
+
+
+def _body_wave_envelope(times: np.ndarray, onset: float, rise: float, decay: float) -> np.ndarray:
+    since = times - onset
+    after = since >= 0.0
+    envelope = np.zeros(times.size)
+    envelope[after] = (1.0 - np.exp(-since[after] / rise)) * np.exp(-since[after] / decay)
+    return envelope
+
+
+def _rayleigh_wave(rng: np.random.Generator, n: int, frequencies: np.ndarray, origin_delay: float,
+                   distance_km: float, corner: float, sampling_rate: float) -> np.ndarray:
+    """A dispersed Rayleigh train: group velocity falls from ~4 km/s at 50 s to ~3 km/s at 8 s, so
+    each frequency's energy arrives ``distance / U(f)`` after the origin, which is ``origin_delay``
+    seconds after the generated stretch's first sample. Frequencies arriving outside the stretch
+    are left out rather than wrapped round; unit peak (all zeros if none arrives inside)."""
+    period = 1.0 / np.maximum(frequencies, 1e-6)
+    group_velocity = 3.0 + 1.0 * np.clip((period - 8.0) / 42.0, 0.0, 1.0)
+    group_delay = origin_delay + distance_km / group_velocity
+    # The phase whose derivative in angular frequency is the group delay.
+    phase = np.concatenate([[0.0], np.cumsum(group_delay[1:] * np.diff(2.0 * np.pi * frequencies))])
+    # Longer paths lose the short periods; the source spectrum is flat below its corner.
+    high = min(0.25, 0.06 + 30.0 / distance_km)
+    amplitude = _band(frequencies, 0.02, high, order=3) / (1.0 + (frequencies / corner) ** 2)
+    amplitude[(group_delay < 0.0) | (group_delay > n / sampling_rate - 60.0)] = 0.0
+    train = fft.irfft(amplitude * np.exp(-1j * (phase + rng.uniform(0.0, 2.0 * np.pi))), n)
+    peak = np.max(np.abs(train))
+    return train / peak if peak > 0 else train
+
+
+def _earthquake(rng: np.random.Generator, n: int, times: np.ndarray, frequencies: np.ndarray,
+                p_onset: float, sampling_rate: float) -> tuple[np.ndarray, float]:
+    """Ground velocity of one earthquake with P at ``p_onset`` s (unit P peak), and its magnitude
+    above the detection magnitude at its distance (log10 of its signal-to-noise ratio)."""
+    distance = _log_uniform(rng, *_DISTANCE_RANGE_KM)
+    magnitude = rng.uniform(*_MAGNITUDE_RANGE)
+    # Archive records hold events that were seen: from about as high as the noise upwards.
+    magnitude = max(magnitude, detection_magnitude(distance) + rng.uniform(0.0, 1.0))
+    corner = brune_corner_frequency(magnitude, _log_uniform(rng, *_STRESS_DROP_RANGE_PA))
+    source_duration = 1.0 / corner
+    t_p = p_travel_time(distance)
+    t_s = _S_OVER_P_TIME * t_p
+    brune = 1.0 / (1.0 + (frequencies / corner) ** 2)
+    velocity_source = 2.0 * np.pi * frequencies * brune
+
+    def body(onset: float, t_star: float, decay: float) -> np.ndarray:
+        envelope = _body_wave_envelope(times, onset, max(0.05, 0.3 * source_duration), decay + source_duration)
+        return _spectral_noise(rng, n, velocity_source * np.exp(-np.pi * frequencies * t_star), envelope)
+
+    coda = rng.uniform(3.0, 30.0) * (1.0 + t_p / 300.0)
+    ground = body(p_onset, t_p / _Q_P, coda)
+    if rng.random() < 0.8:
+        ground += _log_uniform(rng, 1.0, 4.0) * body(p_onset + t_s - t_p, t_s / _Q_S, coda * rng.uniform(1.2, 2.5))
+    shallow = rng.random() < 0.7
+    if shallow and distance > 150.0:
+        # Rayleigh waves grow against body waves with magnitude (Ms outgrows mb) and are weak
+        # from small events at teleseismic distance.
+        relative = _log_uniform(rng, 0.1, 1.0) * 10.0 ** (0.4 * (magnitude - 5.0))
+        origin_delay = p_onset - t_p - times[0]
+        ground += relative * _rayleigh_wave(rng, n, frequencies, origin_delay, distance, corner, sampling_rate)
+    return ground, magnitude - detection_magnitude(distance)
+
+
+def _background_noise(rng: np.random.Generator, n: int, frequencies: np.ndarray) -> np.ndarray:
+    """Ground velocity noise of unit RMS: microseisms dominate, then cultural/wind and
+    instrument noise, in random proportions."""
+    secondary_peak = rng.uniform(0.12, 0.25)
+    parts = [
+        _log_uniform(rng, 3.0, 30.0) * _band(frequencies, secondary_peak / 1.6, secondary_peak * 1.6, order=3),
+        _log_uniform(rng, 0.3, 3.0) * _band(frequencies, 0.05, 0.09, order=3),
+        _log_uniform(rng, 0.1, 1.5) * _band(frequencies, 1.0, 8.0, order=2),
+        _log_uniform(rng, 0.01, 0.1) * _band(frequencies, 0.01, 18.0, order=1),
+    ]
+    noise = fft.irfft(fft.rfft(rng.standard_normal(n)) * np.sum(parts, axis=0), n)
+    return noise / np.sqrt(np.mean(noise**2))
 
 
 def synthetic_seismogram(rng: np.random.Generator, n_samples: int, sampling_rate: float = SAMPLING_RATE) -> np.ndarray:
-    """One realistic trace of ``n_samples`` digitiser counts (int64), drawn from ``rng``."""
+    """One trace of ``n_samples`` digitiser counts (int64), drawn from ``rng``."""
     if n_samples < _MIN_LENGTH:
         raise ValueError(f"n_samples must be at least {_MIN_LENGTH}, the shortest archive segment")
-    times = np.arange(n_samples) / sampling_rate
-    duration = n_samples / sampling_rate
-    noise = _background_noise(rng, n_samples, sampling_rate)
+    lead = int(_LEAD_SECONDS * sampling_rate)
+    n = fft.next_fast_len(lead + n_samples, real=True)
+    times = np.arange(n) / sampling_rate - lead / sampling_rate   # the trace's first sample at 0 s
+    frequencies = fft.rfftfreq(n, 1.0 / sampling_rate)
+    instrument = list(INSTRUMENTS)[int(rng.choice(len(INSTRUMENTS), p=_INSTRUMENT_CHANCES))]
+    response = instrument_response(frequencies, *INSTRUMENTS[instrument])
+
+    def recorded(ground: np.ndarray) -> np.ndarray:
+        return fft.irfft(fft.rfft(ground) * response, n)[lead:lead + n_samples]
+
+    noise = recorded(_background_noise(rng, n, frequencies))
+    noise /= np.sqrt(np.mean(noise**2))
     if rng.random() < _QUIET_FRACTION:
         quiet_peak = rng.uniform(20.0, _QUIET_PEAK_LIMIT - 2.0)
         return np.rint(noise * (quiet_peak / np.max(np.abs(noise)))).astype(np.int64)
 
+    duration = n_samples / sampling_rate
     starts_mid_event = rng.random() < 0.15
     main_onset = -rng.uniform(1.0, 30.0) if starts_mid_event else rng.uniform(0.05, 0.6) * duration
-    events = _event(rng, times, sampling_rate, main_onset)
+    ground, log_snr = _earthquake(rng, n, times, frequencies, main_onset, sampling_rate)
     # Long records catch smaller events too: about one per hour.
     for _ in range(rng.poisson(duration / 3600.0)):
-        relative_size = _log_uniform(rng, 0.05, 0.6)
-        events += relative_size * _event(rng, times, sampling_rate, rng.uniform(0.0, duration))
+        ground += _log_uniform(rng, 0.05, 0.6) * _earthquake(rng, n, times, frequencies,
+                                                            rng.uniform(0.0, duration), sampling_rate)[0]
+    events = recorded(ground)
+    events_peak = np.max(np.abs(events))
+    signal_to_noise = 10.0 ** (log_snr + rng.normal(0.0, 0.3))
+    trace = events * (signal_to_noise / events_peak) + noise if events_peak > 0 else noise
     peak = _log_uniform(rng, *_EVENT_PEAK_RANGE)
-    return np.rint(events * (peak / np.max(np.abs(events))) + noise).astype(np.int64)
+    return np.rint(trace * (peak / np.max(np.abs(trace)))).astype(np.int64)
 
 
 def _event_record_name(rng: np.random.Generator) -> str:
     """``YYYYMMDD.HHMM.BRV.SKM.s0<instrument><component>0.024``: one channel of one event record."""
     day = datetime.date.fromordinal(int(rng.integers(_FIRST_DAY, _LAST_DAY + 1)))
     hour, minute = int(rng.integers(0, 24)), int(rng.integers(0, 60))
-    instrument = _INSTRUMENTS[int(rng.integers(len(_INSTRUMENTS)))]
+    instrument = _INSTRUMENT_DIGITS[int(rng.integers(len(_INSTRUMENT_DIGITS)))]
     component = _COMPONENTS[int(rng.integers(len(_COMPONENTS)))]
     return f"{day:%Y%m%d}.{hour:02d}{minute:02d}.BRV.SKM.s0{instrument}{component}0.024"
 

@@ -180,7 +180,8 @@ class ModelDirectory:
                    for script in sorted(folder.glob("create_and_train_model_*.py")))
 
     def load(self, trust_definition: bool = False) -> LoadedModel:
-        """The network, checked to agree with the manifest: windows ``(L, channels)`` to ``(L,)``."""
+        """The network, checked to agree with the manifest: windows ``(L, channels)`` to ``(L,)``, or
+        of any length for a fully convolutional network."""
         from .quiet_tensorflow import keras
 
         self.check_files()
@@ -200,7 +201,8 @@ class ModelDirectory:
             raise SeisclipError(f"cannot load the model: {_one_line(exc)}{advice}", path) from None
         length, channels = self.segment_length, len(self.inputs)
         shapes = (getattr(network, "input_shape", None), getattr(network, "output_shape", None))
-        if shapes != ((None, length, channels), (None, length)):
+        # A fully convolutional network takes windows of any length: (None, None, channels).
+        if shapes not in (((None, length, channels), (None, length)), ((None, None, channels), (None, None))):
             raise SeisclipError(f"model maps {shapes[0]} to {shapes[1]}, but its manifest needs "
                                 f"{(None, length, channels)} to {(None, length)}", path)
         custom = {name: getattr(module, name) for name in needs_code}

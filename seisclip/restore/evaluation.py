@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import SeisclipError
 from .aspade import declip_windows
+from .baselines import self_checked
 from .baselines import enforce_clip_consistency
 from ..learn.model_dir import ModelDirectory
 from .windows import BASELINES, ModelRestorer
@@ -69,14 +70,21 @@ def restore_set(clipped: ClippedSet, method: str, restorer: ModelRestorer | None
     if method == UNCHANGED:
         return clipped.values.copy()
     if method == "aspade":   # all windows at once
-        return declip_windows(clipped.values, clipped.status, clipped.clip_level, -clipped.clip_level)
+        return self_checked(declip_windows, clipped.values, clipped.status, clipped.clip_level, -clipped.clip_level)
     if method in BASELINES:
         return np.array([BASELINES[method](v, s, c, -c)
                          for v, s, c in zip(clipped.values, clipped.status, clipped.clip_level)])
-    predictions = restorer.predict(clipped.values, clipped.status, clipped.clip_level,
-                                   true_peak=clipped.peak if true_peak else None)
-    return np.array([enforce_clip_consistency(p, v, s, c, -c) for p, v, s, c in
-                     zip(predictions, clipped.values, clipped.status, clipped.clip_level)])
+    def predict(values, status, clip_high, clip_low):
+        # The self-check's clip levels lie about each window's median: scale by the larger side.
+        level = np.maximum(np.asarray(clip_high), -np.asarray(clip_low))
+        predictions = restorer.predict(values, status, level, true_peak=clipped.peak if true_peak else None)
+        return np.array([enforce_clip_consistency(p, v, s, h, low) for p, v, s, h, low in
+                         zip(predictions, values, status, np.broadcast_to(clip_high, len(values)),
+                             np.broadcast_to(clip_low, len(values)))])
+
+    if restorer.self_check:
+        return self_checked(predict, clipped.values, clipped.status, clipped.clip_level, -clipped.clip_level)
+    return predict(clipped.values, clipped.status, clipped.clip_level, -clipped.clip_level)
 
 
 #: An error this far below the signal counts as none: SDR is capped at 240 dB.
@@ -284,8 +292,9 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
 
 
 def run_evaluate(model_dir: str | None = None, records: list[str] | None = None, clip_levels: list[float] | None = None,
-                 out_dir: str | None = None, stride: int | None = None, overwrite: bool = False,
-                 progress: bool = True, trust_definition: bool = False) -> dict[str, list[dict]]:
+                 out_dir: str | None = None, stride: int | None = None, window: int | None = None,
+                 self_check: bool = False, overwrite: bool = False, progress: bool = True,
+                 trust_definition: bool = False) -> dict[str, list[dict]]:
     """Evaluate on the model's test split (default) or on ``records``; write evaluation.md, .csv,
     .png and .json to ``out_dir`` and print the table."""
     from ..fsio import atomic_directory, output_lock, refuse_existing, sha256_file
@@ -301,7 +310,7 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
     restorer = None
     if model_dir:
         directory = ModelDirectory.open(model_dir)
-        restorer = ModelRestorer.of(directory.load(trust_definition))
+        restorer = ModelRestorer.of(directory.load(trust_definition), window=window, self_check=self_check)
     if records:
         levels = clip_levels or [round(0.15 + 0.1 * k, 2) for k in range(9)]
         if not all(0 < level <= 1 for level in levels):

@@ -1,7 +1,9 @@
 """Restoring the clipped samples of a record with a trained model or a classic baseline.
 
-With a model, windows of the model's length L slide along the record with a stride; every
-window that holds a clipped sample is predicted, all in batches; each clipped sample's estimate
+With a model, windows slide along the record with a stride: of the model's length L, or for a
+fully convolutional model (one whose input length is not fixed) of ``--window`` samples,
+FULLY_CONVOLUTIONAL_WINDOW by default, so that each estimate sees context much longer than a
+clipped run. Every window that holds a clipped sample is predicted, all in batches; each clipped sample's estimate
 combines every window covering it (median or mean) and their standard deviation is kept as the
 spread. Only clipped samples change, and each ends at or beyond its clip level.
 
@@ -27,13 +29,16 @@ from ..learn.model_dir import LoadedModel, ModelDirectory
 from ..sets.channels import ClippedWindows, network_inputs, resolve
 from ..sets.labels import NORMALISATIONS, scale_by_run_length
 from .aspade import restore_aspade
-from .baselines import enforce_clip_consistency, restore_pocs, restore_spline
+from .baselines import enforce_clip_consistency, restore_pocs, restore_spline, self_check_factor
 from .records import ClippedRecord, window_starts
 
 #: The classic methods, each ``f(values, status, clip_high, clip_low)``.
 BASELINES = {"spline": restore_spline, "pocs": restore_pocs, "aspade": restore_aspade}
 METHODS = ("model", *BASELINES)
 COMBINES = ("median", "mean")
+#: Default window of a fully convolutional model: 102 s at 40 Hz, several times the longest
+#: clipped runs of long-period waves.
+FULLY_CONVOLUTIONAL_WINDOW = 4096
 #: Scales tried per window by a peak-normalised model: steps of 10 % between 1 and 10 times
 #: the recorded peak.
 PEAK_CANDIDATES = 25
@@ -49,18 +54,29 @@ class Restoration:
     method: str
     windows: int
     seconds: float
+    kept: float = 1.0           # share of the network's departure from the input its self-check kept
 
 
 class ModelRestorer:
     """A trained network with what its model directory says about the windows it expects: their
-    length, normalisation and input channels (``custom``: the definition's own functions among them)."""
+    length, normalisation and input channels (``custom``: the definition's own functions among them).
+    ``window`` is the length of the windows it restores records with (see the module's text)."""
 
     def __init__(self, network, directory: ModelDirectory, batch_size: int = 256,
-                 custom: dict[str, Callable] | None = None):
+                 custom: dict[str, Callable] | None = None, window: int | None = None, self_check: bool = False):
         custom = custom or {}
         self.model = network
+        self.self_check = self_check
         self.name = directory.name
         self.length = directory.segment_length
+        self.fully_convolutional = network.input_shape[1] is None
+        if self.fully_convolutional:
+            self.window = window or max(self.length, FULLY_CONVOLUTIONAL_WINDOW)
+        elif window not in (None, self.length):
+            raise SeisclipError(f"model {self.name} takes windows of exactly its {self.length} samples, not {window}: "
+                                "only a fully convolutional model restores with other windows", directory.path)
+        else:
+            self.window = self.length
         self.sbrl = directory.sbrl
         self.normalisation = directory.normalisation if directory.normalisation in NORMALISATIONS \
             else custom[directory.normalisation]
@@ -69,8 +85,9 @@ class ModelRestorer:
         self.batch_size = batch_size
 
     @classmethod
-    def of(cls, loaded: LoadedModel, batch_size: int = 256) -> "ModelRestorer":
-        return cls(loaded.network, loaded.directory, batch_size, loaded.custom)
+    def of(cls, loaded: LoadedModel, batch_size: int = 256, window: int | None = None,
+           self_check: bool = False) -> "ModelRestorer":
+        return cls(loaded.network, loaded.directory, batch_size, loaded.custom, window, self_check)
 
     def _predict(self, windows: np.ndarray, status: np.ndarray, clip_level: np.ndarray, scale: np.ndarray) -> np.ndarray:
         """Predictions in counts for windows of counts, each divided by its ``scale`` on the way in."""
@@ -123,32 +140,55 @@ class ModelRestorer:
             best_score[better], best[better] = score[better], prediction[better]
         return best
 
-    def predict_record_windows(self, record: ClippedRecord, starts: np.ndarray) -> np.ndarray:
-        """The prediction in counts of each window of ``record`` starting at ``starts``, ``(len(starts), L)``."""
-        positions = starts[:, None] + np.arange(self.length)
+    def predict_record_windows(self, record: ClippedRecord, starts: np.ndarray, length: int) -> np.ndarray:
+        """The prediction in counts of each window of ``length`` samples of ``record`` starting at
+        ``starts``, ``(len(starts), length)``."""
+        positions = starts[:, None] + np.arange(length)
         return self.predict(record.values[positions], record.status[positions], np.full(len(starts), record.clip_level))
 
     def restore(self, record: ClippedRecord, stride: int | None = None, combine: str = "median") -> Restoration:
+        """The record restored by sliding windows and, with ``self_check``, shrunk towards the
+        clipped input as far as a check on the record itself asks
+        (:func:`~seisclip.restore.baselines.self_check_factor`). Off by default: on generated
+        records it cost def003 more in the deeply clipped bins than it saved in the shallow ones."""
         started = time.perf_counter()
-        stride = stride or max(1, self.length // 4)
-        if not 0 < stride <= self.length:
-            raise SeisclipError(f"stride must be between 1 and the window length {self.length}, got {stride}")
+        restoration = self.restore_windows(record, stride, combine)
+        if not self.self_check or not record.clipped.any():
+            return restoration
+
+        def restore_again(values, status, clip_high, clip_low):
+            return self.restore_windows(ClippedRecord(record.path, values, status, clip_high, clip_low),
+                                        stride, combine).restored
+
+        kept = self_check_factor(restore_again, record.values, record.status, record.clip_high, record.clip_low)
+        values = record.values.astype(np.float64)
+        return Restoration(values + kept * (restoration.restored - values), kept * restoration.spread, "model",
+                           restoration.windows, time.perf_counter() - started, kept)
+
+    def restore_windows(self, record: ClippedRecord, stride: int | None = None, combine: str = "median") -> Restoration:
+        """The record restored by sliding windows alone."""
+        started = time.perf_counter()
+        # A fully convolutional model takes a record shorter than its window whole.
+        length = min(self.window, record.values.size) if self.fully_convolutional else self.window
+        stride = stride or max(1, length // 4)
+        if not 0 < stride <= length:
+            raise SeisclipError(f"stride must be between 1 and the window length {length}, got {stride}")
         if combine not in COMBINES:
             raise SeisclipError(f"combine must be one of {COMBINES}, got {combine!r}")
         clipped = record.clipped
         spread = np.zeros(record.values.size)
         if not clipped.any():
             return Restoration(record.values.copy(), spread, "model", 0, time.perf_counter() - started)
-        starts = window_starts(record.values.size, self.length, stride, clipped, record.path)
-        predictions = self.predict_record_windows(record, starts)
+        starts = window_starts(record.values.size, length, stride, clipped, record.path)
+        predictions = self.predict_record_windows(record, starts, length)
 
         # Every window's estimate of each sample, one row per covering window (NaN where fewer cover it).
-        depth = -(-self.length // stride) + 1
+        depth = -(-length // stride) + 1
         stacked = np.full((depth, record.values.size), np.nan)
         filled = np.zeros(record.values.size, dtype=np.int64)
         for start, prediction in zip(starts.tolist(), predictions):
-            span = slice(start, start + self.length)
-            stacked[filled[span], np.arange(start, start + self.length)] = prediction
+            span = slice(start, start + length)
+            stacked[filled[span], np.arange(start, start + length)] = prediction
             filled[span] += 1
         covered = stacked[:, clipped]
         estimate = record.values.astype(np.float64, copy=True)
@@ -224,7 +264,8 @@ def plot_restoration(record: ClippedRecord, restoration: Restoration, title: str
 def restore_file(record_path: str, method: str = "model", model_dir: str | None = None, output: str | None = None,
                  plot: str | None = None, stride: int | None = None, combine: str = "median",
                  labelled: bool | None = None, clip_level: float | None = None, tolerance: float = 0.0,
-                 batch_size: int = 256, overwrite: bool = False, trust_definition: bool = False) -> Restoration:
+                 batch_size: int = 256, overwrite: bool = False, trust_definition: bool = False,
+                 window: int | None = None, self_check: bool = False) -> Restoration:
     """Read a clipped record, restore it, write the ASCII output and the plot; print a summary line."""
     import io
     import os
@@ -245,7 +286,8 @@ def restore_file(record_path: str, method: str = "model", model_dir: str | None 
     if method == "model":
         if model_dir is None:
             raise SeisclipError("method 'model' needs a model directory (--model)")
-        restorer = ModelRestorer.of(load_model(model_dir, trust_definition), batch_size=batch_size)
+        restorer = ModelRestorer.of(load_model(model_dir, trust_definition), batch_size=batch_size, window=window,
+                                    self_check=self_check)
     restoration = restore_record(record, method, restorer, stride=stride, combine=combine)
 
     name = restorer.name if restorer else method
@@ -257,7 +299,8 @@ def restore_file(record_path: str, method: str = "model", model_dir: str | None 
         with atomic_files([output, plot], overwrite=overwrite) as (output_temporary, plot_temporary):
             output_temporary.write_bytes(format_restored(record, restoration))
             plot_temporary.write_bytes(image.getvalue())
+    check = f", self-check kept {restoration.kept:.0%}" if restorer and restorer.self_check else ""
     print(f"restored {int(record.clipped.sum())} clipped samples in {len(runs_of(record.clipped))} runs of "
-          f"{record.values.size} with {name}: {restoration.windows} windows, {restoration.seconds:.2f} s "
+          f"{record.values.size} with {name}: {restoration.windows} windows{check}, {restoration.seconds:.2f} s "
           f"-> {output}, {plot}", file=sys.stderr)
     return restoration

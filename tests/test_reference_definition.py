@@ -1,0 +1,103 @@
+"""def003, the reference network: consistent by construction, fully convolutional, trained on
+generated seismograms, restoring through the CLI with windows longer than it trained on."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seisclip.bank.synthetic import generate_demo_bank, synthetic_seismogram
+from seisclip.learn.layers import ClipConsistent, CropToLengthOf, PadToMultiple
+from seisclip.learn.quiet_tensorflow import keras
+
+from conftest import REPO_ROOT
+
+LENGTH = 64
+SET = f"ref_{LENGTH}_300"
+ENV = {**os.environ, "PYTHON": sys.executable}
+#: Seeds of generated records here: apart from the demo bank's and the benchmarks'.
+BANK_SEED, RECORD_SEED = 4242, 4343
+
+
+def test_clip_consistent_output_passes_unclipped_samples_and_bounds_clipped_ones():
+    clipped = np.array([[0.3, 1.0, 1.0, -0.2, -1.0, -1.0]], dtype=np.float32)
+    status = np.array([[0, 1, 1, 0, -1, -1]], dtype=np.float32)
+    amount = np.array([[5.0, -3.0, 40.0, 7.0, 0.5, 100.0]], dtype=np.float32)
+    restored = keras.ops.convert_to_numpy(ClipConsistent(max_excess=9.0)([amount, clipped, status]))
+    np.testing.assert_array_equal(restored[0, [0, 3]], clipped[0, [0, 3]])
+    np.testing.assert_array_equal(restored[0, [1, 4]], [4.0, -1.5])
+    np.testing.assert_array_equal(restored[0, [2, 5]], [10.0, -10.0])
+
+
+@pytest.mark.parametrize("length", [1, 31, 32, 33, 1000])
+def test_padding_to_a_multiple_is_undone_by_cropping(length):
+    x = np.random.default_rng(length).standard_normal((2, length, 3)).astype(np.float32)
+    padded = keras.ops.convert_to_numpy(PadToMultiple(32)(x))
+    assert padded.shape == (2, -(-length // 32) * 32, 3)
+    np.testing.assert_array_equal(padded[:, length:], 0.0)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(CropToLengthOf()([padded, x])), x)
+
+
+def sh(cwd: Path, script: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["sh", str(script), *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600)
+
+
+def seisclip(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "seisclip", *args], cwd=cwd, env=ENV, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, Path]:
+    """def003 trained one epoch on 300 windows of 64 samples from a small generated bank."""
+    root = tmp_path_factory.mktemp("reference")
+    generate_demo_bank(root / "bank", root / "outfiles_contents_reordered.txt", n_files=40, seed=BANK_SEED,
+                       progress=False)
+    (root / "outfiles").symlink_to("bank")
+    done = sh(root, REPO_ROOT / "run_select_training_samples.sh", str(LENGTH), "300", "ref")
+    assert done.returncode == 0, done.stderr
+    for name in ("run_create_and_train_model.sh", "create_and_train_model_def003.py"):
+        shutil.copy(REPO_ROOT / name, root)
+    done = sh(root, root / "run_create_and_train_model.sh", str(LENGTH), SET, "def003", "--epochs", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    return root, root / "models" / f"{SET}_def003"
+
+
+def test_def003_records_its_choices_and_saves_a_fully_convolutional_model(trained):
+    _, model = trained
+    manifest = json.loads((model / "manifest.json").read_text())
+    parameters = manifest["parameters"]
+    assert parameters["normalisation"] == "clip"
+    assert parameters["inputs"] == ["clipped", "status"]
+    assert parameters["augmentation"] == [{"step": "PolarityFlip", "probability": 0.5}]
+    assert manifest["epochs_trained"] == 1
+    network = keras.models.load_model(model / "model.keras", compile=False)
+    assert network.input_shape == (None, None, 2)
+    # Any length goes, far from a multiple of the network's 32.
+    assert network.predict(np.zeros((1, 1001, 2), np.float32), verbose=0).shape == (1, 1001)
+
+
+def test_def003_restores_through_the_cli_with_a_window_longer_than_its_training_length(trained):
+    root, model = trained
+    truth = synthetic_seismogram(np.random.default_rng(RECORD_SEED), 3000)
+    level = int(0.5 * np.abs(truth).max())
+    (root / "record.txt").write_text("".join(f"{value}\n" for value in np.clip(truth, -level, level).tolist()))
+    for window, windows in (("2048", "2 windows"), (None, "1 windows")):
+        output = f"restored_{window}.txt"
+        done = seisclip(root, "restore", "record.txt", "--model", str(model), "--out", output,
+                        *(("--window", window, "--stride", window) if window else ()))
+        assert done.returncode == 0, done.stderr
+        assert f": {windows}," in done.stderr   # 3000 samples: two windows of 2048, or one of the whole record
+        restored = np.loadtxt(root / output, comments="#")
+        clipped = restored[:, 2] != 0
+        assert clipped.sum() >= 10
+        np.testing.assert_array_equal(restored[~clipped, 3], restored[~clipped, 1])
+        assert np.all(restored[clipped, 3] * restored[clipped, 2] >= level)
+        assert np.all(np.abs(restored[clipped, 3]) <= 10 * level)
