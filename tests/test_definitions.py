@@ -185,7 +185,7 @@ def test_a_definition_with_its_own_code_runs_only_when_trusted(workspace, traine
 def test_a_window_other_than_its_length_is_refused_for_a_model_of_fixed_length(workspace, trained):
     (workspace / "window_record.txt").write_text("".join(f"{v}\n" for v in (0, 5, 9, 9, 9, 4, -2, -9, -9, 0) * 10))
     done = seisclip(workspace, "restore", "window_record.txt", "--model", str(trained), "--window", "64", "--out", "w.txt")
-    one_error_line(done, f"seisclip restore: error: {trained}: model def777 takes windows of exactly its {LENGTH} "
+    one_error_line(done, f"seisclip restore: error: {trained}: model {SET}_def777 takes windows of exactly its {LENGTH} "
                          "samples, not 64: only a fully convolutional model restores with other windows")
     assert not (workspace / "w.txt").exists()
 
