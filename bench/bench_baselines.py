@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_baselines.py [--records 12] [--samples 6000] [--first-seed 100]
 
 Generates ``--records`` seismograms with ``synthetic_seismogram`` (seeds from ``--first-seed``,
-apart from the demo bank's 19830924 and the tests' 200–205), clips each at 70 % and 40 % of its
-peak and restores it with spline, POCS and A-SPADE. Prints, per clip level, the median over the
+apart from the demo bank's 19830924, the benchmark bank's 20261129 and the tests'), clips each
+at 70 % and 40 % of its peak and restores it with spline, POCS and A-SPADE. Prints, per clip level, the median over the
 records of the RMS error on the clipped samples divided by the true peak, the records each method
 made worse than the clipped input, and the median time per record; the clipped input left as
 it is is the naive bar, measured in the same run.

@@ -58,6 +58,18 @@ def write_bank(root: Path, lengths) -> Bank:
     return Bank(root=root, folder=folder, metadata=metadata, counts=counts)
 
 
+def sh(cwd: Path, script: Path, *args: str) -> subprocess.CompletedProcess:
+    """A shell wrapper run in ``cwd`` with this interpreter (``PYTHON``)."""
+    return subprocess.run(["sh", str(script), *args], cwd=cwd, env={**os.environ, "PYTHON": sys.executable},
+                          capture_output=True, text=True, timeout=600)
+
+
+def seisclip(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m seisclip ARGS`` run in ``cwd``."""
+    return subprocess.run([sys.executable, "-m", "seisclip", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
 @pytest.fixture
 def make_bank(tmp_path, monkeypatch):
     """``make_bank(lengths)`` writes a bank into ``tmp_path`` and makes it the working folder,

@@ -5,10 +5,8 @@ checked before its files are used, and its code runs only when trusted."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +16,10 @@ from seisclip.sets.augmentation import AddedNoise, PolarityFlip, RandomGain, aug
 from seisclip.sets.channels import BUILT_IN, ClippedWindows, network_inputs, resolve
 from seisclip.sets.labels import clip_and_label, make_training_pairs
 
-from conftest import REPO_ROOT, write_bank
+from conftest import REPO_ROOT, seisclip, sh, write_bank
 
 LENGTH = 32
 SET = f"defs_{LENGTH}_200"
-ENV = {**os.environ, "PYTHON": sys.executable}
 
 #: Every optional choice of a definition: own optimizer with a learning-rate schedule, early
 #: stopping, extra input channels (one of its own), augmentation, a hyperparameter of the model.
@@ -71,15 +68,6 @@ if __name__ == "__main__":
     raise SystemExit(train_definition(NAME, build_model, loss, HYPERPARAMETERS, inputs=INPUTS,
                                       augmentation=AUGMENTATION, optimizer=optimizer, callbacks=callbacks))
 '''
-
-
-def sh(cwd: Path, script: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["sh", str(script), *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300)
-
-
-def seisclip(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "seisclip", *args], cwd=cwd, env=ENV, capture_output=True, text=True,
-                          timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -219,6 +207,21 @@ def test_channels_are_built_from_what_a_clipped_record_shows():
     np.testing.assert_array_equal(inputs[0, :, 3], [0.5] * 4)
     np.testing.assert_array_equal(inputs[0, :, 4], [0, 1, 1, 1])
     np.testing.assert_array_equal(inputs[0, :, 5], [0.5, 0.25, -0.5, -1.0])
+
+
+def test_the_spline_channel_is_the_spline_baseline_bounded_at_ten_clip_levels():
+    t = np.arange(40.0)
+    truth = 1.0 - ((t - 20) / 10) ** 2                    # a parabola: a cubic spline is exact on it
+    status = (truth > 0.5).astype(np.float64)
+    status[:2] = -1.0                                       # a run at the window's start: one side only
+    clipped = np.where(status > 0, 0.5, np.where(status < 0, -0.5, truth))
+    # The same shape a hundred times smaller, clipped a thousand times lower: its spline peaks at 20 clip levels.
+    steep = np.where(status > 0, 0.0005, clipped / 100)
+    windows = ClippedWindows(np.stack([clipped, steep]), np.stack([status, status]), np.array([0.5, 0.0005]))
+    channel = network_inputs(windows, resolve(["spline"]))[..., 0]
+    np.testing.assert_allclose(channel[0, 2:], truth[2:], atol=1e-6)
+    np.testing.assert_array_equal(channel[0, :2], [-0.5, -0.5])
+    assert channel[1].max() == pytest.approx(0.005)
 
 
 def test_default_inputs_are_def001s_pairs_bit_for_bit():

@@ -4,10 +4,7 @@ generated seismograms, restoring through the CLI with windows longer than it tra
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +14,10 @@ from seisclip.bank.synthetic import generate_demo_bank, synthetic_seismogram
 from seisclip.learn.layers import ClipConsistent, CropToLengthOf, PadToMultiple
 from seisclip.learn.quiet_tensorflow import keras
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, seisclip, sh
 
 LENGTH = 64
 SET = f"ref_{LENGTH}_300"
-ENV = {**os.environ, "PYTHON": sys.executable}
 #: Seeds of generated records here: apart from the demo bank's and the benchmarks'.
 BANK_SEED, RECORD_SEED = 4242, 4343
 
@@ -43,15 +39,6 @@ def test_padding_to_a_multiple_is_undone_by_cropping(length):
     assert padded.shape == (2, -(-length // 32) * 32, 3)
     np.testing.assert_array_equal(padded[:, length:], 0.0)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(CropToLengthOf()([padded, x])), x)
-
-
-def sh(cwd: Path, script: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["sh", str(script), *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600)
-
-
-def seisclip(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "seisclip", *args], cwd=cwd, env=ENV, capture_output=True, text=True,
-                          timeout=300)
 
 
 @pytest.fixture(scope="module")

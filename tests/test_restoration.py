@@ -186,6 +186,12 @@ def test_bin_metrics_match_a_hand_calculation():
     assert rows[0]["rms_clipped"] == pytest.approx(np.sqrt((0.25**2 + 0.25**2 + 0.125**2) / 3))
     assert rows[1]["rms_clipped"] == pytest.approx(np.sqrt((0.2**2 + 0.5**2) / 2))
     assert rows[1]["relative_l2"] == pytest.approx(np.sqrt(2**2 + 5**2) / np.sqrt(225))
+    # One signal per bin: the median of per-signal RMS is that signal's, here the pooled value.
+    assert rows[0]["median_rms_clipped"] == pytest.approx(rows[0]["rms_clipped"])
+    two = bin_metrics([truth[0], truth[0] * 2], [restored[0], restored[0] * 2 + [0, 1, 0, 0]],
+                      [clipped.status[0]] * 2, np.array([0.5, 0.5]), [clipped.values[0], clipped.values[0] * 2])
+    # 0.5: (2, 5)/10 -> rms sqrt(14.5)/10; doubled with +1: (3, 10)/20 -> sqrt(54.5)/20 = sqrt(13.625)/10
+    assert two[0]["median_rms_clipped"] == pytest.approx((np.sqrt(14.5) + np.sqrt(13.625)) / 20)
     # ΔSDR: ||true - clipped|| over ||true - restored||, in dB: (5, 5) -> (2, 5); (3, 1, 0.5) -> (1, 1, 0.5)
     assert rows[1]["delta_sdr_db"] == pytest.approx(20 * np.log10(np.sqrt(50) / np.sqrt(29)))
     assert rows[0]["delta_sdr_db"] == pytest.approx(20 * np.log10(np.sqrt(3**2 + 1 + 0.25) / np.sqrt(2.25)))

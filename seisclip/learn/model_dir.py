@@ -182,6 +182,7 @@ class ModelDirectory:
     def load(self, trust_definition: bool = False) -> LoadedModel:
         """The network, checked to agree with the manifest: windows ``(L, channels)`` to ``(L,)``, or
         of any length for a fully convolutional network."""
+        from . import layers  # noqa: F401  (registers seisclip's own layers, which safe_mode then loads)
         from .quiet_tensorflow import keras
 
         self.check_files()

@@ -9,12 +9,9 @@ sample lies at or beyond its clip level.
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import CubicSpline
-
 from ..bank.clipping import runs_of
+from ..sets.channels import SPLINE_NEIGHBOURS, spline_across_runs
 
-#: Unclipped neighbours used on each side of a clipped run by the spline.
-SPLINE_NEIGHBOURS = 4
 #: POCS restores each clipped run from a neighbourhood of this many times the run's length on
 #: each side, and at least POCS_NEIGHBOURHOOD_MIN samples (3.2 s at 40 Hz): on generated records
 #: a minimum of 64 let one- to six-sample runs of short-period records overshoot, past the error
@@ -48,18 +45,10 @@ def enforce_clip_consistency(estimate: np.ndarray, values: np.ndarray, status: n
 def restore_spline(values: np.ndarray, status: np.ndarray, clip_high: float, clip_low: float,
                    neighbours: int = SPLINE_NEIGHBOURS) -> np.ndarray:
     """A cubic spline across each clipped run through up to ``neighbours`` unclipped samples on
-    each side. A run touching the record's first or last sample has one side only, where a cubic
-    would extrapolate without bound: it stays at its clip level."""
+    each side (:func:`~seisclip.sets.channels.spline_across_runs`); a run touching the record's
+    first or last sample stays at its clip level."""
     values = np.asarray(values, dtype=np.float64)
-    estimate = values.copy()
-    unclipped = np.flatnonzero(status == 0)
-    for start, stop in runs_of(status != 0):
-        left = unclipped[unclipped < start][-neighbours:]
-        right = unclipped[unclipped >= stop][:neighbours]
-        if left.size and right.size:
-            known = np.concatenate([left, right])
-            estimate[start:stop] = CubicSpline(known, values[known])(np.arange(start, stop))
-    return enforce_clip_consistency(estimate, values, status, clip_high, clip_low)
+    return enforce_clip_consistency(spline_across_runs(values, status, neighbours), values, status, clip_high, clip_low)
 
 
 def _pocs_neighbourhoods(status: np.ndarray, run_multiple: int, minimum: int) -> list[tuple[int, int]]:

@@ -120,6 +120,10 @@ def bin_metrics(truth, restored, status, rscale: np.ndarray, clipped) -> list[di
             "signals": int(inside.size),
             "clipped_samples": int(pooled.size),
             "rms_clipped": float(np.sqrt(pooled.mean())),
+            # Per signal, then the median over the bin's signals that have clipped samples: no
+            # single signal with many clipped samples decides it.
+            "median_rms_clipped": float(np.median([np.sqrt(squared_errors[i].mean()) for i in inside
+                                                   if squared_errors[i].size])),
             "relative_l2": float(np.mean([relative_l2[i] for i in inside])),
             "delta_sdr_db": float(np.mean([delta_sdr[i] for i in inside])),
             "worse": int(sum(worse[i] for i in inside)),
@@ -144,22 +148,22 @@ def evaluate(clipped: ClippedSet, restorer: ModelRestorer | None) -> dict[str, l
 
 
 def markdown_table(methods: dict[str, list[dict]]) -> str:
-    """Per bin: each method's rms_clipped (the best in bold), ΔSDR and the signals it made worse,
-    then relative_l2."""
+    """Per bin: each method's median and pooled rms_clipped (the best in bold), its ΔSDR and the
+    signals it made worse (relative_l2 is in the CSV and JSON)."""
     names = list(methods)
     bins = [row["bin"] for row in methods[names[0]]]
-    header = (["clip level", "signals"] + [f"{name} rms_clipped" for name in names]
-              + [f"{name} ΔSDR dB" for name in names] + [f"{name} worse" for name in names]
-              + [f"{name} relative_l2" for name in names])
+    header = (["clip level", "signals"] + [f"{name} median rms_clipped" for name in names]
+              + [f"{name} rms_clipped" for name in names]
+              + [f"{name} ΔSDR dB" for name in names] + [f"{name} worse" for name in names])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for position, bin_name in enumerate(bins):
         rows = [methods[name][position] for name in names]
         cells = [bin_name, str(rows[0]["signals"])]
-        best = min(row["rms_clipped"] for row in rows)
-        cells += [f"**{row['rms_clipped']:.4f}**" if row["rms_clipped"] == best else f"{row['rms_clipped']:.4f}" for row in rows]
+        for metric in ("median_rms_clipped", "rms_clipped"):
+            best = min(row[metric] for row in rows)
+            cells += [f"**{row[metric]:.4f}**" if row[metric] == best else f"{row[metric]:.4f}" for row in rows]
         cells += [f"{row['delta_sdr_db']:+.1f}" for row in rows]
         cells += [str(row["worse"]) for row in rows]
-        cells += [f"{row['relative_l2']:.4f}" for row in rows]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -167,10 +171,12 @@ def markdown_table(methods: dict[str, list[dict]]) -> str:
 def csv_table(methods: dict[str, list[dict]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["method", "bin", "signals", "clipped_samples", "rms_clipped", "relative_l2", "delta_sdr_db", "worse"])
+    writer.writerow(["method", "bin", "signals", "clipped_samples", "median_rms_clipped", "rms_clipped", "relative_l2",
+                     "delta_sdr_db", "worse"])
     for name, rows in methods.items():
         for row in rows:
-            writer.writerow([name, row["bin"], row["signals"], row["clipped_samples"], f"{row['rms_clipped']:.6g}",
+            writer.writerow([name, row["bin"], row["signals"], row["clipped_samples"],
+                             f"{row['median_rms_clipped']:.6g}", f"{row['rms_clipped']:.6g}",
                              f"{row['relative_l2']:.6g}", f"{row['delta_sdr_db']:.6g}", row["worse"]])
     return out.getvalue().encode()
 
@@ -181,7 +187,7 @@ def plot_metrics(methods: dict[str, list[dict]], title: str) -> bytes:
 
     figure = Figure(figsize=(17, 4.5))
     axes = figure.subplots(1, 3)
-    for axis, metric in zip(axes, ("rms_clipped", "relative_l2", "delta_sdr_db")):
+    for axis, metric in zip(axes, ("median_rms_clipped", "rms_clipped", "delta_sdr_db")):
         for name, rows in methods.items():
             centres = [float(row["bin"].split("-")[0]) + 0.05 for row in rows]
             axis.plot(centres, [row[metric] for row in rows], "o-", label=name)

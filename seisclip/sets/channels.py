@@ -13,8 +13,15 @@ from typing import Callable, Sequence, Union
 
 import numpy as np
 
+from ..bank.clipping import runs_of
 from ..errors import SeisclipError
 from .labels import scale_by_run_length
+
+#: Unclipped neighbours a cubic spline across a clipped run passes through on each side.
+SPLINE_NEIGHBOURS = 4
+#: The spline channel is bounded at this many clip levels: a true peak lies within 1 / 0.1
+#: clip levels for the lowest clip level a set draws, and a cubic across a long run can go far beyond.
+SPLINE_CHANNEL_BOUND = 10.0
 
 
 @dataclass(frozen=True)
@@ -53,13 +60,39 @@ def clipped_mask(windows: ClippedWindows) -> np.ndarray:
     return (windows.status != 0).astype(np.float64)
 
 
+def spline_across_runs(values: np.ndarray, status: np.ndarray, neighbours: int = SPLINE_NEIGHBOURS) -> np.ndarray:
+    """``values`` with each clipped run (status != 0) replaced by a cubic spline through up to
+    ``neighbours`` unclipped samples on each side. A run touching the first or last sample has one
+    side only, where a cubic would extrapolate without bound: it is left as it is."""
+    from scipy.interpolate import CubicSpline   # here: building the parser must not load scipy
+
+    values = np.asarray(values, dtype=np.float64)
+    estimate = values.copy()
+    unclipped = np.flatnonzero(status == 0)
+    for start, stop in runs_of(status != 0):
+        left = unclipped[unclipped < start][-neighbours:]
+        right = unclipped[unclipped >= stop][:neighbours]
+        if left.size and right.size:
+            known = np.concatenate([left, right])
+            estimate[start:stop] = CubicSpline(known, values[known])(np.arange(start, stop))
+    return estimate
+
+
+def spline(windows: ClippedWindows) -> np.ndarray:
+    """The clipped samples with a cubic spline across each clipped run (the spline baseline's
+    estimate), bounded at SPLINE_CHANNEL_BOUND clip levels."""
+    bound = SPLINE_CHANNEL_BOUND * windows.clip_level[:, None]
+    filled = np.stack([spline_across_runs(row, state) for row, state in zip(windows.clipped, windows.status)])
+    return np.clip(filled, -bound, bound)
+
+
 def slope(windows: ClippedWindows) -> np.ndarray:
     """The clipped samples' first derivative (central differences, one-sided at the ends)."""
     return np.gradient(windows.clipped, axis=-1)
 
 
 BUILT_IN = {function.__name__: function for function in (clipped, status, status_by_run_length, clip_level,
-                                                          clipped_mask, slope)}
+                                                          clipped_mask, slope, spline)}
 DEFAULT_INPUTS = ("clipped", "status")
 
 Channel = Union[str, Callable[[ClippedWindows], np.ndarray]]
