@@ -734,6 +734,8 @@ def test_the_model_manifest_decides_the_status_input(tmp_path, capsys):
     from seisclip.restore.windows import ModelRestorer
 
     class RecordingModel:
+        input_shape = (None, 32, 2)
+
         def __init__(self):
             self.inputs = []
 
