@@ -43,6 +43,7 @@ def build_model(segment_length: int, widths, kernel_size: int, channels: int) ->
         x = layers.Conv1D(width, kernel_size, padding="same", activation="leaky_relu")(x)
         x = layers.Conv1D(width, kernel_size, padding="same", activation="leaky_relu")(x)
     for width, skip in zip(reversed(widths[:-1]), reversed(skips)):
+        # Transposed convolutions, not UpSampling1D, whose gradient makes oneDNN print an error notice.
         x = layers.Conv1DTranspose(width, 2, strides=2)(x)
         x = layers.Concatenate()([x, skip])
         x = layers.Conv1D(width, kernel_size, padding="same", activation="leaky_relu")(x)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from seisclip.bank.synthetic import synthetic_seismogram
-from seisclip.restore.baselines import restore_pocs
+from seisclip.restore.baselines import restore_pocs, self_check_factor, self_checked
 from seisclip.restore.windows import BASELINES
 
 #: Seeds apart from the demo bank's (19830924) and the other tests' (100–111, 200–205).
@@ -113,3 +113,30 @@ def test_pocs_improves_the_hand_made_cases(case):
     values, status, high, low = clipped(truth, high_fraction, low_fraction)
     ratio = clipped_error(restore_pocs(values, status, high, low), truth, status) / clipped_error(values, truth, status)
     assert ratio < {"high-frequency burst": 1.0, "asymmetric generated": 0.85}.get(case, 0.75)
+
+
+def test_the_self_check_keeps_a_good_restoration_and_shrinks_a_bad_one():
+    truth = generated(506)
+    values, status, high, low = clipped(truth, 0.6)
+
+    def oracle(v, s, h, l):
+        """Knows the truth wherever it is asked about samples at its clip levels."""
+        return np.where(s > 0, np.maximum(truth, h), np.where(s < 0, np.minimum(truth, l), v))
+
+    def overshoot(v, s, h, l):
+        return v + 5.0 * (oracle(v, s, h, l) - v)
+
+    assert self_check_factor(oracle, values, status, high, low) == 1.0
+    # Five times the right departure: the least-squares factor that fits the check is a fifth.
+    assert self_check_factor(overshoot, values, status, high, low) == pytest.approx(0.2)
+    np.testing.assert_allclose(self_checked(overshoot, values, status, high, low), oracle(values, status, high, low))
+    # Rows of windows, each with its own factor: the first restored right, the second overshot.
+    truths = np.stack([truth[:1500], truth[1500:3000]])
+    rows, states = np.stack([values[:1500], values[1500:3000]]), np.stack([status[:1500], status[1500:3000]])
+
+    def by_row(v, s, h, l):
+        right = np.where(s > 0, np.maximum(truths, np.reshape(h, (-1, 1))),
+                         np.where(s < 0, np.minimum(truths, np.reshape(l, (-1, 1))), v))
+        return v + np.array([[1.0], [5.0]]) * (right - v)
+
+    np.testing.assert_allclose(self_check_factor(by_row, rows, states, np.full(2, high), np.full(2, low)), [1.0, 0.2])

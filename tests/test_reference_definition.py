@@ -88,3 +88,23 @@ def test_def003_restores_through_the_cli_with_a_window_longer_than_its_training_
         np.testing.assert_array_equal(restored[~clipped, 3], restored[~clipped, 1])
         assert np.all(restored[clipped, 3] * restored[clipped, 2] >= level)
         assert np.all(np.abs(restored[clipped, 3]) <= 10 * level)
+
+
+def test_the_self_check_shrinks_def003s_estimate_towards_the_input_and_says_how_far(trained):
+    root, model = trained
+    truth = synthetic_seismogram(np.random.default_rng(RECORD_SEED + 1), 3000)
+    level = int(0.6 * np.abs(truth).max())
+    (root / "checked.txt").write_text("".join(f"{value}\n" for value in np.clip(truth, -level, level).tolist()))
+    outputs = {}
+    for flags in ((), ("--self-check",)):
+        output = f"checked{len(flags)}.txt"
+        done = seisclip(root, "restore", "checked.txt", "--model", str(model), "--out", output, *flags)
+        assert done.returncode == 0, done.stderr
+        assert ("self-check kept" in done.stderr) == bool(flags)
+        outputs[flags] = np.loadtxt(root / output, comments="#")
+    whole, checked = outputs[()], outputs[("--self-check",)]
+    kept = float(done.stderr.split("self-check kept ")[1].split("%")[0]) / 100
+    values = whole[:, 1]
+    departure = whole[:, 3] - values
+    # The summary rounds the share kept to a whole per cent.
+    assert np.all(np.abs(checked[:, 3] - (values + kept * departure)) <= 0.005 * np.abs(departure) + 1e-6 * level)
