@@ -3,12 +3,14 @@
 A cubic spline across each clipped run, and POCS with a sparse spectrum on each run's
 neighbourhood. Both take the recorded values, the status (-1 / 0 / +1) and the two clip levels,
 and return an estimate in which only clipped samples differ from the input and every clipped
-sample lies at or beyond its clip level.
+sample lies at or beyond its clip level. :func:`self_checked` wraps any such method in a check
+on the record itself (A-SPADE, and a model with ``--self-check``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
 from ..bank.clipping import runs_of
 from ..sets.channels import SPLINE_NEIGHBOURS, spline_across_runs
 
