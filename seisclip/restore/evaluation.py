@@ -30,8 +30,7 @@ import numpy as np
 
 from ..errors import SeisclipError
 from .aspade import declip_windows
-from .baselines import self_checked
-from .baselines import enforce_clip_consistency
+from .baselines import enforce_clip_consistency, self_checked
 from ..learn.model_dir import ModelDirectory
 from .windows import BASELINES, ModelRestorer
 
