@@ -109,8 +109,9 @@ def restore_pocs(values: np.ndarray, status: np.ndarray, clip_high: float, clip_
     the clipped neighbourhood to ``threshold_floor`` of it, invert, and project on the signals
     consistent with the record (unclipped samples as recorded, clipped ones at or beyond their
     clip level, padding zero). Neighbourhoods padded to the same length are iterated together.
-    A run at the record's first or last sample has a one-sided neighbourhood; the padding keeps
-    its estimate bounded."""
+    A run at the record's first or last sample stays at its clip level, as the spline leaves it:
+    known on one side only, it lies next to the padding the DFT wraps round onto it, and on
+    generated records its estimate overshot to several times the clipped input's error."""
     values = np.asarray(values, dtype=np.float64)
     status = np.asarray(status)
     if not np.any(status):
@@ -130,6 +131,9 @@ def restore_pocs(values: np.ndarray, status: np.ndarray, clip_high: float, clip_
         restored = _pocs_rows(row_values, row_status, clip_high - trend, clip_low - trend, iterations,
                               threshold_floor) + trend
         estimate[positions[inside]] = restored[inside]
+    for start, stop in runs_of(status != 0):
+        if start == 0 or stop == values.size:
+            estimate[start:stop] = values[start:stop]
     return enforce_clip_consistency(estimate, values, status, clip_high, clip_low)
 
 
