@@ -21,11 +21,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 SET := indices_files/set00002_1024_20000.txt
-MODEL := models/set00002_1024_20000_def003
+DEFINITION := def004
+MODEL := models/set00002_1024_20000_$(DEFINITION)
 # Generated records apart from the training bank (another seed): the demo's quality benchmark.
 BENCHMARK := benchmark_bank
 BENCHMARK_SEED := 20261129
-EVALUATION := evaluations/set00002_1024_20000_def003_records
+EVALUATION := evaluations/set00002_1024_20000_$(DEFINITION)_records
 RECORD := demo_bank/19751204.1927.BRV.SKM.s09Z0.024.txtseg00043209
 CLIPPED := restored/demo_record_clipped40.txt
 RESTORED := restored/demo_record_clipped40.restored.txt
@@ -40,7 +41,7 @@ demo: $(STAMP)
 	sh linker.sh demo_bank
 	$(call once,$(SET),sh run_select_training_samples.sh 1024 20000 set00002)
 	$(BIN)/seisclip verify $(SET)
-	$(call once,$(MODEL),sh run_create_and_train_model.sh 1024 set00002_1024_20000 def003 --resume)
+	$(call once,$(MODEL),sh run_create_and_train_model.sh 1024 set00002_1024_20000 $(DEFINITION) --resume)
 	$(BIN)/seisclip summary $(MODEL)
 	$(BIN)/seisclip demo-bank $(BENCHMARK) --files 30 --seed $(BENCHMARK_SEED) --quiet
 	$(call once,$(EVALUATION),$(BIN)/seisclip evaluate --model $(MODEL) --records $(BENCHMARK)/*.txtseg* --clip-levels 0.15 0.25 0.35 0.45 0.55 0.65 0.75 0.85 0.95 --quiet >/dev/null)

@@ -18,9 +18,9 @@
 from seisclip.learn.training import train_definition  # isort: skip
 
 import keras
-from keras import layers, ops
+from keras import ops
 
-from seisclip.learn.layers import ClipConsistent, CropToLengthOf, PadToMultiple
+from seisclip.learn.networks import clip_consistent_unet
 from seisclip.sets.augmentation import PolarityFlip
 
 NAME = "def003"
@@ -33,24 +33,7 @@ AUGMENTATION = (PolarityFlip(),)
 
 def build_model(segment_length: int, widths, kernel_size: int, channels: int) -> keras.Model:
     # segment_length is not fixed into the network: it restores windows of any length.
-    inputs = keras.Input(shape=(None, channels), name="clipped_and_status")
-    x = PadToMultiple(2 ** (len(widths) - 1))(inputs)
-    skips = []
-    for depth, width in enumerate(widths):
-        if depth:
-            skips.append(x)
-            x = layers.MaxPooling1D(2)(x)
-        x = layers.Conv1D(width, kernel_size, padding="same", activation="leaky_relu")(x)
-        x = layers.Conv1D(width, kernel_size, padding="same", activation="leaky_relu")(x)
-    for width, skip in zip(reversed(widths[:-1]), reversed(skips)):
-        # Transposed convolutions, not UpSampling1D, whose gradient makes oneDNN print an error notice.
-        x = layers.Conv1DTranspose(width, 2, strides=2)(x)
-        x = layers.Concatenate()([x, skip])
-        x = layers.Conv1D(width, kernel_size, padding="same", activation="leaky_relu")(x)
-        x = layers.Conv1D(width, kernel_size, padding="same", activation="leaky_relu")(x)
-    amount = CropToLengthOf()([layers.Conv1D(1, 1)(x), inputs])
-    restored = ClipConsistent(name="restored")([amount, inputs[..., 0], inputs[..., 1]])
-    return keras.Model(inputs, restored, name=NAME)
+    return clip_consistent_unet(widths, kernel_size, channels, name=NAME)
 
 
 def optimizer(learning_rate: float, epochs: int, steps_per_epoch: int):

@@ -1,15 +1,15 @@
-"""The reference definition def003: restoring a long record, and training throughput.
+"""The reference definition (def004): restoring a long record, and training throughput.
 
-    .venv/bin/python bench/bench_reference.py [--model models/set00002_1024_20000_def003]
+    .venv/bin/python bench/bench_reference.py [--model models/set00002_1024_20000_def004]
         [--samples 100000] [--clipped-fraction 0.02] [--train-windows 2048] [--length 1024]
 
 Restoration: one record of ``--samples`` samples made as ``bench_restore.py`` makes it (generated
 traces end to end, clipped where ``--clipped-fraction`` of the samples are clipped), restored by
-def003 through ``ModelRestorer`` (windows of 4,096, the default for a fully convolutional model)
-and by each classic method on the same record. ``--model`` times a trained def003; without it an
+def004 through ``ModelRestorer`` (windows of 4,096, the default for a fully convolutional model)
+and by each classic method on the same record. ``--model`` times a trained def004; without it an
 untrained one, seeded (the weights do not change the time). Each timing follows a warm-up call.
 
-Training: def003 on ``--train-windows`` windows of ``--length`` samples cut from generated
+Training: def004 on ``--train-windows`` windows of ``--length`` samples cut from generated
 traces, one epoch after a warm-up epoch, through seisclip's own path (``SegmentPairs`` making
 clipped, labelled and augmented batches in ``training_dataset``'s ``tf.data`` pipeline, fed to
 ``model.fit`` with the definition's loss and optimizer), against a bare compiled training step
@@ -40,8 +40,11 @@ REPO = Path(__file__).resolve().parent.parent
 SEED = 7
 
 
-def load_def003():
-    spec = importlib.util.spec_from_file_location("def003", REPO / "create_and_train_model_def003.py")
+REFERENCE = "def004"
+
+
+def load_reference():
+    spec = importlib.util.spec_from_file_location(REFERENCE, REPO / f"create_and_train_model_{REFERENCE}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -56,7 +59,7 @@ def build(definition, length: int):
 def restorer(definition, model_dir: str | None, length: int) -> ModelRestorer:
     if model_dir:
         return ModelRestorer.of(ModelDirectory.open(model_dir).load())
-    manifest = {"model_name": "def003 (untrained)",
+    manifest = {"model_name": f"{REFERENCE} (untrained)",
                 "parameters": {"segment_length": length, "sbrl": False, "normalisation": "clip",
                                "inputs": list(definition.INPUTS)}}
     return ModelRestorer(build(definition, length), ModelDirectory(REPO, manifest))
@@ -130,17 +133,17 @@ def bare_step_seconds(definition, pairs: SegmentPairs, positions: np.ndarray, ba
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=None, help="a trained def003 model directory (default: untrained)")
+    parser.add_argument("--model", default=None, help="a trained def004 model directory (default: untrained)")
     parser.add_argument("--samples", type=int, default=100_000, help="samples in the restored record (default 100000)")
     parser.add_argument("--clipped-fraction", type=float, default=0.02, help="fraction clipped (default 0.02)")
     parser.add_argument("--train-windows", type=int, default=2048, help="training windows (default 2048)")
     parser.add_argument("--length", type=int, default=1024, help="training window length (default 1024)")
     args = parser.parse_args()
-    definition = load_def003()
+    definition = load_reference()
 
     record = make_record(args.samples, args.clipped_fraction, np.random.default_rng(SEED))
     model_restorer = restorer(definition, args.model, args.length)
-    rows = [f"| def003 ({'trained' if args.model else 'untrained'}), windows of {model_restorer.window} | "
+    rows = [f"| {REFERENCE} ({'trained' if args.model else 'untrained'}), windows of {model_restorer.window} | "
             f"{timed(lambda: model_restorer.restore(record)):.2f} s |"]
     for name, restore in BASELINES.items():
         seconds = timed(lambda: restore(record.values, record.status, record.clip_high, record.clip_low))
@@ -160,7 +163,7 @@ def main() -> None:
     batch_size = definition.HYPERPARAMETERS["batch_size"]
     project = project_pipeline_seconds(definition, pairs, positions, batch_size)
     bare = bare_step_seconds(definition, pairs, positions, batch_size)
-    print(f"\nTraining def003 on {len(windows):,} windows of {args.length}, batch {batch_size}, one epoch:\n\n"
+    print(f"\nTraining {REFERENCE} on {len(windows):,} windows of {args.length}, batch {batch_size}, one epoch:\n\n"
           "| path | windows/s | ratio to bare |\n|---|---:|---:|\n"
           f"| bare compiled step, batches in memory | {len(windows) / bare:.0f} | 1.00 |\n"
           f"| seisclip (pairs, tf.data, model.fit) | {len(windows) / project:.0f} | {bare / project:.2f} |")

@@ -1,8 +1,10 @@
-"""def003, the reference network: consistent by construction, fully convolutional, trained on
-generated seismograms, restoring through the CLI with windows longer than it trained on."""
+"""def004, the reference network, and def003 before it: consistent by construction, fully
+convolutional, trained on generated seismograms, restoring through the CLI with windows longer
+than they trained on; def004's loss."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -41,23 +43,38 @@ def test_padding_to_a_multiple_is_undone_by_cropping(length):
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(CropToLengthOf()([padded, x])), x)
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> tuple[Path, Path]:
-    """def003 trained one epoch on 300 windows of 64 samples from a small generated bank."""
-    root = tmp_path_factory.mktemp("reference")
+def test_def004s_loss_is_each_windows_error_as_a_share_of_the_clipped_inputs():
+    spec = importlib.util.spec_from_file_location("def004_definition", REPO_ROOT / "create_and_train_model_def004.py")
+    definition = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(definition)
+    # Clip-normalised windows: the second has nothing clipped.
+    truth = np.array([[0.2, 1.5, 2.0, -1.2, 0.5], [0.1, -0.3, 0.9, 0.4, 0.0]], dtype=np.float32)
+    status = np.array([[0, 1, 1, -1, 0], [0, 0, 0, 0, 0]], dtype=np.float32)
+    prediction = np.array([[0.2, 1.4, 2.5, -1.0, 0.5], truth[1]], dtype=np.float32)
+    value = keras.ops.convert_to_numpy(definition.loss(np.stack([truth, status], axis=-1), prediction))
+    # Peak 2, three clipped samples: (0.1² + 0.5² + 0.2²) / (3 · 2²) over (0.5² + 1² + 0.2²) / (3 · 2²) + 0.05².
+    restored, left_as_is = 0.30 / 12, 1.29 / 12
+    np.testing.assert_allclose(value, [restored / (left_as_is + 0.05**2), 0.0], rtol=1e-6)
+
+
+@pytest.fixture(scope="module", params=["def003", "def004"])
+def trained(request, tmp_path_factory) -> tuple[Path, Path]:
+    """The definition trained one epoch on 300 windows of 64 samples from a small generated bank."""
+    definition = request.param
+    root = tmp_path_factory.mktemp(definition)
     generate_demo_bank(root / "bank", root / "outfiles_contents_reordered.txt", n_files=40, seed=BANK_SEED,
                        progress=False)
     (root / "outfiles").symlink_to("bank")
     done = sh(root, REPO_ROOT / "run_select_training_samples.sh", str(LENGTH), "300", "ref")
     assert done.returncode == 0, done.stderr
-    for name in ("run_create_and_train_model.sh", "create_and_train_model_def003.py"):
+    for name in ("run_create_and_train_model.sh", f"create_and_train_model_{definition}.py"):
         shutil.copy(REPO_ROOT / name, root)
-    done = sh(root, root / "run_create_and_train_model.sh", str(LENGTH), SET, "def003", "--epochs", "1", "--quiet")
+    done = sh(root, root / "run_create_and_train_model.sh", str(LENGTH), SET, definition, "--epochs", "1", "--quiet")
     assert done.returncode == 0, done.stderr
-    return root, root / "models" / f"{SET}_def003"
+    return root, root / "models" / f"{SET}_{definition}"
 
 
-def test_def003_records_its_choices_and_saves_a_fully_convolutional_model(trained):
+def test_the_reference_records_its_choices_and_saves_a_fully_convolutional_model(trained):
     _, model = trained
     manifest = json.loads((model / "manifest.json").read_text())
     parameters = manifest["parameters"]
@@ -71,7 +88,7 @@ def test_def003_records_its_choices_and_saves_a_fully_convolutional_model(traine
     assert network.predict(np.zeros((1, 1001, 2), np.float32), verbose=0).shape == (1, 1001)
 
 
-def test_def003_restores_through_the_cli_with_a_window_longer_than_its_training_length(trained):
+def test_the_reference_restores_through_the_cli_with_a_window_longer_than_its_training_length(trained):
     root, model = trained
     truth = synthetic_seismogram(np.random.default_rng(RECORD_SEED), 3000)
     level = int(0.5 * np.abs(truth).max())
@@ -90,7 +107,7 @@ def test_def003_restores_through_the_cli_with_a_window_longer_than_its_training_
         assert np.all(np.abs(restored[clipped, 3]) <= 10 * level)
 
 
-def test_the_self_check_shrinks_def003s_estimate_towards_the_input_and_says_how_far(trained):
+def test_the_self_check_shrinks_the_references_estimate_towards_the_input_and_says_how_far(trained):
     root, model = trained
     truth = synthetic_seismogram(np.random.default_rng(RECORD_SEED + 1), 3000)
     level = int(0.6 * np.abs(truth).max())
