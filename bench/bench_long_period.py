@@ -16,6 +16,7 @@ import argparse
 
 import numpy as np
 
+from seisclip.bank.clipping import runs_of
 from seisclip.restore.records import ClippedRecord
 from seisclip.restore.windows import BASELINES
 
@@ -55,8 +56,7 @@ def main() -> None:
             status = (truth > level).astype(np.int8) - (truth < -level).astype(np.int8)
             values = np.clip(truth, -level, level)
             clipped = status != 0
-            edges = np.flatnonzero(np.diff(np.r_[0, clipped.astype(np.int8), 0]))
-            longest = int((edges[1::2] - edges[::2]).max())
+            longest = max(stop - start for start, stop in runs_of(clipped))
 
             def error(estimate: np.ndarray) -> float:
                 return float(np.sqrt(np.mean((estimate - truth)[clipped] ** 2)) / peak)

@@ -38,8 +38,6 @@ from seisclip.sets.pairs import Representation, SegmentPairs, batch_count, epoch
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = 7
-
-
 REFERENCE = "def004"
 
 

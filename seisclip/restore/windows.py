@@ -5,7 +5,8 @@ fully convolutional model (one whose input length is not fixed) of ``--window`` 
 FULLY_CONVOLUTIONAL_WINDOW by default, so that each estimate sees context much longer than a
 clipped run. Every window that holds a clipped sample is predicted, all in batches; each
 clipped sample's estimate combines every window covering it (median or mean) and their
-standard deviation is kept as the spread. Only clipped samples change, and each ends at or beyond its clip level.
+standard deviation is kept as the spread. Only clipped samples change, and each ends at or
+beyond its clip level.
 
 Windows are scaled as the model was trained (its manifest's ``normalisation``):
 
