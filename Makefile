@@ -48,7 +48,7 @@ demo: $(STAMP)
 	@mkdir -p restored
 	$(call once,$(CLIPPED),$(BIN)/seisclip clip $(RECORD) --level 0.4 --out $(CLIPPED))
 	$(call once,$(RESTORED),$(BIN)/seisclip restore $(CLIPPED) --model $(MODEL) --out $(RESTORED))
-	@echo "outputs: $(SET) (+ .json), $(MODEL)/, $(EVALUATION)/evaluation.{md,csv,png,json}, $(RESTORED) and restored/demo_record_clipped40.restored.png"
+	@echo "outputs: $(SET) (+ .json), $(MODEL)/, $(EVALUATION)/evaluation.{md,csv,png,json} and records.csv, $(RESTORED) and restored/demo_record_clipped40.restored.png"
 	@echo
 	@cat $(EVALUATION)/evaluation.md
 

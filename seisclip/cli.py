@@ -299,7 +299,7 @@ def _add_restoration_commands(commands) -> None:
     clip.add_argument("--overwrite", action="store_true", help="replace an existing output")
     clip.set_defaults(action=_clip)
 
-    evaluate = commands.add_parser("evaluate", help="compare the model with spline and POCS per clip-level bin")
+    evaluate = commands.add_parser("evaluate", help="compare the model with spline, POCS and A-SPADE per clip-level bin")
     evaluate.add_argument("--model", default=None, help="model directory (default source: its test split)")
     evaluate.add_argument("--records", nargs="+", default=None, metavar="FILE",
                           help="evaluate on these unclipped records instead, clipped at --clip-levels: ASCII "

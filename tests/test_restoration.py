@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -316,3 +317,30 @@ def test_evaluate_on_records_clipped_at_given_levels(models, tmp_path):
     assert [row["bin"] for row in metrics["spline"]] == ["0.3-0.4", "0.6-0.7"]
     assert all(row["rms_clipped"] < unchanged["rms_clipped"]
                for row, unchanged in zip(metrics["spline"], metrics["clipped input"]))
+
+
+def test_evaluate_on_records_lists_every_record_level_and_method(tmp_path):
+    """records.csv has a row per record, clip level and method; its figures are those the table
+    sums up: per bin, the median of the records' rms_clipped and the count of records made worse."""
+    for seed, name in ((3, "a.txt"), (4, "b.txt"), (5, "c.txt")):
+        write_plain(tmp_path / name, clipped_signal(seed=seed, n=300)[0])
+    done = seisclip(tmp_path, "evaluate", "--records", "a.txt", "b.txt", "c.txt", "--clip-levels", "0.3", "0.6",
+                    "--out-dir", "ev", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "records.csv" in done.stderr
+    with open(tmp_path / "ev" / "records.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    methods = ["spline", "pocs", "aspade", "clipped input"]
+    assert [(row["record"], row["clip_level"], row["method"]) for row in rows] == [
+        (record, level, method) for record in ("a.txt", "b.txt", "c.txt") for level in ("0.3", "0.6") for method in methods]
+    metrics = json.loads((tmp_path / "ev" / "evaluation.json").read_text())["metrics"]
+    for method in methods:
+        for table_row, level in zip(metrics[method], ("0.3", "0.6")):
+            mine = [row for row in rows if row["method"] == method and row["clip_level"] == level]
+            assert np.median([float(row["rms_clipped"]) for row in mine]) == pytest.approx(
+                table_row["median_rms_clipped"], rel=1e-5)
+            assert sum(int(row["worse"]) for row in mine) == table_row["worse"]
+            assert sum(int(row["clipped_samples"]) for row in mine) == table_row["clipped_samples"]
+    unchanged = [row for row in rows if row["method"] == "clipped input"]
+    assert all(row["worse"] == "0" and float(row["delta_sdr_db"]) == 0.0 for row in unchanged)
+    assert all(float(row["rms_clipped"]) > 0 for row in unchanged)

@@ -96,16 +96,42 @@ def sdr_db(true: np.ndarray, estimate: np.ndarray) -> float:
     return 20.0 * np.log10(signal / max(float(np.linalg.norm(np.asarray(estimate) - true)), signal * _SDR_FLOOR))
 
 
+@dataclass
+class SignalScore:
+    """One restored signal against its truth: the squared errors on its clipped samples (each
+    divided by the true peak), its relative L2 error, ΔSDR, and whether the clipped input was closer."""
+
+    squared_errors: np.ndarray
+    relative_l2: float
+    delta_sdr_db: float
+    worse: bool
+
+    @classmethod
+    def of(cls, true: np.ndarray, estimate: np.ndarray, status: np.ndarray, unrestored: np.ndarray) -> "SignalScore":
+        estimate = np.asarray(estimate)
+        error = (estimate - true) / np.abs(true).max()
+        return cls(squared_errors=error[np.asarray(status) != 0] ** 2,
+                   relative_l2=float(np.linalg.norm(estimate - true) / np.linalg.norm(true)),
+                   delta_sdr_db=sdr_db(true, estimate) - sdr_db(true, unrestored),
+                   worse=bool(np.linalg.norm(estimate - true) > np.linalg.norm(np.asarray(unrestored) - true)))
+
+    @property
+    def rms_clipped(self) -> float:
+        return float(np.sqrt(self.squared_errors.mean())) if self.squared_errors.size else 0.0
+
+
 def bin_metrics(truth, restored, status, rscale: np.ndarray, clipped) -> list[dict]:
     """One row per clip-level bin that holds clipped samples; the signals (``truth``, their
     ``restored`` and ``clipped`` versions) may differ in length."""
-    squared_errors, relative_l2, delta_sdr, worse = [], [], [], []
-    for true, estimate, state, unrestored in zip(truth, restored, status, clipped):
-        error = (np.asarray(estimate) - true) / np.abs(true).max()
-        squared_errors.append(error[np.asarray(state) != 0] ** 2)
-        relative_l2.append(np.linalg.norm(estimate - true) / np.linalg.norm(true))
-        delta_sdr.append(sdr_db(true, estimate) - sdr_db(true, unrestored))
-        worse.append(np.linalg.norm(estimate - true) > np.linalg.norm(np.asarray(unrestored) - true))
+    return bin_rows([SignalScore.of(*signal) for signal in zip(truth, restored, status, clipped)], rscale)
+
+
+def bin_rows(scores: list[SignalScore], rscale: np.ndarray) -> list[dict]:
+    """:func:`bin_metrics` from the signals' scores."""
+    squared_errors = [score.squared_errors for score in scores]
+    relative_l2 = [score.relative_l2 for score in scores]
+    delta_sdr = [score.delta_sdr_db for score in scores]
+    worse = [score.worse for score in scores]
     rscale = np.asarray(rscale)
     rows = []
     for low, high in zip(BIN_EDGES[:-1], BIN_EDGES[1:]):
@@ -121,8 +147,7 @@ def bin_metrics(truth, restored, status, rscale: np.ndarray, clipped) -> list[di
             "rms_clipped": float(np.sqrt(pooled.mean())),
             # Per signal, then the median over the bin's signals that have clipped samples: no
             # single signal with many clipped samples decides it.
-            "median_rms_clipped": float(np.median([np.sqrt(squared_errors[i].mean()) for i in inside
-                                                   if squared_errors[i].size])),
+            "median_rms_clipped": float(np.median([scores[i].rms_clipped for i in inside if squared_errors[i].size])),
             "relative_l2": float(np.mean([relative_l2[i] for i in inside])),
             "delta_sdr_db": float(np.mean([delta_sdr[i] for i in inside])),
             "worse": int(sum(worse[i] for i in inside)),
@@ -270,22 +295,25 @@ def read_records(path: str) -> list[tuple[str, np.ndarray]]:
 
 
 def evaluate_records(paths: list[str], clip_levels: list[float], restorer: ModelRestorer | None,
-                     stride: int | None = None) -> dict[str, list[dict]]:
-    """Whole unclipped records, each clipped at every level and restored with sliding windows."""
+                     stride: int | None = None) -> tuple[dict[str, list[dict]], list[dict]]:
+    """Whole unclipped records, each clipped at every level and restored with sliding windows.
+    Returns the rows per bin of every method, and one row per record, level and method
+    (:func:`record_rows`)."""
     from .records import ClippedRecord
     from .windows import restore_record
 
     methods = (["model"] if restorer else []) + [*BASELINES, UNCHANGED]
-    truths, statuses, levels, inputs = [], [], [], []
+    names, truths, statuses, levels, inputs = [], [], [], [], []
     restored: dict[str, list[np.ndarray]] = {method: [] for method in methods}
-    for path, truth in (record for path in paths for record in read_records(path)):
+    for name, truth in (record for path in paths for record in read_records(path)):
         if not truth.size:
-            raise SeisclipError("record is empty", path)
+            raise SeisclipError("record is empty", name)
         if not np.abs(truth).max() > 0:
-            raise SeisclipError("record is all zeros: nothing to clip", path)
+            raise SeisclipError("record is all zeros: nothing to clip", name)
         for fraction in clip_levels:
             clipped = ClippedSet.clip(truth[None, :], np.array([fraction]))
-            record = ClippedRecord(path, clipped.values[0], clipped.status[0], clipped.clip_level[0], -clipped.clip_level[0])
+            record = ClippedRecord(name, clipped.values[0], clipped.status[0], clipped.clip_level[0], -clipped.clip_level[0])
+            names.append(name)
             truths.append(truth)
             statuses.append(record.status)
             levels.append(fraction)
@@ -293,7 +321,31 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
             for method in methods:
                 estimate = record.values if method == UNCHANGED else restore_record(record, method, restorer, stride).restored
                 restored[method].append(estimate)
-    return {method: bin_metrics(truths, restored[method], statuses, np.array(levels), inputs) for method in methods}
+    scores = {method: [SignalScore.of(*signal) for signal in zip(truths, restored[method], statuses, inputs)]
+              for method in methods}
+    return ({method: bin_rows(scores[method], np.array(levels)) for method in methods},
+            record_rows(names, levels, [int(np.count_nonzero(state)) for state in statuses], scores))
+
+
+def record_rows(names: list[str], levels: list[float], clipped_samples: list[int],
+                scores: dict[str, list[SignalScore]]) -> list[dict]:
+    """One row per record, clip level and method, so that a user can see which records a method
+    made worse and by how much."""
+    return [{"record": name, "clip_level": level, "clipped_samples": count, "method": method,
+             "rms_clipped": method_scores[i].rms_clipped, "delta_sdr_db": method_scores[i].delta_sdr_db,
+             "worse": method_scores[i].worse}
+            for i, (name, level, count) in enumerate(zip(names, levels, clipped_samples))
+            for method, method_scores in scores.items()]
+
+
+def records_csv(rows: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["record", "clip_level", "clipped_samples", "method", "rms_clipped", "delta_sdr_db", "worse"])
+    for row in rows:
+        writer.writerow([row["record"], f"{row['clip_level']:g}", row["clipped_samples"], row["method"],
+                         f"{row['rms_clipped']:.6g}", f"{row['delta_sdr_db']:.6g}", int(row["worse"])])
+    return out.getvalue().encode()
 
 
 def run_evaluate(model_dir: str | None = None, records: list[str] | None = None, clip_levels: list[float] | None = None,
@@ -320,9 +372,9 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
         levels = clip_levels or [round(0.15 + 0.1 * k, 2) for k in range(9)]
         if not all(0 < level <= 1 for level in levels):
             raise SeisclipError(f"clip levels must be in (0, 1], got {levels}")
-        methods = evaluate_records(records, levels, restorer, stride)
+        methods, per_record = evaluate_records(records, levels, restorer, stride)
     else:
-        methods = evaluate(model_test_set(directory, progress), restorer)
+        methods, per_record = evaluate(model_test_set(directory, progress), restorer), None
 
     table = markdown_table(methods)
     title = f"{name}: {source}"
@@ -331,6 +383,8 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
         (work / "evaluation.md").write_text(f"# {title}\n\n{table}")
         (work / "evaluation.csv").write_bytes(csv_table(methods))
         (work / "evaluation.png").write_bytes(plot_metrics(methods, title))
+        if per_record is not None:
+            (work / "records.csv").write_bytes(records_csv(per_record))
         (work / "evaluation.json").write_bytes(dump_json({
             "kind": "seisclip evaluation",
             "model_dir": model_dir,
@@ -342,5 +396,6 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
             **run_record("numpy"),
         }))
     print(f"{title}\n{table}", end="")
-    print(f"-> {out_dir}/evaluation.md, evaluation.csv, evaluation.png, evaluation.json", file=sys.stderr)
+    written = "evaluation.md, evaluation.csv, evaluation.png, evaluation.json" + (", records.csv" if records else "")
+    print(f"-> {out_dir}/{written}", file=sys.stderr)
     return methods
