@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.interpolate import CubicSpline
 
 from seisclip.bank.clipping import runs_of
 from seisclip.bank.synthetic import synthetic_seismogram
@@ -20,6 +21,7 @@ from seisclip.restore.baselines import restore_pocs, restore_spline
 from seisclip.restore.evaluation import ClippedSet, bin_metrics
 from seisclip.restore.records import ClippedRecord, detect_clipping, read_clipped_record
 from seisclip.restore.windows import window_starts
+from seisclip.sets.channels import spline_across_runs
 
 from conftest import REPO_ROOT, format_wc_line
 
@@ -120,6 +122,25 @@ def test_spline_recovers_a_smooth_peak():
     status = (truth > 800).astype(np.int8) - (truth < -800).astype(np.int8)
     restored = restore_spline(np.clip(truth, -800, 800), status, 800.0, -800.0)
     assert np.max(np.abs(restored - truth)) < 0.02 * 1000
+
+
+@pytest.mark.parametrize("neighbours", [1, 2, 4, 6])
+def test_the_spline_across_runs_is_scipys_cubic_spline_through_each_runs_neighbours(neighbours):
+    """All runs solved together give what a CubicSpline fitted to each run's neighbours gives, with
+    runs at the ends (left as they are), runs a sample apart and runs with few neighbours."""
+    rng = np.random.default_rng(neighbours)
+    for _ in range(40):
+        n = int(rng.integers(2, 120))
+        values = np.cumsum(rng.standard_normal(n)) * 100
+        status = ((rng.random(n) < rng.uniform(0.05, 0.8)) * rng.choice([-1, 1], n)).astype(np.int8)
+        expected = values.copy()
+        unclipped = np.flatnonzero(status == 0)
+        for start, stop in runs_of(status != 0):
+            left, right = unclipped[unclipped < start][-neighbours:], unclipped[unclipped >= stop][:neighbours]
+            if left.size and right.size:
+                known = np.concatenate([left, right])
+                expected[start:stop] = CubicSpline(known, values[known])(np.arange(start, stop))
+        np.testing.assert_allclose(spline_across_runs(values, status, neighbours), expected, rtol=1e-9, atol=1e-7)
 
 
 def test_pocs_halves_the_error_of_a_band_limited_signal():

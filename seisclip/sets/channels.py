@@ -62,20 +62,58 @@ def clipped_mask(windows: ClippedWindows) -> np.ndarray:
 
 def spline_across_runs(values: np.ndarray, status: np.ndarray, neighbours: int = SPLINE_NEIGHBOURS) -> np.ndarray:
     """``values`` with each clipped run (status != 0) replaced by a cubic spline through up to
-    ``neighbours`` unclipped samples on each side. A run touching the first or last sample has one
-    side only, where a cubic would extrapolate without bound: it is left as it is."""
+    ``neighbours`` unclipped samples on each side (scipy's not-a-knot ``CubicSpline``). A run
+    touching the first or last sample has one side only, where a cubic would extrapolate without
+    bound: it is left as it is.
+
+    Runs with ``neighbours`` knots on both sides, nearly all of them, are solved together
+    (:func:`_not_a_knot_curvatures`): a training batch holds thousands of runs, and one
+    ``CubicSpline`` each made this channel cost more than the training step it feeds."""
     from scipy.interpolate import CubicSpline   # here: building the parser must not load scipy
 
     values = np.asarray(values, dtype=np.float64)
     estimate = values.copy()
-    unclipped = np.flatnonzero(status == 0)
-    for start, stop in runs_of(status != 0):
-        left = unclipped[unclipped < start][-neighbours:]
-        right = unclipped[unclipped >= stop][:neighbours]
-        if left.size and right.size:
-            known = np.concatenate([left, right])
+    clipped = np.asarray(status) != 0
+    runs = np.array(runs_of(clipped), dtype=np.int64).reshape(-1, 2)
+    unclipped = np.flatnonzero(~clipped)
+    before = np.searchsorted(unclipped, runs[:, 0])   # the unclipped samples before each run
+    left, right = np.minimum(before, neighbours), np.minimum(unclipped.size - before, neighbours)
+    full = (left == neighbours) & (right == neighbours) & (neighbours >= 2)
+    if np.any(full):
+        knots = unclipped[before[full, None] + np.arange(-neighbours, neighbours)]
+        x, y = knots.astype(np.float64), values[knots]
+        curvature = _not_a_knot_curvatures(x, y)
+        # Each run lies between its last left knot (k) and its first right one (k + 1).
+        starts, lengths = runs[full, 0], runs[full, 1] - runs[full, 0]
+        run = np.repeat(np.arange(starts.size), lengths)
+        t = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths - starts, lengths)
+        k = neighbours - 1
+        x0, x1, y0, y1 = x[run, k], x[run, k + 1], y[run, k], y[run, k + 1]
+        m0, m1, h = curvature[run, k], curvature[run, k + 1], x[run, k + 1] - x[run, k]
+        estimate[t] = ((m0 * (x1 - t) ** 3 + m1 * (t - x0) ** 3) / (6 * h)
+                       + (y0 / h - m0 * h / 6) * (x1 - t) + (y1 / h - m1 * h / 6) * (t - x0))
+    for (start, stop), first, n_left, n_right in zip(runs[~full], before[~full], left[~full], right[~full]):
+        if n_left and n_right:
+            known = unclipped[first - n_left:first + n_right]
             estimate[start:stop] = CubicSpline(known, values[known])(np.arange(start, stop))
     return estimate
+
+
+def _not_a_knot_curvatures(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Second derivatives at the knots ``(R, n)`` of each row's not-a-knot cubic spline through
+    ``(x, y)``, ``n >= 4``: continuity of the first derivative at the inner knots, and of the third
+    at the second and the last but one."""
+    rows, n = x.shape
+    h = np.diff(x, axis=1)
+    system, rhs = np.zeros((rows, n, n)), np.zeros((rows, n))
+    inner = np.arange(1, n - 1)
+    system[:, inner, inner - 1] = h[:, :-1]
+    system[:, inner, inner] = 2 * (h[:, :-1] + h[:, 1:])
+    system[:, inner, inner + 1] = h[:, 1:]
+    rhs[:, 1:-1] = 6 * np.diff(np.diff(y, axis=1) / h, axis=1)
+    system[:, 0, :3] = np.stack([h[:, 1], -(h[:, 0] + h[:, 1]), h[:, 0]], axis=1)
+    system[:, -1, -3:] = np.stack([h[:, -1], -(h[:, -2] + h[:, -1]), h[:, -2]], axis=1)
+    return np.linalg.solve(system, rhs[..., None])[..., 0]
 
 
 def spline(windows: ClippedWindows) -> np.ndarray:
