@@ -142,10 +142,10 @@ def main() -> None:
     record = make_record(args.samples, args.clipped_fraction, np.random.default_rng(SEED))
     model_restorer = restorer(definition, args.model, args.length)
     rows = [f"| {REFERENCE} ({'trained' if args.model else 'untrained'}), windows of {model_restorer.window} | "
-            f"{timed(lambda: model_restorer.restore(record)):.2f} s |"]
+            f"{timed(lambda: model_restorer.restore(record)):.3f} s |"]
     for name, restore in BASELINES.items():
         seconds = timed(lambda: restore(record.values, record.status, record.clip_high, record.clip_low))
-        rows.append(f"| {name} | {seconds:.2f} s |")
+        rows.append(f"| {name} | {seconds:.3f} s |")
     print(f"Restoring {args.samples:,} samples, {int(record.clipped.sum()):,} clipped "
           f"({record.clipped.mean():.1%}):\n\n| method | time |\n|---|---:|")
     print("\n".join(rows))
