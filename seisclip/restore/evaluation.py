@@ -128,16 +128,12 @@ def bin_metrics(truth, restored, status, rscale: np.ndarray, clipped) -> list[di
 
 def bin_rows(scores: list[SignalScore], rscale: np.ndarray) -> list[dict]:
     """:func:`bin_metrics` from the signals' scores."""
-    squared_errors = [score.squared_errors for score in scores]
-    relative_l2 = [score.relative_l2 for score in scores]
-    delta_sdr = [score.delta_sdr_db for score in scores]
-    worse = [score.worse for score in scores]
     rscale = np.asarray(rscale)
     rows = []
     for low, high in zip(BIN_EDGES[:-1], BIN_EDGES[1:]):
         last = high == BIN_EDGES[-1]
         inside = np.flatnonzero((rscale >= low) & ((rscale <= high) if last else (rscale < high)))
-        pooled = np.concatenate([squared_errors[i] for i in inside]) if inside.size else np.zeros(0)
+        pooled = np.concatenate([scores[i].squared_errors for i in inside]) if inside.size else np.zeros(0)
         if not pooled.size:
             continue
         rows.append({
@@ -147,10 +143,11 @@ def bin_rows(scores: list[SignalScore], rscale: np.ndarray) -> list[dict]:
             "rms_clipped": float(np.sqrt(pooled.mean())),
             # Per signal, then the median over the bin's signals that have clipped samples: no
             # single signal with many clipped samples decides it.
-            "median_rms_clipped": float(np.median([scores[i].rms_clipped for i in inside if squared_errors[i].size])),
-            "relative_l2": float(np.mean([relative_l2[i] for i in inside])),
-            "delta_sdr_db": float(np.mean([delta_sdr[i] for i in inside])),
-            "worse": int(sum(worse[i] for i in inside)),
+            "median_rms_clipped": float(np.median([scores[i].rms_clipped for i in inside
+                                                   if scores[i].squared_errors.size])),
+            "relative_l2": float(np.mean([scores[i].relative_l2 for i in inside])),
+            "delta_sdr_db": float(np.mean([scores[i].delta_sdr_db for i in inside])),
+            "worse": int(sum(scores[i].worse for i in inside)),
         })
     return rows
 
@@ -324,17 +321,16 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
     scores = {method: [SignalScore.of(*signal) for signal in zip(truths, restored[method], statuses, inputs)]
               for method in methods}
     return ({method: bin_rows(scores[method], np.array(levels)) for method in methods},
-            record_rows(names, levels, [int(np.count_nonzero(state)) for state in statuses], scores))
+            record_rows(names, levels, scores))
 
 
-def record_rows(names: list[str], levels: list[float], clipped_samples: list[int],
-                scores: dict[str, list[SignalScore]]) -> list[dict]:
+def record_rows(names: list[str], levels: list[float], scores: dict[str, list[SignalScore]]) -> list[dict]:
     """One row per record, clip level and method, so that a user can see which records a method
     made worse and by how much."""
-    return [{"record": name, "clip_level": level, "clipped_samples": count, "method": method,
-             "rms_clipped": method_scores[i].rms_clipped, "delta_sdr_db": method_scores[i].delta_sdr_db,
-             "worse": method_scores[i].worse}
-            for i, (name, level, count) in enumerate(zip(names, levels, clipped_samples))
+    return [{"record": name, "clip_level": level, "clipped_samples": method_scores[i].squared_errors.size,
+             "method": method, "rms_clipped": method_scores[i].rms_clipped,
+             "delta_sdr_db": method_scores[i].delta_sdr_db, "worse": method_scores[i].worse}
+            for i, (name, level) in enumerate(zip(names, levels))
             for method, method_scores in scores.items()]
 
 
@@ -396,6 +392,6 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
             **run_record("numpy"),
         }))
     print(f"{title}\n{table}", end="")
-    written = "evaluation.md, evaluation.csv, evaluation.png, evaluation.json" + (", records.csv" if records else "")
+    written = "evaluation.md, evaluation.csv, evaluation.png, evaluation.json" + (", records.csv" if per_record is not None else "")
     print(f"-> {out_dir}/{written}", file=sys.stderr)
     return methods
