@@ -33,18 +33,25 @@ def wave_train(period: float, samples: int = 20_000) -> np.ndarray:
     return np.round(5000.0 * envelope * waves + noise)
 
 
+def restoration_methods(model_dir: str | None) -> dict:
+    """``restore(values, status, clip_high, clip_low)`` by name: the model's whole-record restoration
+    first (when ``model_dir`` is given; TensorFlow is loaded only then), then the classic methods."""
+    methods = dict(BASELINES)
+    if model_dir:
+        from seisclip.learn.model_dir import load_model
+        from seisclip.restore.windows import ModelRestorer
+
+        restorer = ModelRestorer.of(load_model(model_dir))
+        methods = {restorer.name: lambda values, status, high, low: restorer.restore(
+            ClippedRecord("generated record", values, status, high, low)).restored, **methods}
+    return methods
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="a trained model directory (default: the classic methods only)")
     args = parser.parse_args()
-    methods = dict(BASELINES)
-    if args.model:
-        from seisclip.learn.model_dir import load_model
-        from seisclip.restore.windows import ModelRestorer
-
-        restorer = ModelRestorer.of(load_model(args.model))
-        methods = {restorer.name: lambda values, status, high, low: restorer.restore(
-            ClippedRecord("wave train", values, status, high, low)).restored, **methods}
+    methods = restoration_methods(args.model)
 
     print("| period | clipped at | longest run | clipped input | " + " | ".join(methods) + " |")
     print("|---|---|---:|---:|" + "---:|" * len(methods))

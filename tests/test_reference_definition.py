@@ -99,12 +99,32 @@ def test_the_reference_restores_through_the_cli_with_a_window_longer_than_its_tr
                         *(("--window", window, "--stride", window) if window else ()))
         assert done.returncode == 0, done.stderr
         assert f": {windows}," in done.stderr   # 3000 samples: two windows of 2048, or one of the whole record
+        assert "warning" not in done.stderr
         restored = np.loadtxt(root / output, comments="#")
         clipped = restored[:, 2] != 0
         assert clipped.sum() >= 10
         np.testing.assert_array_equal(restored[~clipped, 3], restored[~clipped, 1])
         assert np.all(restored[clipped, 3] * restored[clipped, 2] >= level)
         assert np.all(np.abs(restored[clipped, 3]) <= 10 * level)
+
+
+def test_restoring_a_record_that_rests_beyond_its_clip_level_warns_which_side_and_how_much(trained):
+    root, model = trained
+    truth = synthetic_seismogram(np.random.default_rng(RECORD_SEED + 2), 3000)
+    level = int(0.5 * np.abs(truth).max())
+    # A baseline offset past the digitiser's range: the record sits on its upper clip level.
+    recorded = np.clip(truth + round(1.25 * level), -level, level)
+    (root / "saturated.txt").write_text("".join(f"{value}\n" for value in recorded.tolist()))
+    done = seisclip(root, "restore", "saturated.txt", "--model", str(model), "--out", "saturated_restored.txt")
+    assert done.returncode == 0, done.stderr
+    share = np.mean(recorded == level)
+    assert share > 0.5
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: saturated.txt: {share:.0%} of its samples are clipped at +, so it rests beyond its "
+                        "clip level, unlike any window the model trained on: try --method pocs or aspade "
+                        "(docs/restoration.md)"]
+    done = seisclip(root, "restore", "saturated.txt", "--method", "pocs", "--out", "saturated_pocs.txt")
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
 
 
 def test_the_self_check_shrinks_the_references_estimate_towards_the_input_and_says_how_far(trained):

@@ -41,6 +41,15 @@ class ClippedRecord:
         """The larger magnitude of the two clip levels: the scale of a clip-normalised window."""
         return max(abs(self.clip_high), abs(self.clip_low))
 
+    def resting_clipped_side(self) -> tuple[str, float] | None:
+        """``("+" or "-", share)`` when more than half the samples are clipped on one side: the
+        record rests beyond that clip level, a saturated station rather than clipped peaks."""
+        for side, sign in (("+", 1), ("-", -1)):
+            share = float(np.mean(self.status == sign))
+            if share > 0.5:
+                return side, share
+        return None
+
 
 def clip_levels(values: np.ndarray, status: np.ndarray, path: str) -> tuple[float, float]:
     """Clip levels as the record shows them: the least extreme clipped value on each side, above

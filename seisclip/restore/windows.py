@@ -289,6 +289,12 @@ def restore_file(record_path: str, method: str = "model", model_dir: str | None 
             raise SeisclipError("method 'model' needs a model directory (--model)")
         restorer = ModelRestorer.of(load_model(model_dir, trust_definition), batch_size=batch_size, window=window,
                                     self_check=self_check)
+    resting = record.resting_clipped_side()
+    if restorer and resting:
+        # bench/bench_offsets.py: there the network made most generated records worse, POCS and A-SPADE none.
+        print(f"warning: {record_path}: {resting[1]:.0%} of its samples are clipped at {resting[0]}, so it rests "
+              "beyond its clip level, unlike any window the model trained on: try --method pocs or aspade "
+              "(docs/restoration.md)", file=sys.stderr)
     restoration = restore_record(record, method, restorer, stride=stride, combine=combine)
 
     name = restorer.name if restorer else method
