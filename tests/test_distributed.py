@@ -146,7 +146,10 @@ def test_two_workers_train_one_model_which_the_chief_alone_writes(workspace, two
     assert "training on 2 replicas over 2 workers; worker 0 here: /job:worker/replica:0/task:0/" in chief_err
     assert f"models_cluster/{MODEL}: test MSE" in chief_err
     assert "training on 2 replicas over 2 workers; worker 1 here: /job:worker/replica:0/task:1/" in worker_err
-    assert worker_err.rstrip().endswith("worker 1 of 2: trained; the chief writes the model")
+    assert "worker 1 of 2: trained; the chief writes the model" in worker_err.splitlines()
+    # TensorFlow's heartbeat may log a failed RPC after that line when the chief, which hosts the
+    # coordination service, exits first (a race at shutdown); neither task may fail.
+    assert not any(marker in err for err in (chief_err, worker_err) for marker in ("Traceback", ": error:"))
 
 
 def tree_of(folder: Path) -> dict[str, tuple[int, int]]:
