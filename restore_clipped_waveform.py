@@ -2,7 +2,7 @@
 """Restore the clipped samples of a record with a trained model (or a classic baseline).
 
     python restore_clipped_waveform.py --input_file record.txt --model_dir models/set00001_256_40000_def002 \
-        [--output_file record.restored.txt] [--plot_file record.restored.png] [--method model|spline|pocs]
+        [--output_file record.restored.txt] [--plot_file record.restored.png] [--method hybrid|model|spline|pocs|aspade]
 
 Writes `index value status restored spread` lines and a PNG plot; see `seisclip restore --help`.
 """

@@ -106,8 +106,11 @@ def add_trust_option(parser: argparse.ArgumentParser, flag: Callable[[str], str]
 def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], str]) -> None:
     """Options shared by ``seisclip restore`` and restore_clipped_waveform.py; ``flag`` spells
     each option's name in the command's style."""
-    parser.add_argument(flag("method"), dest="method", choices=("model", "spline", "pocs", "aspade"), default="model",
-                        help="restore with the model (default) or a classic baseline: cubic spline, POCS or A-SPADE")
+    parser.add_argument(flag("method"), dest="method", choices=("hybrid", "model", "spline", "pocs", "aspade"),
+                        default="hybrid",
+                        help="hybrid (default, the one to use): the model's network, and the cubic spline on the "
+                             "clipped runs where the record is smooth; model: the network alone; or a classic "
+                             "method: cubic spline, POCS or A-SPADE (docs/restoration.md)")
     parser.add_argument(flag("window"), dest="window", type=positive_int, default=None,
                         help="window length for a fully convolutional model (default 4096 or its L if longer); "
                              "other models take windows of their L only")
@@ -273,6 +276,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from .restore.compare import run_compare
+
+    run_compare(args.model_dirs, records=args.records, clip_levels=args.clip_levels, sort_by=args.sort_by,
+                out_dir=args.out_dir, stride=args.stride, window=args.window, overwrite=args.overwrite,
+                progress=not args.quiet, trust_definition=args.trust_definition)
+    return 0
+
+
 def _clip(args: argparse.Namespace) -> int:
     from .restore.records import clip_artificially
 
@@ -318,6 +330,28 @@ def _add_restoration_commands(commands) -> None:
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     add_trust_option(evaluate, lambda name: "--" + name.replace("_", "-"))
     evaluate.set_defaults(action=_evaluate)
+
+    compare = commands.add_parser("compare", help="models side by side with the baselines, per record family: "
+                                                  "Markdown, CSV and PNG")
+    compare.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR", help="model directories to compare")
+    compare.add_argument("--records", nargs="+", default=None, metavar="FILE",
+                         help="unclipped records, clipped at --clip-levels; a record's family is the folder "
+                              "holding its file (without: only what the manifests say)")
+    compare.add_argument("--clip-levels", nargs="+", type=float, default=None, metavar="FRACTION",
+                         help="clip levels as fractions of each record's peak (default 0.15 0.25 ... 0.95)")
+    compare.add_argument("--sort-by", default=None, metavar="COLUMN",
+                         help="sort the rows by this column, ascending: a family (its mean ratio to the spline), "
+                              "worse, parameters, epochs, training_s, test_mse, ... (default: as given)")
+    compare.add_argument("--window", type=positive_int, default=None,
+                         help="window length for a fully convolutional model (default 4096 or its L)")
+    compare.add_argument("--stride", type=positive_int, default=None,
+                         help="samples between window starts (default a quarter of the window)")
+    compare.add_argument("--out-dir", default=None,
+                         help="output folder (default evaluations/compare_<labels>)")
+    compare.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    compare.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_trust_option(compare, lambda name: "--" + name.replace("_", "-"))
+    compare.set_defaults(action=_compare)
 
 
 def build_parser() -> ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -31,6 +32,15 @@ def git_state(folder: str | os.PathLike = _PACKAGE_DIR) -> dict[str, Any]:
     if commit is None:
         return {"git_commit": None, "git_dirty": None}
     return {"git_commit": commit, "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def source_sha256() -> str:
+    """The sha256 of seisclip's own source files, names and contents: it changes with any change
+    to the code, committed or not, which a version number or a commit alone would miss."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
+        digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def library_versions(*modules: str) -> dict[str, str]:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from seisclip.learn.definition import dropped_choices
 from seisclip.sets.augmentation import AddedNoise, PolarityFlip, RandomGain, augment
 from seisclip.sets.channels import BUILT_IN, ClippedWindows, network_inputs, resolve
 from seisclip.sets.labels import clip_and_label, make_training_pairs
@@ -119,6 +121,37 @@ def test_a_bad_definition_is_one_line_naming_the_problem(workspace, change, prob
     done = sh(workspace, workspace / "run_create_and_train_model.sh", str(LENGTH), SET, name)
     one_error_line(done, f"create_and_train_model_{name}.py: error: {workspace}/create_and_train_model_{name}.py: "
                          f"{problem}")
+
+
+@pytest.mark.parametrize("choice, added", [
+    ("AUGMENTATION", "from seisclip.sets.augmentation import PolarityFlip\n\nAUGMENTATION = (PolarityFlip(0.5),)\n"),
+    ("optimizer", "def optimizer(learning_rate):\n    return keras.optimizers.SGD(learning_rate)\n"),
+])
+@pytest.mark.bad_input("definition-dropped-choice")
+def test_a_choice_defined_but_not_passed_is_refused_naming_it(workspace, choice, added):
+    """A copy of def001 that defines a choice and leaves train_definition's call as it is would
+    train without it and record nothing: it is refused before anything trains."""
+    name = "def780"
+    def001 = (REPO_ROOT / "create_and_train_model_def001.py").read_text()
+    anchor = "\n\ndef build_model("
+    assert anchor in def001
+    source = def001.replace('NAME = "def001"', f'NAME = "{name}"').replace(anchor, f"\n{added}{anchor}", 1)
+    variant(workspace, name, source)
+    # One epoch: were it not refused, the run would end soon all the same.
+    done = sh(workspace, workspace / "run_create_and_train_model.sh", str(LENGTH), SET, name, "--epochs", "1")
+    one_error_line(done, f"create_and_train_model_{name}.py: error: {workspace}/create_and_train_model_{name}.py: "
+                         f"{choice} is defined but not passed to train_definition: add {choice.lower()}={choice}")
+    assert not list(workspace.glob(f"models/*{name}*"))   # neither the model directory nor a working folder
+
+
+def test_a_defined_choice_counts_as_passed_only_as_that_very_object():
+    augmentation = (PolarityFlip(0.5),)
+    # callbacks as `from keras import callbacks` leaves it: a module, no choice.
+    script = {"AUGMENTATION": augmentation, "NORMALISATION": "clip", "callbacks": types.ModuleType("callbacks")}
+    assert dropped_choices(script, {"augmentation": augmentation, "normalisation": script["NORMALISATION"]}) == []
+    assert dropped_choices(script, {"augmentation": (PolarityFlip(0.5),)}) == [
+        "NORMALISATION is defined but not passed to train_definition: add normalisation=NORMALISATION",
+        "AUGMENTATION is defined but train_definition got another augmentation: pass augmentation=AUGMENTATION"]
 
 
 @pytest.fixture(scope="module")

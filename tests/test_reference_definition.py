@@ -135,7 +135,8 @@ def test_the_self_check_shrinks_the_references_estimate_towards_the_input_and_sa
     outputs = {}
     for flags in ((), ("--self-check",)):
         output = f"checked{len(flags)}.txt"
-        done = seisclip(root, "restore", "checked.txt", "--model", str(model), "--out", output, *flags)
+        done = seisclip(root, "restore", "checked.txt", "--model", str(model), "--method", "model", "--out", output,
+                        *flags)
         assert done.returncode == 0, done.stderr
         assert ("self-check kept" in done.stderr) == bool(flags)
         outputs[flags] = np.loadtxt(root / output, comments="#")

@@ -256,7 +256,7 @@ def test_batched_windows_give_the_same_estimate_as_one_window_per_call(models):
 def test_record_without_clipping_is_returned_unchanged(models, tmp_path):
     values = np.round(np.sin(np.arange(300) / 7.0) * 1000 + np.arange(300))  # the maximum is reached once
     source = write_plain(tmp_path / "clean.txt", values)
-    for method in ("model", "spline", "pocs"):
+    for method in ("hybrid", "model", "spline", "pocs"):
         done = seisclip(tmp_path, "restore", str(source), "--model", str(models["def002"]), "--method", method,
                         "--out", f"{method}.txt")
         assert done.returncode == 0, done.stderr
@@ -320,7 +320,8 @@ def test_evaluate_on_the_test_split_writes_tables_and_plot(models, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "| clip level |" in done.stdout and "model (true peak) rms_clipped" in done.stdout
     report = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
-    assert set(report["metrics"]) == {"model", "model (true peak)", "spline", "pocs", "aspade", "clipped input"}
+    assert set(report["metrics"]) == {"hybrid", "model", "model (true peak)", "spline", "pocs", "aspade",
+                                      "clipped input"}
     rows = report["metrics"]["clipped input"]
     assert sum(row["signals"] for row in rows) <= json.loads(
         (models["def001"] / "manifest.json").read_text())["segment_counts"]["test"]

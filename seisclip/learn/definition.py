@@ -13,6 +13,9 @@ everything but the name, the model and the loss is optional and defaults to def0
 * ``optimizer``: a function returning a Keras optimizer (default Adam at ``learning_rate``);
   it may take ``steps_per_epoch`` for a learning-rate schedule;
 * ``callbacks``: a function returning extra Keras callbacks (early stopping, …).
+
+A choice the script defines at module level (``AUGMENTATION``, ``def optimizer``, …; see
+:data:`SCRIPT_NAMES`) must be the one it passes: one defined and not passed is refused.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import inspect
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import SeisclipError
 from ..sets.augmentation import check_augmentation
@@ -32,8 +35,12 @@ from ..sets.labels import NORMALISATIONS, Normalisation, normalisation_name
 RUN_HYPERPARAMETERS = {"epochs": int, "batch_size": int, "learning_rate": float}
 #: What a definition's optimizer() and callbacks() may ask for besides hyperparameters.
 RUN_FACTS = ("steps_per_epoch",)
+#: The name a definition script gives each optional choice at module level: values in capitals,
+#: functions by the choice's own name.
+SCRIPT_NAMES = {"inputs": "INPUTS", "normalisation": "NORMALISATION", "augmentation": "AUGMENTATION",
+                "optimizer": "optimizer", "callbacks": "callbacks"}
 #: The optional choices of a definition, passed to train_definition by keyword.
-CHOICES = ("inputs", "normalisation", "augmentation", "optimizer", "callbacks")
+CHOICES = tuple(SCRIPT_NAMES)
 _FILE_NAME = re.compile(r"create_and_train_model_(?P<name>[A-Za-z0-9_]+)\.py")
 
 
@@ -92,8 +99,10 @@ class Definition:
                                 f"nor a parameter of {', '.join(takers)}")
         return problems
 
-    def check(self) -> None:
-        problems = self.problems()
+    def check(self, script_problems: Sequence[str] = ()) -> None:
+        """Refuse the first problem, ``script_problems`` (:func:`dropped_choices`) before the
+        definition's own: a choice not passed can be what makes a hyperparameter unknown."""
+        problems = [*script_problems, *self.problems()]
         if problems:
             raise SeisclipError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
                                 self.source_file)
@@ -135,6 +144,23 @@ class Definition:
             "optimizer_function": getattr(self.optimizer, "__name__", None),
             "callbacks_function": getattr(self.callbacks, "__name__", None),
         }
+
+
+def dropped_choices(script: Mapping[str, Any], passed: Mapping[str, Any]) -> list[str]:
+    """The choices the definition script defines at module level (``script``: its names) but does
+    not pass to train_definition, one line each: the run would silently train without them."""
+    problems = []
+    for choice, script_name in SCRIPT_NAMES.items():
+        # An imported module of that name (from keras import callbacks) is no choice.
+        if script_name not in script or inspect.ismodule(script[script_name]):
+            continue
+        if choice not in passed:
+            problems.append(f"{script_name} is defined but not passed to train_definition: "
+                            f"add {choice}={script_name}")
+        elif passed[choice] is not script[script_name]:
+            problems.append(f"{script_name} is defined but train_definition got another {choice}: "
+                            f"pass {choice}={script_name}")
+    return problems
 
 
 def _parameters(function: Callable) -> set[str]:

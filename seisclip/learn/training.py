@@ -20,7 +20,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from ..sets.pairs import Representation, SegmentPairs, batch_count
 from ..sets.segments import SegmentSet, load_segments
 from ..sets.split import read_selection_manifest, split_positions
 from .command_line import parse_arguments
-from .definition import CHOICES, Definition
+from .definition import CHOICES, Definition, dropped_choices
 from .distribution import start_distribution, work_around_keras_multi_worker_fit
 from .model_dir import DEFINITION_COPY, MANIFEST_FILE, MODEL_FILE
 from .pipeline import ordered_dataset, training_dataset
@@ -228,9 +228,18 @@ def train_definition(name: str, build_model: Callable, loss: Callable, hyperpara
                                 source_file)
         definition = Definition(name=name, build_model=build_model, loss=loss, hyperparameters=dict(hyperparameters),
                                 source_file=source_file, **choices)
-        definition.check()
+        definition.check(dropped_choices(_script_names(build_model), choices))
         args = parse_arguments(definition, argv)
         train(definition, args)
         return 0
 
     return run_guarded(run, prog)
+
+
+def _script_names(build_model: Callable) -> Mapping[str, Any]:
+    """The module-level names of the definition script, the module that defines ``build_model``:
+    a function's globals (also of a script loaded from its file outside sys.modules, as the tests
+    load one), else its module's, else ``__main__``'s."""
+    if hasattr(build_model, "__globals__"):
+        return build_model.__globals__
+    return vars(inspect.getmodule(build_model) or sys.modules["__main__"])

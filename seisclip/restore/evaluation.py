@@ -31,12 +31,23 @@ import numpy as np
 from ..errors import SeisclipError
 from .aspade import declip_windows
 from .baselines import enforce_clip_consistency, self_checked
+from .hybrid import combine_by_smoothness
 from ..learn.model_dir import ModelDirectory
-from .windows import BASELINES, ModelRestorer
+from .windows import BASELINES, MODEL_METHODS, ModelRestorer
 
 #: Clip-level bins of 0.1; a bin without clipped samples gets no row.
 BIN_EDGES = np.round(np.linspace(0.0, 1.0, 11), 1)
 UNCHANGED = "clipped input"
+#: Records are clipped at these fractions of their peak unless told otherwise: one per bin from 0.1 up.
+DEFAULT_CLIP_LEVELS = tuple(round(0.15 + 0.1 * k, 2) for k in range(9))
+
+
+def checked_clip_levels(clip_levels: list[float] | None) -> list[float]:
+    """The clip levels asked for (DEFAULT_CLIP_LEVELS if none), each once, all in (0, 1]."""
+    levels = list(dict.fromkeys(clip_levels or DEFAULT_CLIP_LEVELS))
+    if not all(0 < level <= 1 for level in levels):
+        raise SeisclipError(f"clip levels must be in (0, 1], got {levels}")
+    return levels
 
 
 @dataclass
@@ -153,18 +164,23 @@ def bin_rows(scores: list[SignalScore], rscale: np.ndarray) -> list[dict]:
 
 
 def evaluate(clipped: ClippedSet, restorer: ModelRestorer | None) -> dict[str, list[dict]]:
-    """Metrics per bin for every method: the model (and, for a peak-normalised model, the model
-    given the true peak: an upper bound no real record allows), spline, POCS and the clipped input."""
+    """Metrics per bin for every method: the hybrid and the model's network alone (and, for a
+    peak-normalised model, the network given the true peak: an upper bound no real record allows),
+    spline, POCS, A-SPADE and the clipped input."""
     def metrics(restored: np.ndarray) -> list[dict]:
         return bin_metrics(clipped.truth, restored, clipped.status, clipped.rscale, clipped.values)
 
+    spline = restore_set(clipped, "spline")
     methods: dict[str, list[dict]] = {}
     if restorer is not None:
-        methods["model"] = metrics(restore_set(clipped, "model", restorer))
+        network = restore_set(clipped, "model", restorer)
+        methods["hybrid"] = metrics(np.array([combine_by_smoothness(*signal) for signal in zip(
+            clipped.values, clipped.status, clipped.clip_level, -clipped.clip_level, network, spline)]))
+        methods["model"] = metrics(network)
         if restorer.normalisation == "peak":
             methods["model (true peak)"] = metrics(restore_set(clipped, "model", restorer, true_peak=True))
     for method in (*BASELINES, UNCHANGED):
-        methods[method] = metrics(restore_set(clipped, method))
+        methods[method] = metrics(spline if method == "spline" else restore_set(clipped, method))
     return methods
 
 
@@ -292,14 +308,17 @@ def read_records(path: str) -> list[tuple[str, np.ndarray]]:
 
 
 def evaluate_records(paths: list[str], clip_levels: list[float], restorer: ModelRestorer | None,
-                     stride: int | None = None) -> tuple[dict[str, list[dict]], list[dict]]:
-    """Whole unclipped records, each clipped at every level and restored with sliding windows.
-    Returns the rows per bin of every method, and one row per record, level and method
-    (:func:`record_rows`)."""
+                     stride: int | None = None, baselines: bool = True) -> tuple[dict[str, list[dict]], list[dict]]:
+    """Whole unclipped records, each clipped at every level and restored with sliding windows:
+    by the model's methods (with ``restorer``) and, unless ``baselines`` is False, the classic ones
+    and the clipped input. Returns the rows per bin of every method, and one row per record, level
+    and method (:func:`record_rows`)."""
     from .records import ClippedRecord
     from .windows import restore_record
 
-    methods = (["model"] if restorer else []) + [*BASELINES, UNCHANGED]
+    methods = (list(MODEL_METHODS) if restorer else []) + ([*BASELINES, UNCHANGED] if baselines else [])
+    if not methods:
+        raise SeisclipError("nothing to evaluate: no model and no baselines")
     names, truths, statuses, levels, inputs = [], [], [], [], []
     restored: dict[str, list[np.ndarray]] = {method: [] for method in methods}
     for name, truth in (record for path in paths for record in read_records(path)):
@@ -315,9 +334,16 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
             statuses.append(record.status)
             levels.append(fraction)
             inputs.append(record.values)
+            estimates = {UNCHANGED: record.values}
+            # The network and the spline first: the hybrid is made of their estimates.
+            for method in sorted(set(methods) - {UNCHANGED, "hybrid"} | ({"model", "spline"} if restorer else set()),
+                                 key=lambda name: name not in ("model", "spline")):
+                estimates[method] = restore_record(record, method, restorer, stride).restored
+            if restorer:
+                estimates["hybrid"] = combine_by_smoothness(record.values, record.status, record.clip_high,
+                                                            record.clip_low, estimates["model"], estimates["spline"])
             for method in methods:
-                estimate = record.values if method == UNCHANGED else restore_record(record, method, restorer, stride).restored
-                restored[method].append(estimate)
+                restored[method].append(estimates[method])
     scores = {method: [SignalScore.of(*signal) for signal in zip(truths, restored[method], statuses, inputs)]
               for method in methods}
     return ({method: bin_rows(scores[method], np.array(levels)) for method in methods},
@@ -365,9 +391,7 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
         directory = ModelDirectory.open(model_dir)
         restorer = ModelRestorer.of(directory.load(trust_definition), window=window, self_check=self_check)
     if records:
-        levels = clip_levels or [round(0.15 + 0.1 * k, 2) for k in range(9)]
-        if not all(0 < level <= 1 for level in levels):
-            raise SeisclipError(f"clip levels must be in (0, 1], got {levels}")
+        levels = checked_clip_levels(clip_levels)
         methods, per_record = evaluate_records(records, levels, restorer, stride)
     else:
         methods, per_record = evaluate(model_test_set(directory, progress), restorer), None

@@ -31,11 +31,15 @@ from ..sets.channels import ClippedWindows, network_inputs, resolve
 from ..sets.labels import NORMALISATIONS, scale_by_run_length
 from .aspade import restore_aspade
 from .baselines import enforce_clip_consistency, restore_pocs, restore_spline, self_check_factor
+from .hybrid import combine_by_smoothness, smooth_runs
 from .records import ClippedRecord, window_starts
 
 #: The classic methods, each ``f(values, status, clip_high, clip_low)``.
 BASELINES = {"spline": restore_spline, "pocs": restore_pocs, "aspade": restore_aspade}
-METHODS = ("model", *BASELINES)
+#: The methods that need a trained model: the network alone, and the network with the spline on
+#: the smooth runs (:mod:`.hybrid`), the one to use.
+MODEL_METHODS = ("hybrid", "model")
+METHODS = (*MODEL_METHODS, *BASELINES)
 COMBINES = ("median", "mean")
 #: Default window of a fully convolutional model: 102 s at 40 Hz, several times the longest
 #: clipped runs of long-period waves.
@@ -201,11 +205,22 @@ class ModelRestorer:
 
 def restore_record(record: ClippedRecord, method: str, restorer: ModelRestorer | None = None,
                    stride: int | None = None, combine: str = "median") -> Restoration:
-    """Restore ``record`` with ``method``: ``model`` (needs ``restorer``), ``spline`` or ``pocs``."""
-    if method == "model":
+    """Restore ``record`` with ``method``: ``hybrid`` or ``model`` (both need ``restorer``), or a
+    classic one (BASELINES)."""
+    if method in MODEL_METHODS:
         if restorer is None:
-            raise SeisclipError("method 'model' needs --model MODEL_DIR")
-        return restorer.restore(record, stride=stride, combine=combine)
+            raise SeisclipError(f"method {method!r} needs --model MODEL_DIR")
+        restoration = restorer.restore(record, stride=stride, combine=combine)
+        if method == "model":
+            return restoration
+        started = time.perf_counter()
+        spline = restore_spline(record.values, record.status, record.clip_high, record.clip_low)
+        restored = combine_by_smoothness(record.values, record.status, record.clip_high, record.clip_low,
+                                         restoration.restored, spline)
+        # The spread across windows belongs to the network's runs only.
+        spread = np.where(smooth_runs(record.values, record.status), 0.0, restoration.spread)
+        return Restoration(restored, spread, method, restoration.windows,
+                           restoration.seconds + time.perf_counter() - started, restoration.kept)
     if method not in METHODS:
         raise SeisclipError(f"method must be one of {METHODS}, got {method!r}")
     started = time.perf_counter()
@@ -262,7 +277,7 @@ def plot_restoration(record: ClippedRecord, restoration: Restoration, title: str
     return figure
 
 
-def restore_file(record_path: str, method: str = "model", model_dir: str | None = None, output: str | None = None,
+def restore_file(record_path: str, method: str = "hybrid", model_dir: str | None = None, output: str | None = None,
                  plot: str | None = None, stride: int | None = None, combine: str = "median",
                  labelled: bool | None = None, clip_level: float | None = None, tolerance: float = 0.0,
                  batch_size: int = 256, overwrite: bool = False, trust_definition: bool = False,
@@ -284,9 +299,9 @@ def restore_file(record_path: str, method: str = "model", model_dir: str | None 
         refuse_existing(plot, "plot")
     record = read_clipped_record(record_path, labelled=labelled, clip_level=clip_level, tolerance=tolerance)
     restorer = None
-    if method == "model":
+    if method in MODEL_METHODS:
         if model_dir is None:
-            raise SeisclipError("method 'model' needs a model directory (--model)")
+            raise SeisclipError(f"method {method!r} needs a model directory (--model)")
         restorer = ModelRestorer.of(load_model(model_dir, trust_definition), batch_size=batch_size, window=window,
                                     self_check=self_check)
     resting = record.resting_clipped_side()

@@ -1,0 +1,82 @@
+"""The hybrid restoration: the network on the clipped runs where the record is rough, the spline
+where it is smooth, chosen by the roughness of each run's neighbourhood."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seisclip.bank.clipping import runs_of
+from seisclip.restore.baselines import restore_spline
+from seisclip.restore.hybrid import SMOOTH_ROUGHNESS, combine_by_smoothness, roughness, smooth_runs
+from seisclip.restore.records import ClippedRecord
+from seisclip.restore.windows import restore_record
+
+
+@pytest.mark.parametrize("period", [4.0, 10.0, 31.0, 400.0])
+def test_the_roughness_of_a_sinusoid_is_two_sines_of_pi_over_its_period(period):
+    samples = np.sin(2 * np.pi * np.arange(4000) / period + 0.3)
+    assert roughness(samples, np.ones(samples.size, dtype=bool)) == pytest.approx(2 * np.sin(np.pi / period), rel=1e-2)
+
+
+def test_roughness_reads_only_the_unclipped_samples():
+    slow = np.sin(2 * np.pi * np.arange(2000) / 200.0)
+    noisy = slow.copy()
+    known = np.ones(slow.size, dtype=bool)
+    noisy[500:600] = np.random.default_rng(3).normal(size=100) * 5
+    known[495:605] = False
+    assert roughness(noisy, known) == pytest.approx(roughness(slow, np.ones(slow.size, dtype=bool)), rel=0.05)
+    assert roughness(noisy, np.ones(slow.size, dtype=bool)) > 10 * roughness(slow, np.ones(slow.size, dtype=bool))
+    assert roughness(slow[:5], np.ones(5, dtype=bool)) == float("inf")
+
+
+def two_regimes() -> tuple[np.ndarray, np.ndarray, float]:
+    """A slow wave (period 400 samples) then a fast one (period 8), clipped at 70 % of the peak:
+    (truth, status, clip level)."""
+    time = np.arange(6000)
+    truth = np.where(time < 3000, np.sin(2 * np.pi * time / 400.0), 0.9 * np.sin(2 * np.pi * time / 8.0 + 0.4))
+    level = 0.7
+    return truth, (truth >= level).astype(np.int8) - (truth <= -level).astype(np.int8), level
+
+
+def test_runs_of_the_slow_wave_take_the_spline_and_runs_of_the_fast_one_the_network():
+    truth, status, level = two_regimes()
+    values = np.clip(truth, -level, level)
+    network = np.where(status != 0, np.sign(values) * (level + 0.123), values)   # a mark the spline never gives
+    spline = restore_spline(values, status, level, -level)
+    hybrid = combine_by_smoothness(values, status, level, -level, network, spline)
+    smooth = smooth_runs(values, status)
+    runs = runs_of(status != 0)
+    # Runs whose neighbourhood (three times their length on each side) lies in one regime.
+    slow_runs = [(start, stop) for start, stop in runs if stop + 3 * (stop - start) <= 3000]
+    fast_runs = [(start, stop) for start, stop in runs if start >= 3050]
+    assert slow_runs and fast_runs
+    for start, stop in slow_runs:
+        assert smooth[start:stop].all()
+        np.testing.assert_array_equal(hybrid[start:stop], spline[start:stop])
+    for start, stop in fast_runs:
+        assert not smooth[start:stop].any()
+        np.testing.assert_array_equal(hybrid[start:stop], network[start:stop])
+    np.testing.assert_array_equal(hybrid[status == 0], values[status == 0])
+    assert not smooth[status == 0].any()
+    # The spline, right on the slow wave, is far better there than the clip level.
+    slow = np.zeros(truth.size, dtype=bool)
+    for start, stop in slow_runs:
+        slow[start:stop] = True
+    assert np.abs(hybrid - truth)[slow].max() < 0.2 * np.abs(values - truth)[slow].max()
+    assert SMOOTH_ROUGHNESS > 2 * np.sin(np.pi / 400.0) and SMOOTH_ROUGHNESS < 2 * np.sin(np.pi / 8.0)
+
+
+def test_the_hybrid_is_clip_consistent():
+    truth, status, level = two_regimes()
+    values = np.clip(truth, -level, level)
+    below_level = np.where(status != 0, 0.0, values)   # a network estimate inside the clip levels
+    hybrid = combine_by_smoothness(values, status, level, -level, below_level, below_level)
+    assert (hybrid[status > 0] >= level).all() and (hybrid[status < 0] <= -level).all()
+
+
+def test_the_hybrid_needs_a_model():
+    truth, status, level = two_regimes()
+    record = ClippedRecord("r.txt", np.clip(truth, -level, level), status, level, -level)
+    with pytest.raises(Exception, match="'hybrid' needs --model"):
+        restore_record(record, "hybrid")
