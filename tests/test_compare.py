@@ -240,3 +240,27 @@ def test_without_records_the_table_compares_the_manifests(models, tmp_path, monk
     assert sorted(path.name for path in (tmp_path / "manifests").iterdir()) == ["compare.csv", "compare.json",
                                                                                "compare.md"]
     assert out.startswith("# def002, def003: their manifests")
+
+
+def test_records_shorter_than_a_fixed_length_models_window_are_left_out_for_it_alone(models, tmp_path, monkeypatch,
+                                                                                   capsys):
+    """def002 takes windows of exactly 64 samples: a 48-sample record is left out of its rows (a
+    note says so) and its ratio is to the spline on the records it restored; def003 takes it."""
+    monkeypatch.chdir(tmp_path)
+    records = write_records(tmp_path / "dev_records")["regional"]
+    short = tmp_path / "dev_records" / "regional" / "short.txt"
+    short.write_text("".join(f"{v}\n" for v in loud_part(106)[176:224].tolist()))
+    paths = [*records, "dev_records/regional/short.txt"]
+    status, _, err = compare(capsys, str(models["def002"]), str(models["def003"]), "--records", *paths,
+                             "--clip-levels", "0.6", "--quiet", "--out-dir", "out")
+    assert status == 0, err
+    assert [line for line in err if line.startswith("note:")] == [
+        "note: def002: 1 records shorter than its window left out; its ratios to the spline are on the records "
+        "it restored"]
+    rows = {(r["model"], r["method"]): r for r in read_csv(tmp_path / "out" / "compare.csv")}
+    assert int(rows["def002", "model"]["records"]) == 2 and int(rows["def003", "model"]["records"]) == 3
+    spline = {row["record"]: row["rms_clipped"] for row in evaluate_records(paths, [0.6], None)[1]
+              if row["method"] == "spline"}
+    assert float(rows["def002", "model"]["ratio_to_spline"]) == pytest.approx(
+        float(rows["def002", "model"]["median_rms_clipped"]) / np.median([spline[path] for path in records]), rel=1e-5)
+    assert float(rows["", "spline"]["median_rms_clipped"]) == pytest.approx(np.median(list(spline.values())), rel=1e-5)

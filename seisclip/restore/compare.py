@@ -205,7 +205,7 @@ def evaluate_families(inputs: Inputs, restorer: ModelRestorer | None) -> dict[st
     """The rows per record of the model's methods (with ``restorer``) or of the classic ones
     (without), one evaluation per family so that its rows stay apart."""
     return {family: evaluate_records(paths, inputs.clip_levels, restorer, inputs.stride,
-                                     baselines=restorer is None)[1]
+                                     baselines=restorer is None, skip_short=True)[1]
             for family, paths in inputs.families.items()}
 
 
@@ -266,7 +266,8 @@ def family_scores(rows: list[dict], clip_levels: list[float]) -> dict[str, list[
             clipped = [row["rms_clipped"] for row in at_level if row["clipped_samples"]]
             if clipped:
                 scores[method].append({
-                    "clip_level": level, "records": len(at_level), "median_rms_clipped": float(np.median(clipped)),
+                    "clip_level": level, "records": len(at_level), "record_names": {row["record"] for row in at_level},
+                    "median_rms_clipped": float(np.median(clipped)),
                     "delta_sdr_db": float(np.mean([row["delta_sdr_db"] for row in at_level])),
                     "worse": sum(bool(row["worse"]) for row in at_level),
                 })
@@ -317,11 +318,13 @@ def method_rows(models: list[ComparedModel], model_rows: dict[str, dict[str, lis
         rows += [MethodRow("", method, None, "", {family: baseline_scores[family].get(method, []) for family in families})
                  for method in CLASSIC_METHODS]
     for family in families:
-        spline = {score["clip_level"]: score["median_rms_clipped"]
-                  for score in baseline_scores[family].get("spline", [])}
+        spline_rows = [row for row in baseline_rows.get(family, []) if row["method"] == "spline" and row["clipped_samples"]]
         for row in rows:
             for score in row.scores[family]:
-                reference = spline[score["clip_level"]]
+                # On the same records: a fixed-length model leaves out the records shorter than its window.
+                reference = float(np.median([spline["rms_clipped"] for spline in spline_rows
+                                             if spline["clip_level"] == score["clip_level"]
+                                             and spline["record"] in score["record_names"]]))
                 score["ratio_to_spline"] = score["median_rms_clipped"] / reference if reference > 0 else math.nan
     return rows
 
@@ -495,6 +498,12 @@ def run_compare(model_dirs: list[str], records: list[str] | None = None, clip_le
                         stride, window)
         model_rows, baseline_rows, network_parameters = evaluate_all(models, inputs, cache_dir, trust_definition,
                                                                      progress)
+        every_record = {row["record"] for rows in baseline_rows.values() for row in rows}
+        for label, rows_of_model in model_rows.items():
+            left_out = every_record - {row["record"] for rows in rows_of_model.values() for row in rows}
+            if left_out:
+                print(f"note: {label}: {len(left_out)} records shorter than its window left out; its ratios to the "
+                      "spline are on the records it restored", file=sys.stderr)
     else:   # only the manifests: the network is loaded where the manifest does not count its parameters
         network_parameters = {model.label: model.directory.load(trust_definition).network.count_params()
                               for model in models if "model_parameters" not in model.manifest}

@@ -308,11 +308,13 @@ def read_records(path: str) -> list[tuple[str, np.ndarray]]:
 
 
 def evaluate_records(paths: list[str], clip_levels: list[float], restorer: ModelRestorer | None,
-                     stride: int | None = None, baselines: bool = True) -> tuple[dict[str, list[dict]], list[dict]]:
+                     stride: int | None = None, baselines: bool = True,
+                     skip_short: bool = False) -> tuple[dict[str, list[dict]], list[dict]]:
     """Whole unclipped records, each clipped at every level and restored with sliding windows:
     by the model's methods (with ``restorer``) and, unless ``baselines`` is False, the classic ones
-    and the clipped input. Returns the rows per bin of every method, and one row per record, level
-    and method (:func:`record_rows`)."""
+    and the clipped input. A record shorter than a fixed-length model's window is an error, or
+    with ``skip_short`` left out. Returns the rows per bin of every method, and one row per record,
+    level and method (:func:`record_rows`)."""
     from .records import ClippedRecord
     from .windows import restore_record
 
@@ -326,6 +328,8 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
             raise SeisclipError("record is empty", name)
         if not np.abs(truth).max() > 0:
             raise SeisclipError("record is all zeros: nothing to clip", name)
+        if skip_short and restorer and not restorer.fully_convolutional and truth.size < restorer.window:
+            continue
         for fraction in clip_levels:
             clipped = ClippedSet.clip(truth[None, :], np.array([fraction]))
             record = ClippedRecord(name, clipped.values[0], clipped.status[0], clipped.clip_level[0], -clipped.clip_level[0])
