@@ -37,7 +37,7 @@ from ..errors import SeisclipError
 from ..fsio import sha256_bytes, sha256_file
 from ..provenance import source_sha256
 from ..learn.model_dir import MANIFEST_FILE, MODEL_FILE, ModelDirectory
-from .evaluation import UNCHANGED, checked_clip_levels, evaluate_records
+from .evaluation import UNCHANGED, checked_clip_levels, evaluate_records, titled_png
 from .windows import BASELINES, ModelRestorer
 
 CLASSIC_METHODS = (*BASELINES, UNCHANGED)
@@ -460,11 +460,7 @@ def plot(rows: list[MethodRow], families: list[str], title: str) -> bytes:
     for axis in axes[len(families):]:
         axis.set_visible(False)
     axes[0].legend(fontsize=8)
-    figure.suptitle(title)
-    figure.tight_layout()
-    image = io.BytesIO()
-    figure.savefig(image, format="png", dpi=100)
-    return image.getvalue()
+    return titled_png(figure, title)
 
 
 # --- the command -------------------------------------------------------------------------------

@@ -232,6 +232,11 @@ def plot_metrics(methods: dict[str, list[dict]], title: str) -> bytes:
                  yscale="linear" if metric == "delta_sdr_db" else "log")
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
+    return titled_png(figure, title)
+
+
+def titled_png(figure, title: str) -> bytes:
+    """The figure with its title, laid out and saved as PNG bytes."""
     figure.suptitle(title)
     figure.tight_layout()
     image = io.BytesIO()
