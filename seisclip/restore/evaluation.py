@@ -33,7 +33,7 @@ from .aspade import declip_windows
 from .baselines import enforce_clip_consistency, self_checked
 from .hybrid import combine_by_smoothness
 from ..learn.model_dir import ModelDirectory
-from .windows import BASELINES, MODEL_METHODS, ModelRestorer
+from .windows import BASELINES, METHODS, MODEL_METHODS, ModelRestorer
 
 #: Clip-level bins of 0.1; a bin without clipped samples gets no row.
 BIN_EDGES = np.round(np.linspace(0.0, 1.0, 11), 1)
@@ -343,11 +343,11 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
             statuses.append(record.status)
             levels.append(fraction)
             inputs.append(record.values)
-            estimates = {UNCHANGED: record.values}
-            # The network and the spline first: the hybrid is made of their estimates.
-            for method in sorted(set(methods) - {UNCHANGED, "hybrid"} | ({"model", "spline"} if restorer else set()),
-                                 key=lambda name: name not in ("model", "spline")):
-                estimates[method] = restore_record(record, method, restorer, stride).restored
+            # The hybrid is made of the network's and the spline's estimates, which are needed for it.
+            wanted = set(methods) | ({"model", "spline"} if restorer else set())
+            estimates = {method: restore_record(record, method, restorer, stride).restored
+                         for method in METHODS if method in wanted and method != "hybrid"}
+            estimates[UNCHANGED] = record.values
             if restorer:
                 estimates["hybrid"] = combine_by_smoothness(record.values, record.status, record.clip_high,
                                                             record.clip_low, estimates["model"], estimates["spline"])
