@@ -11,10 +11,15 @@ BIN := $(VENV)/bin
 
 venv: $(STAMP)
 
+# The tests make models as the group's scripts saved them, with tf-keras (Keras 2) of TensorFlow's own
+# version. It requires the distribution `tensorflow`, not `tensorflow-cpu`: with its dependencies it
+# would bring a second TensorFlow, so it is installed without them.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[$(TENSORFLOW),test]'
+	$(BIN)/python -m pip install --quiet --no-deps "tf-keras~=$$(TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python -c \
+		'import tensorflow as tf; print(".".join(tf.__version__.split(".")[:2]))' 2>/dev/null).0"
 	touch $(STAMP)
 
 test: $(STAMP)

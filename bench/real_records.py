@@ -31,7 +31,6 @@ import argparse
 import datetime as dt
 import fnmatch
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile

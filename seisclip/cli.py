@@ -75,10 +75,26 @@ def _verify(args: argparse.Namespace) -> int:
     return run_verify(args.index, args.manifest, args.metadata, args.bank)
 
 
+def _adopt(args: argparse.Namespace) -> int:
+    from .sets.adopt import AdoptionRequest, adopt_index
+
+    adopt_index(AdoptionRequest(index_file=args.index, metadata_file=args.metadata, ascii_dir=args.ascii_dir,
+                                bank=args.bank, segment_length=args.segment_length, progress=not args.quiet))
+    return 0
+
+
 def _trace(args: argparse.Namespace) -> int:
     from .learn.trace import trace_model
 
     return trace_model(args.model_dir, split=args.split, check=not args.no_check)
+
+
+def _adopt_model(args: argparse.Namespace) -> int:
+    from .learn.adopted import adopt_model
+
+    manifest = adopt_model(args.model, args.scaling, sbrl=args.sbrl)
+    print(f"adopted {args.model}: {args.scaling}-scaled{', sbrl' if args.sbrl else ''} -> {manifest}", file=sys.stderr)
+    return 0
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -298,7 +314,8 @@ def _add_restoration_commands(commands) -> None:
     """restore, clip and evaluate."""
     restore = commands.add_parser("restore", help="restore the clipped samples of a record")
     restore.add_argument("record", help="clipped record: labelled 'index value status' lines or one value per line")
-    restore.add_argument("--model", default=None, help="model directory, e.g. models/set00001_256_40000_def002")
+    restore.add_argument("--model", default=None, help="model directory, e.g. models/set00001_256_40000_def002, or a "
+                                                        "model of the group's scripts: SavedModel directory or .h5")
     restore.add_argument("--out", default=None, help="restored record (default RECORD_NAME.restored.txt here)")
     restore.add_argument("--plot", default=None, help="PNG plot (default: the output's name with .png)")
     add_restore_options(restore, lambda name: "--" + name.replace("_", "-"))
@@ -382,11 +399,38 @@ def build_parser() -> ArgumentParser:
                         help="for a set drawn from an HDF5 bank: the bank (default: the one the manifest names)")
     verify.set_defaults(action=_verify)
 
+    adopt = commands.add_parser("adopt", help="write the missing manifest of an index file the group's original "
+                                              "selector made, so that verify, training and trace treat it as drawn")
+    adopt.add_argument("index", help="index file, e.g. indices_files/set00001_256_40000.txt")
+    listing = adopt.add_mutually_exclusive_group()
+    listing.add_argument("--metadata", default="outfiles_contents_reordered.txt", metavar="FILE",
+                         help="metadata file in wc format listing the waveform files "
+                              "(default outfiles_contents_reordered.txt)")
+    listing.add_argument("--bank", default=None, metavar="BANK.h5",
+                         help="instead: the HDF5 bank holding the traces; its provenance is recorded "
+                              "instead of each waveform file's sha256")
+    adopt.add_argument("--ascii-dir", default=None, metavar="DIR",
+                       help="the folder the index lines name (default: the one line 1 names)")
+    adopt.add_argument("--segment-length", type=positive_int, default=None, metavar="L",
+                       help="samples per segment (default: SEGLEN of the name <SETID>_<SEGLEN>_<NUMSEG>.txt)")
+    adopt.add_argument("--quiet", action="store_true", help="no progress bar")
+    adopt.set_defaults(action=_adopt)
+
     trace = commands.add_parser("trace", help="list the segments that trained a model and check their sources")
     trace.add_argument("model_dir", help="model directory, e.g. models/set00001_256_40000_def001")
     trace.add_argument("--split", default=None, help="list only this split: train, validation, test or 'skipped: <reason>'")
     trace.add_argument("--no-check", action="store_true", help="do not re-hash the index and waveform files")
     trace.set_defaults(action=_trace)
+
+    adopt_model = commands.add_parser(
+        "adopt-model", help="record how the group's own scripts fed a SavedModel directory or .h5 model, and the "
+                            "sha256 of its files, so that restore, evaluate and compare use it as they did")
+    adopt_model.add_argument("model", help="SavedModel directory (model.save(DIR) under Keras 2) or legacy .h5 file")
+    adopt_model.add_argument("--scaling", required=True, choices=("peak", "none"),
+                             help="peak: each record divided by its largest |value| (predict_clipped_real_data_mean.py); "
+                                  "none: in counts (their sbrl scripts)")
+    adopt_model.add_argument("--sbrl", action="store_true", help="the status input is scaled by run length")
+    adopt_model.set_defaults(action=_adopt_model)
 
     summary = commands.add_parser("summary", help="what a model is, what trained it and its test metrics")
     summary.add_argument("model_dir", help="model directory, e.g. models/set00001_256_40000_def001")

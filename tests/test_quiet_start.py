@@ -113,6 +113,8 @@ LIGHT_COMMANDS = (
     ("select", "--number_of_consecutive_samples", "64", "--number_of_training_segments", "40",
      "--output_file", "indices_files/s_64_40.txt"),
     ("verify", "indices_files/s_64_40.txt"),
+    ("adopt", "indices_files/old_64_40.txt", "--quiet"),
+    ("verify", "indices_files/old_64_40.txt"),
     ("bank", "ingest", "--metadata", "outfiles_contents_reordered.txt", "--ascii-dir", "bank", "--out", "bank.h5",
      "--quiet"),
     ("bank", "verify", "bank.h5", "--quiet"),
@@ -124,7 +126,8 @@ LIGHT_COMMANDS = (
     ("restore", "clipped.txt", "--method", "aspade", "--out", "aspade.txt"),
 )
 HELP = ((), ("demo-bank",), ("select",), ("verify",), ("bank",), ("bank", "ingest"), ("bank", "import"),
-        ("bank", "verify"), ("export",), ("clip",), ("restore",), ("evaluate",), ("trace",), ("summary",))
+        ("bank", "verify"), ("export",), ("clip",), ("restore",), ("evaluate",), ("trace",), ("summary",),
+        ("adopt",), ("adopt-model",))
 
 
 def test_commands_without_a_network_never_import_tensorflow(bank, tmp_path):
@@ -132,6 +135,10 @@ def test_commands_without_a_network_never_import_tensorflow(bank, tmp_path):
 
     (tmp_path / "test.mseed").write_bytes((Path(obspy.__file__).parent / "io/mseed/tests/data/test.mseed").read_bytes())
     for argv in LIGHT_COMMANDS:
+        if argv[0] == "adopt":   # an index file as the original selector wrote them: no manifest, two decimals
+            drawn = (tmp_path / "indices_files/s_64_40.txt").read_text().splitlines()
+            (tmp_path / argv[1]).write_text("".join(f"{start} {float(level):.2f} {path}\n" for start, level, path in
+                                                    (line.split() for line in drawn)))
         assert _modules_after(tmp_path, "seisclip", *argv) == [], argv
     assert (tmp_path / "set.h5").is_file() and (tmp_path / "pocs.txt").is_file()
     for argv in HELP:
@@ -142,6 +149,8 @@ def test_commands_without_a_network_never_import_tensorflow(bank, tmp_path):
     script = str(REPO_ROOT / "restore_clipped_waveform.py")
     assert _modules_after(tmp_path, script, "--input_file", "clipped.txt", "--method", "spline",
                           "--output_file", "spline2.txt") == []
+    for script in ("predict_clipped_real_data_mean.py", "predict_clipped_real_data_mean_heatmap.py"):
+        assert _modules_after(tmp_path, str(REPO_ROOT / script), "--help") == [], script
 
 
 @pytest.mark.parametrize("argv", [("--version",), ("verify", "--help")])

@@ -100,6 +100,10 @@ class ModelDirectory:
         return self.manifest["model_name"]
 
     @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST_FILE
+
+    @property
     def parameters(self) -> dict[str, Any]:
         return self.manifest["parameters"]
 

@@ -6,8 +6,16 @@ import os
 import sys
 from pathlib import Path
 
+from ..errors import SeisclipError
 from ..fsio import sha256_file
+from .adopted import AdoptedModel, is_adopted_model
 from .model_dir import ModelDirectory
+
+
+def _refuse_adopted(model_dir: str, command: str) -> None:
+    if is_adopted_model(model_dir):
+        raise SeisclipError(f"a model of the group's own scripts: nothing recorded which segments trained it, so "
+                            f"there is nothing to {command} (restore, evaluate --records and compare use it)", model_dir)
 
 
 def _check_hash(path: str | None, expected: str | None, what: str, folder: str) -> str | None:
@@ -27,6 +35,7 @@ def _check_hash(path: str | None, expected: str | None, what: str, folder: str) 
 def trace_model(model_dir: str, split: str | None = None, check: bool = True) -> int:
     """Print every segment of the model's index file with its split (tab-separated) to stdout;
     report on stderr whether the index and every waveform file still have their recorded hashes."""
+    _refuse_adopted(model_dir, "trace")
     manifest = ModelDirectory.open(model_dir).manifest
     files = manifest["files"]
     table = manifest["segments"]
@@ -69,7 +78,18 @@ def trace_model(model_dir: str, split: str | None = None, check: bool = True) ->
 
 
 def summarise_model(model_dir: str) -> int:
-    """Print what a model is, what trained it and how it scored on its test split."""
+    """Print what a model is, what trained it and how it scored on its test split (of an adopted
+    model: what its manifest records)."""
+    if is_adopted_model(model_dir):
+        adopted = AdoptedModel.open(model_dir)
+        if adopted.manifest is None:
+            raise SeisclipError("a model of the group's own scripts with no manifest: run `seisclip adopt-model` "
+                                "to record how it is fed", model_dir)
+        parameters = adopted.manifest["parameters"]
+        print(f"{adopted.name}: {adopted.description}, adopted {adopted.manifest.get('adopted_utc')}: "
+              f"L={parameters.get('segment_length')}, inputs {', '.join(adopted.inputs)}, "
+              f"{adopted.manifest.get('model_parameters')} parameters; no training on record")
+        return 0
     directory = ModelDirectory.open(model_dir)
     manifest = directory.manifest
     parameters, counts, metrics = manifest["parameters"], manifest["segment_counts"], manifest["test_metrics"]

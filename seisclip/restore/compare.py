@@ -36,7 +36,9 @@ from .. import __version__
 from ..errors import SeisclipError
 from ..fsio import sha256_bytes, sha256_file
 from ..provenance import source_sha256
-from ..learn.model_dir import MANIFEST_FILE, MODEL_FILE, ModelDirectory
+from ..learn.adopted import AdoptedModel, model_files
+from ..learn.model_dir import MODEL_FILE, ModelDirectory
+from ..learn.models import open_model
 from .evaluation import UNCHANGED, checked_clip_levels, evaluate_records, titled_png
 from .windows import BASELINES, ModelRestorer
 
@@ -71,15 +73,32 @@ class ComparedModel:
     """A model directory given to ``compare``, checked against its manifest, and its label in the table."""
 
     given_path: str
-    directory: ModelDirectory
+    directory: ModelDirectory | AdoptedModel
     label: str
 
     @property
     def manifest(self) -> dict[str, Any]:
-        return self.directory.manifest
+        return self.directory.manifest or {}
+
+    @property
+    def adopted(self) -> bool:
+        return isinstance(self.directory, AdoptedModel)
+
+    def files_key(self) -> dict[str, Any]:
+        """What the model's evaluation depends on, by sha256: its files (and, adopted, how it is fed)."""
+        if self.adopted:
+            return {"files": model_files(self.directory.path), "scaling": self.directory.scaling,
+                    "sbrl": self.directory.sbrl}
+        return {"manifest_sha256": sha256_file(self.directory.manifest_path),
+                "model_sha256": sha256_file(self.directory.path / MODEL_FILE)}
 
     def summary(self, parameter_count: int | None) -> dict[str, Any]:
-        """The model's columns: its definition, parameters, epochs trained, training time and test metrics."""
+        """The model's columns: its definition, parameters, epochs trained, training time and test
+        metrics (an adopted model has no training on record: its description only)."""
+        if self.adopted:
+            return {"definition": self.directory.description,
+                    "parameters": self.manifest.get("model_parameters", parameter_count),
+                    "epochs": None, "training_s": None, "test_mse": None, "test_mae": None, "test_mse_clipped": None}
         manifest, metrics = self.manifest, self.directory.test_metrics
         return {
             "definition": manifest["definition"],
@@ -95,14 +114,15 @@ class ComparedModel:
 def open_models(paths: list[str]) -> list[ComparedModel]:
     """Each model directory opened and its files checked against its manifest's sha256; labelled
     by its definition, or by its model name where two share a definition."""
-    directories = [ModelDirectory.open(path) for path in paths]
+    directories = [open_model(path) for path in paths]
     for directory in directories:
         directory.check_files()
 
     def unique(names: list[str]) -> bool:
         return len(set(names)) == len(names)
 
-    definitions = [directory.manifest["definition"] for directory in directories]
+    definitions = [directory.name if isinstance(directory, AdoptedModel) else directory.manifest["definition"]
+                   for directory in directories]
     names = [directory.name for directory in directories]
     labels = (definitions if unique(definitions) else names if unique(names)
               else [f"{name}#{position}" for position, name in enumerate(names, 1)])
@@ -115,9 +135,10 @@ def _text(value: Any) -> str:
 
 def recorded_choices(manifest: dict[str, Any]) -> dict[str, str]:
     """The training set and the manifest's parameters as text, a dictionary's entries one by one
-    (``optimizer.class``), the definition's hyperparameters by their own names."""
-    parameters = manifest["parameters"]
-    choices = {"index_file": manifest["index_file"]}
+    (``optimizer.class``), the definition's hyperparameters by their own names. (An adopted
+    model's manifest has parameters only; a model with no manifest, none.)"""
+    parameters = manifest.get("parameters", {})
+    choices = {"index_file": manifest["index_file"]} if "index_file" in manifest else {}
     for name, value in parameters.items():
         entries = value.items() if isinstance(value, dict) and value else [(None, value)]
         for key, item in entries:
@@ -216,9 +237,7 @@ def evaluate_all(models: list[ComparedModel], inputs: Inputs, cache_dir: str, tr
     every model to evaluate is loaded first, so that an untrusted one fails before any work."""
     evaluations = {}
     for model in models:
-        key = {**inputs.key(), "kind": "model",
-               "manifest_sha256": sha256_file(model.directory.path / MANIFEST_FILE),
-               "model_sha256": sha256_file(model.directory.path / MODEL_FILE)}
+        key = {**inputs.key(), "kind": "model", **model.files_key()}
         evaluations[model.label] = _cached(cache_dir, model.directory.name, key)
     baselines = _cached(cache_dir, "baselines", {**inputs.key(), "kind": "baselines"})
     reused = {label: evaluation.read() for label, evaluation in evaluations.items()}
@@ -523,7 +542,8 @@ def run_compare(model_dirs: list[str], records: list[str] | None = None, clip_le
         (work / "compare.json").write_bytes(dump_json({
             "kind": "seisclip comparison",
             "models": [{"label": model.label, "model_dir": model.given_path,
-                        "manifest_sha256": sha256_file(model.directory.path / MANIFEST_FILE)} for model in models],
+                        "manifest_sha256": (sha256_file(model.directory.manifest_path)
+                                            if model.directory.manifest_path else None)} for model in models],
             "records": None if inputs is None else [{"path": path, "family": family, "sha256": inputs.record_sha256[path]}
                                                     for family, paths in families.items() for path in paths],
             "clip_levels": levels if families else None,

@@ -32,7 +32,9 @@ from ..errors import SeisclipError
 from .aspade import declip_windows
 from .baselines import enforce_clip_consistency, self_checked
 from .hybrid import combine_by_smoothness
+from ..learn.adopted import AdoptedModel
 from ..learn.model_dir import ModelDirectory
+from ..learn.models import open_model
 from .windows import BASELINES, METHODS, MODEL_METHODS, ModelRestorer
 
 #: Clip-level bins of 0.1; a bin without clipped samples gets no row.
@@ -397,7 +399,10 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
         refuse_existing(out_dir, "evaluation folder")
     restorer = None
     if model_dir:
-        directory = ModelDirectory.open(model_dir)
+        directory = open_model(model_dir)
+        if isinstance(directory, AdoptedModel) and not records:
+            raise SeisclipError("a model of the group's own scripts has no test split on record: give --records",
+                                model_dir)
         restorer = ModelRestorer.of(directory.load(trust_definition), window=window, self_check=self_check)
     if records:
         levels = checked_clip_levels(clip_levels)
@@ -417,7 +422,8 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
         (work / "evaluation.json").write_bytes(dump_json({
             "kind": "seisclip evaluation",
             "model_dir": model_dir,
-            "model_manifest_sha256": sha256_file(Path(model_dir) / "manifest.json") if model_dir else None,
+            "model_manifest_sha256": (sha256_file(directory.manifest_path)
+                                      if model_dir and directory.manifest_path else None),
             "source": source,
             "records": records,
             "clip_levels": clip_levels if records else None,

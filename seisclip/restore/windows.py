@@ -8,17 +8,22 @@ clipped sample's estimate combines every window covering it (median or mean) and
 standard deviation is kept as the spread. Only clipped samples change, and each ends at or
 beyond its clip level.
 
-Windows are scaled as the model was trained (its manifest's ``normalisation``):
+Windows are scaled as the model was trained (its manifest's ``normalisation``), or for a model
+of the group's own scripts as their prediction scripts scaled them (:mod:`seisclip.learn.adopted`):
 
 * ``clip``: divided by the record's clip level, which the record shows — exactly what the
   network saw in training;
 * ``peak``: divided by the window's true peak, which clipping hides. Each window is tried at
   a range of scales and the prediction most consistent with the record is kept (see
-  :meth:`ModelRestorer.predict_with_estimated_peak`).
+  :meth:`ModelRestorer.predict_with_estimated_peak`);
+* ``record_peak``: divided by the record's largest |value|, which for a clipped record is its
+  clip level (the group's mean scripts);
+* ``none``: in counts (the group's sbrl scripts).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -26,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import SeisclipError
+from ..learn.adopted import SCALINGS
 from ..learn.model_dir import LoadedModel, ModelDirectory
 from ..sets.channels import ClippedWindows, network_inputs, resolve
 from ..sets.labels import NORMALISATIONS, scale_by_run_length
@@ -76,18 +82,26 @@ class ModelRestorer:
         self.length = directory.segment_length
         self.fully_convolutional = network.input_shape[1] is None
         if self.fully_convolutional:
-            self.window = window or max(self.length, FULLY_CONVOLUTIONAL_WINDOW)
+            self.window = window or max(self.length or 0, FULLY_CONVOLUTIONAL_WINDOW)
         elif window not in (None, self.length):
             raise SeisclipError(f"model {self.name} takes windows of exactly its {self.length} samples, not {window}: "
                                 "only a fully convolutional model restores with other windows", directory.path)
         else:
             self.window = self.length
         self.sbrl = directory.sbrl
-        self.normalisation = directory.normalisation if directory.normalisation in NORMALISATIONS \
+        known = (*NORMALISATIONS, *SCALINGS.values())
+        self.normalisation = directory.normalisation if directory.normalisation in known \
             else custom[directory.normalisation]
         self.channels = resolve(directory.inputs, custom)
         self.lowest_clip_level = directory.lowest_clip_level
         self.batch_size = batch_size
+
+    def check_window_length(self, length: int | None, model_path: str | os.PathLike) -> None:
+        """The window length a user expects (the group's ``--number_of_consecutive_samples``) must be
+        the model's."""
+        if length is not None and not self.fully_convolutional and self.length != length:
+            raise SeisclipError(f"model takes windows of {self.length} samples, not the "
+                                f"--number_of_consecutive_samples {length}", model_path)
 
     @classmethod
     def of(cls, loaded: LoadedModel, batch_size: int = 256, window: int | None = None,
@@ -111,8 +125,10 @@ class ModelRestorer:
         if self.sbrl:
             status = scale_by_run_length(status)
         clip_level = np.asarray(clip_level, dtype=np.float64)
-        if self.normalisation == "clip":
+        if self.normalisation in ("clip", "record_peak"):
             return self._predict(windows, status, clip_level, clip_level)
+        if self.normalisation == "none":
+            return self._predict(windows, status, clip_level, np.ones(len(windows)))
         if callable(self.normalisation):
             scale = np.asarray(self.normalisation(windows, clip_level), dtype=np.float64)
             return self._predict(windows, status, clip_level, scale)
@@ -170,24 +186,19 @@ class ModelRestorer:
         return Restoration(values + kept * (restoration.restored - values), kept * restoration.spread, "model",
                            restoration.windows, time.perf_counter() - started, kept)
 
-    def restore_windows(self, record: ClippedRecord, stride: int | None = None, combine: str = "median") -> Restoration:
-        """The record restored by sliding windows alone."""
-        started = time.perf_counter()
+    def window_estimates(self, record: ClippedRecord, stride: int | None = None) -> tuple[np.ndarray, int]:
+        """Every window's estimate of each sample of ``record``, ``(depth, samples)``: one row per
+        window covering it, NaN where fewer windows cover it; and the number of windows. Only
+        windows holding a clipped sample are predicted."""
         # A fully convolutional model takes a record shorter than its window whole.
         length = min(self.window, record.values.size) if self.fully_convolutional else self.window
         stride = stride or max(1, length // 4)
         if not 0 < stride <= length:
             raise SeisclipError(f"stride must be between 1 and the window length {length}, got {stride}")
-        if combine not in COMBINES:
-            raise SeisclipError(f"combine must be one of {COMBINES}, got {combine!r}")
-        clipped = record.clipped
-        spread = np.zeros(record.values.size)
-        if not clipped.any():
-            return Restoration(record.values.copy(), spread, "model", 0, time.perf_counter() - started)
-        starts = window_starts(record.values.size, length, stride, clipped, record.path)
+        if not record.clipped.any():
+            return np.zeros((0, record.values.size)), 0
+        starts = window_starts(record.values.size, length, stride, record.clipped, record.path)
         predictions = self.predict_record_windows(record, starts, length)
-
-        # Every window's estimate of each sample, one row per covering window (NaN where fewer cover it).
         depth = -(-length // stride) + 1
         stacked = np.full((depth, record.values.size), np.nan)
         filled = np.zeros(record.values.size, dtype=np.int64)
@@ -195,12 +206,32 @@ class ModelRestorer:
             span = slice(start, start + length)
             stacked[filled[span], np.arange(start, start + length)] = prediction
             filled[span] += 1
-        covered = stacked[:, clipped]
-        estimate = record.values.astype(np.float64, copy=True)
-        estimate[clipped] = np.nanmedian(covered, axis=0) if combine == "median" else np.nanmean(covered, axis=0)
-        spread[clipped] = np.nanstd(covered, axis=0)
-        restored = enforce_clip_consistency(estimate, record.values, record.status, record.clip_high, record.clip_low)
-        return Restoration(restored, spread, "model", len(starts), time.perf_counter() - started)
+        return stacked[:filled.max()], len(starts)
+
+    def restore_windows(self, record: ClippedRecord, stride: int | None = None, combine: str = "median") -> Restoration:
+        """The record restored by sliding windows alone."""
+        started = time.perf_counter()
+        if combine not in COMBINES:
+            raise SeisclipError(f"combine must be one of {COMBINES}, got {combine!r}")
+        restoration = combine_window_estimates(record, *self.window_estimates(record, stride), combine)
+        restoration.seconds = time.perf_counter() - started
+        return restoration
+
+
+def combine_window_estimates(record: ClippedRecord, stacked: np.ndarray, windows: int,
+                             combine: str = "median") -> Restoration:
+    """The record with each clipped sample the median or mean of the windows' estimates of it
+    (:meth:`ModelRestorer.window_estimates`), their standard deviation as its spread."""
+    clipped = record.clipped
+    spread = np.zeros(record.values.size)
+    if not clipped.any():
+        return Restoration(record.values.copy(), spread, "model", 0, 0.0)
+    covered = stacked[:, clipped]
+    estimate = record.values.astype(np.float64, copy=True)
+    estimate[clipped] = np.nanmedian(covered, axis=0) if combine == "median" else np.nanmean(covered, axis=0)
+    spread[clipped] = np.nanstd(covered, axis=0)
+    restored = enforce_clip_consistency(estimate, record.values, record.status, record.clip_high, record.clip_low)
+    return Restoration(restored, spread, "model", windows, 0.0)
 
 
 def restore_record(record: ClippedRecord, method: str, restorer: ModelRestorer | None = None,
@@ -281,15 +312,15 @@ def restore_file(record_path: str, method: str = "hybrid", model_dir: str | None
                  plot: str | None = None, stride: int | None = None, combine: str = "median",
                  labelled: bool | None = None, clip_level: float | None = None, tolerance: float = 0.0,
                  batch_size: int = 256, overwrite: bool = False, trust_definition: bool = False,
-                 window: int | None = None, self_check: bool = False) -> Restoration:
-    """Read a clipped record, restore it, write the ASCII output and the plot; print a summary line."""
+                 window: int | None = None, self_check: bool = False, window_length: int | None = None) -> Restoration:
+    """Read a clipped record, restore it, write the ASCII output and the plot; print a summary line.
+    ``window_length``: the window length the user expects the model to take (checked)."""
     import io
-    import os
     import sys
 
     from ..bank.clipping import runs_of
     from ..fsio import atomic_files, output_lock, refuse_existing, remove_stale_temporaries
-    from ..learn.model_dir import load_model
+    from ..learn.models import load_any_model
     from .records import read_clipped_record
 
     output = output or f"{os.path.basename(record_path)}.restored.txt"
@@ -302,8 +333,9 @@ def restore_file(record_path: str, method: str = "hybrid", model_dir: str | None
     if method in MODEL_METHODS:
         if model_dir is None:
             raise SeisclipError(f"method {method!r} needs a model directory (--model)")
-        restorer = ModelRestorer.of(load_model(model_dir, trust_definition), batch_size=batch_size, window=window,
-                                    self_check=self_check)
+        restorer = ModelRestorer.of(load_any_model(model_dir, trust_definition), batch_size=batch_size,
+                                    window=window, self_check=self_check)
+        restorer.check_window_length(window_length, model_dir)
     resting = record.resting_clipped_side()
     if restorer and resting:
         # bench/bench_offsets.py: there the network made most generated records worse, POCS and A-SPADE none.

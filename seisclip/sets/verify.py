@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import defaultdict
 from pathlib import Path
+from typing import Callable
 
 from ..bank.verify import report
 from ..bank.wc_list import read_metadata
@@ -20,15 +22,21 @@ SELECTION_MANIFEST_FIELDS = {"index_sha256": str, "number_of_segments": int, "se
 #: ... and what it names the traces were drawn from: a metadata file, or an HDF5 bank.
 METADATA_FIELDS = {"metadata_file": str}
 BANK_FIELDS = {"bank": dict}
+#: An adopted set's manifest also holds the sha256 of each waveform file, by its path in the index.
+WAVEFORM_HASH_FIELDS = {"waveform_sha256": dict}
 
 
-def count_samples(path: str | os.PathLike) -> int:
-    """Number of lines in a waveform file, a last line without newline included."""
+def count_samples(path: str | os.PathLike, on_chunk: Callable[[bytes], None] | None = None) -> int:
+    """Number of lines in a waveform file, a last line without newline included; each chunk read
+    also goes to ``on_chunk`` when given (a digest's ``update``), so that a file is counted and
+    hashed in one read."""
     lines, last = 0, b"\n"
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             lines += chunk.count(b"\n")
             last = chunk[-1:]
+            if on_chunk is not None:
+                on_chunk(chunk)
     return lines + (last != b"\n")
 
 
@@ -71,14 +79,17 @@ def _listing(manifest: dict, manifest_path, metadata_path: str | None, bank_path
     return source, listing.by_name()
 
 
-def _file_problems(segment_end: dict[str, int], entries: dict, prefix: str, metadata_file: str) -> list[str]:
-    """Each waveform file against its metadata line and the segments drawn from it."""
+def _file_problems(segment_end: dict[str, int], entries: dict, prefix: str, metadata_file: str,
+                   recorded_sha256: dict[str, str]) -> list[str]:
+    """Each waveform file against its metadata line, the segments drawn from it and its recorded
+    sha256 if the manifest has one."""
     problems: list[str] = []
     for path, end in sorted(segment_end.items()):
         entry = entries[path[len(prefix):]]
+        digest = hashlib.sha256() if path in recorded_sha256 else None
         try:
             size = os.path.getsize(path)
-            samples = count_samples(path)
+            samples = count_samples(path, digest.update if digest is not None else None)
         except FileNotFoundError:
             problems.append(f"{path}: waveform file not found (relative to {os.getcwd()})")
             continue
@@ -91,6 +102,9 @@ def _file_problems(segment_end: dict[str, int], entries: dict, prefix: str, meta
             problems.append(f"{path}: {samples} samples, {metadata_file}:{entry.line} lists {entry.count}")
         if samples < end:
             problems.append(f"{path}: {samples} samples, too short for segments ending at sample {end}")
+        if digest is not None and digest.hexdigest() != recorded_sha256[path]:
+            problems.append(f"{path}: sha256 {digest.hexdigest()} differs from the manifest's {recorded_sha256[path]} "
+                            "(the waveform file changed after its hash was recorded)")
 
     return problems
 
@@ -146,9 +160,13 @@ def verify_index(index_path: str | os.PathLike, manifest_path: str | os.PathLike
         segment_end[path] = max(segment_end[path], start + length)
 
     if not from_bank:
-        problems += _file_problems(segment_end, entries, prefix, metadata_file)
+        if "waveform_sha256" in manifest:
+            check_fields(manifest, manifest_path, WAVEFORM_HASH_FIELDS)
+        recorded_sha256 = manifest.get("waveform_sha256", {})
+        problems += _file_problems(segment_end, entries, prefix, metadata_file, recorded_sha256)
+    hashes = ", each file also against its recorded sha256" if "waveform_sha256" in manifest else ""
     summary = (f"{len(index)} segments of {length} samples from {len(segment_end)} files checked against "
-               f"{Path(manifest_path)}, {metadata_file} and the bank" if not from_bank else
+               f"{Path(manifest_path)}, {metadata_file} and the bank{hashes}" if not from_bank else
                f"{len(index)} segments of {length} samples from {len(segment_end)} traces checked against "
                f"{Path(manifest_path)} and the trace table of the bank {metadata_file}")
     return problems, summary
