@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -104,13 +105,49 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from .restore.windows import restore_file
+    if not args.records and args.records_from is None:
+        raise SeisclipError("no record to restore: give RECORD… or --records-from FILE")
+    if args.out_dir is None and len(args.records) == 1 and args.records_from is None:
+        from .restore.windows import restore_file
 
-    restore_file(args.record, method=args.method, model_dir=args.model, output=args.out, plot=args.plot,
-                 stride=args.stride, combine=args.combine, labelled=args.labelled, clip_level=args.clip_level,
-                 tolerance=args.tolerance, batch_size=args.batch_size, overwrite=args.overwrite,
-                 trust_definition=args.trust_definition, window=args.window, self_check=args.self_check)
-    return 0
+        from .restore.seismic import is_seismic_file
+
+        if args.shard or args.jobs:
+            raise SeisclipError("--shard and --jobs are for restoring many records: give --out-dir")
+        if os.path.isfile(args.records[0]) and is_seismic_file(args.records[0]):
+            raise SeisclipError("a miniSEED, SAC or other waveform file is restored with --out-dir DIR: trace by "
+                                "trace, written in its own format with a status file", args.records[0])
+        restore_file(args.records[0], method=args.method, model_dir=args.model, output=args.out, plot=args.plot,
+                     stride=args.stride, combine=args.combine, labelled=args.labelled, clip_level=args.clip_level,
+                     tolerance=args.tolerance, batch_size=args.batch_size, overwrite=args.overwrite,
+                     trust_definition=args.trust_definition, window=args.window, self_check=args.self_check)
+        return 0
+    from .restore.archive import run_archive
+
+    if args.out_dir is None:
+        raise SeisclipError("several records (or --records-from) need --out-dir DIR for their outputs")
+    if args.out is not None or args.plot is not None:
+        raise SeisclipError("--out and --plot name one record's outputs; with --out-dir each record's are named "
+                            "after it")
+    summary = run_archive(args.records, args.out_dir, {
+        "method": args.method, "model_dir": args.model, "window": args.window, "stride": args.stride,
+        "combine": args.combine, "labelled": args.labelled, "clip_level": args.clip_level,
+        "tolerance": args.tolerance, "resample": args.resample, "self_check": args.self_check},
+        records_from=args.records_from, shard=args.shard, jobs=args.jobs, batch_size=args.batch_size,
+        trust_definition=args.trust_definition, progress=not args.quiet)
+    return 1 if summary.failed else 0
+
+
+def _verify_restorations(args: argparse.Namespace) -> int:
+    from .restore.archive import verify_restorations
+
+    return verify_restorations(args.out_dir)
+
+
+def _merge_restorations(args: argparse.Namespace) -> int:
+    from .restore.archive import merge_restorations
+
+    return merge_restorations(args.out_dirs, args.out)
 
 
 def add_trust_option(parser: argparse.ArgumentParser, flag: Callable[[str], str]) -> None:
@@ -312,14 +349,41 @@ def _clip(args: argparse.Namespace) -> int:
 
 def _add_restoration_commands(commands) -> None:
     """restore, clip and evaluate."""
-    restore = commands.add_parser("restore", help="restore the clipped samples of a record")
-    restore.add_argument("record", help="clipped record: labelled 'index value status' lines or one value per line")
+    restore = commands.add_parser("restore", help="restore the clipped samples of a record, or of many into a folder")
+    restore.add_argument("records", nargs="*", metavar="RECORD",
+                         help="clipped record(s): labelled 'index value status' lines, one value per line, or "
+                              "miniSEED, SAC and other files ObsPy reads (with --out-dir); quoted globs are expanded")
+    restore.add_argument("--records-from", default=None, metavar="FILE",
+                         help="also restore the records (paths or globs) this file lists, one a line")
+    restore.add_argument("--out-dir", default=None, metavar="DIR",
+                         help="restore every record into DIR with one model load, each output named after its "
+                              "record, and DIR/restorations.jsonl recording what restored what; a rerun skips the "
+                              "records done")
+    restore.add_argument("--shard", default=None, metavar="K/N",
+                         help="with --out-dir: restore only share K of N of the records (for batch schedulers)")
+    restore.add_argument("--jobs", type=positive_int, default=None,
+                         help="with --out-dir: threads reading and restoring records (default: the CPUs)")
+    restore.add_argument("--resample", action="store_true",
+                         help="with --out-dir: resample seismic traces whose rate differs from the model's (written "
+                              "at the model's rate) instead of refusing them")
+    restore.add_argument("--quiet", action="store_true", help="with --out-dir: no progress bar")
     restore.add_argument("--model", default=None, help="model directory, e.g. models/set00001_256_40000_def002, or a "
                                                         "model of the group's scripts: SavedModel directory or .h5")
     restore.add_argument("--out", default=None, help="restored record (default RECORD_NAME.restored.txt here)")
     restore.add_argument("--plot", default=None, help="PNG plot (default: the output's name with .png)")
     add_restore_options(restore, lambda name: "--" + name.replace("_", "-"))
     restore.set_defaults(action=_restore)
+
+    verify_restorations = commands.add_parser(
+        "verify-restorations", help="re-hash the inputs and outputs a restore --out-dir run recorded")
+    verify_restorations.add_argument("out_dir", metavar="DIR", help="folder of a restore --out-dir run")
+    verify_restorations.set_defaults(action=_verify_restorations)
+
+    merge = commands.add_parser("merge-restorations",
+                                help="join the restorations.jsonl of a run's shares, checking every record is there once")
+    merge.add_argument("out_dirs", nargs="+", metavar="DIR", help="the folders of the shares (restore --shard K/N)")
+    merge.add_argument("--out", required=True, help="joined log to write, e.g. restorations.jsonl")
+    merge.set_defaults(action=_merge_restorations)
 
     clip = commands.add_parser("clip", help="clip an unclipped waveform at a fraction of its peak (labelled output)")
     clip.add_argument("waveform", help="unclipped ASCII waveform, one value per line")

@@ -123,11 +123,14 @@ LIGHT_COMMANDS = (
     ("clip", "bank/19830924.0500.BRV.SKM.s09E0.024.txtseg00000009", "--level", "0.4", "--out", "clipped.txt"),
     ("restore", "clipped.txt", "--method", "spline", "--out", "spline.txt"),
     ("restore", "clipped.txt", "--method", "pocs", "--out", "pocs.txt"),
+    ("restore", "clipped.txt", "bank/19830924.0500.BRV.SKM.s09E0.024.txtseg00000009", "--method", "spline",
+     "--out-dir", "archive", "--quiet"),
+    ("verify-restorations", "archive"),
     ("restore", "clipped.txt", "--method", "aspade", "--out", "aspade.txt"),
 )
 HELP = ((), ("demo-bank",), ("select",), ("verify",), ("bank",), ("bank", "ingest"), ("bank", "import"),
         ("bank", "verify"), ("export",), ("clip",), ("restore",), ("evaluate",), ("trace",), ("summary",),
-        ("adopt",), ("adopt-model",))
+        ("adopt",), ("adopt-model",), ("verify-restorations",), ("merge-restorations",))
 
 
 def test_commands_without_a_network_never_import_tensorflow(bank, tmp_path):

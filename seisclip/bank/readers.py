@@ -50,12 +50,19 @@ class RawTrace:
         return f"{self.network}.{self.station}.{self.location}.{self.channel}"
 
 
-def _read_with_obspy(path: str, reader_warnings: list[str]) -> list[RawTrace]:
+def import_obspy(path: str | None):
+    """ObsPy, the optional dependency ``seisclip[io]``: imported when a file needs it, with an
+    error naming the file when it is not installed."""
     try:
         import obspy
     except ImportError:
         raise SeisclipError("reading miniSEED, SAC and other seismic formats needs ObsPy: "
                             "pip install 'seisclip[io]'", path) from None
+    return obspy
+
+
+def _read_with_obspy(path: str, reader_warnings: list[str]) -> list[RawTrace]:
+    obspy = import_obspy(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

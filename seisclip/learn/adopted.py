@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..bank.settings import DEFAULT_SAMPLING_RATE
 from ..errors import SeisclipError
 from ..fsio import output_lock, sha256_file, write_file_atomic
 from ..provenance import check_fields, dump_json, read_manifest, run_record, utc_now
@@ -126,6 +127,11 @@ class AdoptedModel:
     def lowest_clip_level(self) -> float:
         """Used only by seisclip's own peak estimate, which record scaling does not need."""
         return 0.1
+
+    @property
+    def sampling_rate(self) -> float:
+        """The group's models were trained on the Borovoye archive, sampled at 40 Hz."""
+        return DEFAULT_SAMPLING_RATE
 
     @property
     def description(self) -> str:

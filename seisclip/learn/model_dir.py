@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ..bank.settings import DEFAULT_SAMPLING_RATE
 from ..errors import SeisclipError
 from ..fsio import sha256_file
 from ..provenance import check_fields, read_manifest
@@ -135,6 +136,12 @@ class ModelDirectory:
         """The lowest clip level the model was trained for (0.1, the selection's default, for
         models whose manifest does not say)."""
         return float(self.parameters.get("clip_level_range", [0.1])[0])
+
+    @property
+    def sampling_rate(self) -> float:
+        """The rate of the waveforms the model was trained on (Hz). Older manifests do not say it:
+        their HDF5 bank's rate, else the ASCII bank's 40 Hz."""
+        return float(self.parameters.get("sampling_rate", self.bank.get("sampling_rate_hz", DEFAULT_SAMPLING_RATE)))
 
     @property
     def min_peak(self) -> float:

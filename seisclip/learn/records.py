@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..bank.settings import DEFAULT_SAMPLING_RATE
 from ..fsio import sha256_file
 from ..provenance import manifest_path_for, run_record
 from ..sets.pairs import SegmentPairs, in_batches
@@ -143,6 +144,8 @@ def model_manifest(run: Run, source, segments: SegmentSet, parts: dict[str, np.n
             "hyperparameters": run.hyperparameters,
             "strict": args.strict,
             "stream": args.stream,
+            # The rate the network knows waveforms at: restore refuses (or resamples) another.
+            "sampling_rate": source.bank.sampling_rate if args.bank is not None else DEFAULT_SAMPLING_RATE,
         },
         "seed": run.seed,
         "seed_source": "given" if args.seed is not None else f"derived from the model name {run.name!r}",

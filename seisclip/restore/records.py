@@ -121,9 +121,14 @@ def read_clipped_record(path: str | os.PathLike, labelled: bool | None = None, c
     """Read a record to restore. ``labelled=None`` decides from the file: three columns after a
     first line means labelled."""
     path = os.fspath(path)
+    return parse_clipped_record(read_input(path, "record file"), path, labelled, clip_level, tolerance)
+
+
+def parse_clipped_record(raw: bytes, path: str, labelled: bool | None = None, clip_level: float | None = None,
+                         tolerance: float = 0.0) -> ClippedRecord:
+    """:func:`read_clipped_record` of a file's bytes."""
     if not tolerance >= 0 or not np.isfinite(tolerance):
         raise SeisclipError(f"tolerance must be a finite number of counts >= 0, got {tolerance}")
-    raw = read_input(path, "record file")
     if labelled is None:
         lines = raw.splitlines()
         labelled = len(lines) > 1 and len(lines[1].split()) == 3
@@ -133,12 +138,21 @@ def read_clipped_record(path: str | os.PathLike, labelled: bool | None = None, c
         values = parse_waveform(raw, path)
         if values.size == 0:
             raise SeisclipError("record is empty", path)
-        if clip_level is not None:
-            if not clip_level > 0:
-                raise SeisclipError(f"clip level must be positive, got {clip_level}", path)
-            status = status_from_clip_level(values, clip_level)
-        else:
-            status = detect_clipping(values, tolerance)
+        return clipped_values(values, path, clip_level, tolerance)
+    high, low = clip_levels(values, status, path)
+    return ClippedRecord(path=path, values=values, status=status, clip_high=high, clip_low=low)
+
+
+def clipped_values(values: np.ndarray, path: str, clip_level: float | None = None,
+                   tolerance: float = 0.0) -> ClippedRecord:
+    """A record of plain values (an ASCII record, a seismic trace), its clipped samples those at or
+    beyond ``clip_level`` or, by default, detected (:func:`detect_clipping`)."""
+    if clip_level is not None:
+        if not clip_level > 0:
+            raise SeisclipError(f"clip level must be positive, got {clip_level}", path)
+        status = status_from_clip_level(values, clip_level)
+    else:
+        status = detect_clipping(values, tolerance)
     high, low = clip_levels(values, status, path)
     return ClippedRecord(path=path, values=values, status=status, clip_high=high, clip_low=low)
 

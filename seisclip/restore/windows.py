@@ -190,23 +190,35 @@ class ModelRestorer:
         """Every window's estimate of each sample of ``record``, ``(depth, samples)``: one row per
         window covering it, NaN where fewer windows cover it; and the number of windows. Only
         windows holding a clipped sample are predicted."""
-        # A fully convolutional model takes a record shorter than its window whole.
-        length = min(self.window, record.values.size) if self.fully_convolutional else self.window
-        stride = stride or max(1, length // 4)
-        if not 0 < stride <= length:
-            raise SeisclipError(f"stride must be between 1 and the window length {length}, got {stride}")
-        if not record.clipped.any():
-            return np.zeros((0, record.values.size)), 0
-        starts = window_starts(record.values.size, length, stride, record.clipped, record.path)
-        predictions = self.predict_record_windows(record, starts, length)
-        depth = -(-length // stride) + 1
-        stacked = np.full((depth, record.values.size), np.nan)
-        filled = np.zeros(record.values.size, dtype=np.int64)
-        for start, prediction in zip(starts.tolist(), predictions):
-            span = slice(start, start + length)
-            stacked[filled[span], np.arange(start, start + length)] = prediction
-            filled[span] += 1
-        return stacked[:filled.max()], len(starts)
+        return self.window_estimates_of([record], stride)[0]
+
+    def window_estimates_of(self, records: list[ClippedRecord], stride: int | None = None) -> list[tuple[np.ndarray, int]]:
+        """:meth:`window_estimates` of each record, the windows of all of them predicted together,
+        so that an archive of short records still fills the network's batches."""
+        plans = []   # per record: its window length, stride and window starts
+        for record in records:
+            # A fully convolutional model takes a record shorter than its window whole.
+            length = min(self.window, record.values.size) if self.fully_convolutional else self.window
+            step = stride or max(1, length // 4)
+            if not 0 < step <= length:
+                raise SeisclipError(f"stride must be between 1 and the window length {length}, got {step}")
+            starts = (window_starts(record.values.size, length, step, record.clipped, record.path)
+                      if record.clipped.any() else np.zeros(0, dtype=np.int64))
+            plans.append((length, step, starts))
+        predictions: list[np.ndarray | None] = [None] * len(records)
+        for length in sorted({plan[0] for plan in plans}):
+            members = [i for i, plan in enumerate(plans) if plan[0] == length and plan[2].size]
+            if not members:
+                continue
+            positions = [plans[i][2][:, None] + np.arange(length) for i in members]
+            windows = np.concatenate([records[i].values[p] for i, p in zip(members, positions)])
+            status = np.concatenate([records[i].status[p] for i, p in zip(members, positions)])
+            levels = np.concatenate([np.full(len(plans[i][2]), records[i].clip_level) for i in members])
+            predicted = self.predict(windows, status, levels)
+            for i, part in zip(members, np.split(predicted, np.cumsum([len(plans[i][2]) for i in members])[:-1])):
+                predictions[i] = part
+        return [_stacked(record.values.size, length, step, starts, prediction)
+                for record, (length, step, starts), prediction in zip(records, plans, predictions)]
 
     def restore_windows(self, record: ClippedRecord, stride: int | None = None, combine: str = "median") -> Restoration:
         """The record restored by sliding windows alone."""
@@ -216,6 +228,36 @@ class ModelRestorer:
         restoration = combine_window_estimates(record, *self.window_estimates(record, stride), combine)
         restoration.seconds = time.perf_counter() - started
         return restoration
+
+    def restore_all(self, records: list[ClippedRecord], stride: int | None = None,
+                    combine: str = "median") -> list[Restoration]:
+        """:meth:`restore` of each record, the windows of all of them predicted together (with the
+        self-check, one record after the other: it restores each record again)."""
+        if self.self_check:
+            return [self.restore(record, stride, combine) for record in records]
+        if combine not in COMBINES:
+            raise SeisclipError(f"combine must be one of {COMBINES}, got {combine!r}")
+        started = time.perf_counter()
+        restorations = [combine_window_estimates(record, stacked, windows, combine)
+                        for record, (stacked, windows) in zip(records, self.window_estimates_of(records, stride))]
+        # The windows were predicted together: each record is given its share of the time by its windows.
+        seconds, windows = time.perf_counter() - started, sum(r.windows for r in restorations)
+        for restoration in restorations:
+            restoration.seconds = seconds * (restoration.windows / windows if windows else 1 / len(restorations))
+        return restorations
+
+
+def _stacked(samples: int, length: int, stride: int, starts: np.ndarray,
+             predictions: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """The windows' predictions laid over the record, one row per window covering a sample."""
+    if not starts.size:
+        return np.zeros((0, samples)), 0
+    stacked = np.full((-(-length // stride) + 1, samples), np.nan)
+    filled = np.zeros(samples, dtype=np.int64)
+    for start, prediction in zip(starts.tolist(), predictions):
+        stacked[filled[start:start + length], np.arange(start, start + length)] = prediction
+        filled[start:start + length] += 1
+    return stacked[:filled.max()], len(starts)
 
 
 def combine_window_estimates(record: ClippedRecord, stacked: np.ndarray, windows: int,
@@ -238,25 +280,40 @@ def restore_record(record: ClippedRecord, method: str, restorer: ModelRestorer |
                    stride: int | None = None, combine: str = "median") -> Restoration:
     """Restore ``record`` with ``method``: ``hybrid`` or ``model`` (both need ``restorer``), or a
     classic one (BASELINES)."""
-    if method in MODEL_METHODS:
-        if restorer is None:
-            raise SeisclipError(f"method {method!r} needs --model MODEL_DIR")
-        restoration = restorer.restore(record, stride=stride, combine=combine)
-        if method == "model":
-            return restoration
-        started = time.perf_counter()
-        spline = restore_spline(record.values, record.status, record.clip_high, record.clip_low)
-        restored = combine_by_smoothness(record.values, record.status, record.clip_high, record.clip_low,
-                                         restoration.restored, spline)
-        # The spread across windows belongs to the network's runs only.
-        spread = np.where(smooth_runs(record.values, record.status), 0.0, restoration.spread)
-        return Restoration(restored, spread, method, restoration.windows,
-                           restoration.seconds + time.perf_counter() - started, restoration.kept)
+    return restore_records([record], method, restorer, stride, combine)[0]
+
+
+def restore_records(records: list[ClippedRecord], method: str, restorer: ModelRestorer | None = None,
+                    stride: int | None = None, combine: str = "median") -> list[Restoration]:
+    """:func:`restore_record` of each record; a model's windows of all of them are predicted together."""
     if method not in METHODS:
         raise SeisclipError(f"method must be one of {METHODS}, got {method!r}")
+    if method in BASELINES:
+        restorations = []
+        for record in records:
+            started = time.perf_counter()
+            restored = BASELINES[method](record.values, record.status, record.clip_high, record.clip_low)
+            restorations.append(Restoration(restored, np.zeros(record.values.size), method, 0,
+                                            time.perf_counter() - started))
+        return restorations
+    if restorer is None:
+        raise SeisclipError(f"method {method!r} needs --model MODEL_DIR")
+    restorations = restorer.restore_all(records, stride=stride, combine=combine)
+    if method == "model":
+        return restorations
+    return [with_spline_on_smooth_runs(record, restoration) for record, restoration in zip(records, restorations)]
+
+
+def with_spline_on_smooth_runs(record: ClippedRecord, restoration: Restoration) -> Restoration:
+    """The hybrid: the network's restoration with the cubic spline's on the record's smooth runs."""
     started = time.perf_counter()
-    restored = BASELINES[method](record.values, record.status, record.clip_high, record.clip_low)
-    return Restoration(restored, np.zeros(record.values.size), method, 0, time.perf_counter() - started)
+    spline = restore_spline(record.values, record.status, record.clip_high, record.clip_low)
+    restored = combine_by_smoothness(record.values, record.status, record.clip_high, record.clip_low,
+                                     restoration.restored, spline)
+    # The spread across windows belongs to the network's runs only.
+    spread = np.where(smooth_runs(record.values, record.status), 0.0, restoration.spread)
+    return Restoration(restored, spread, "hybrid", restoration.windows,
+                       restoration.seconds + time.perf_counter() - started, restoration.kept)
 
 
 def format_restored(record: ClippedRecord, restoration: Restoration) -> bytes:

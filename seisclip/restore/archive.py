@@ -1,0 +1,558 @@
+"""Restoring an archive: ``seisclip restore RECORD… --out-dir DIR``.
+
+One model load for every record. Records are taken a chunk at a time: read and hashed in
+parallel, then the windows of all the chunk's records go through the network together (full
+batches however short each record is), and each restored record is written atomically. ASCII
+records (labelled or plain) give ``index value status restored spread`` files; miniSEED, SAC and
+the other formats ObsPy reads are restored trace by trace and written in their format
+(:mod:`.seismic`).
+
+Provenance: ``DIR/restorations.jsonl`` holds one line per restored record: its input and its
+sha256, format, rate and length, the clipping found, the method, the model and its sha256, the
+window, stride and combine, the outputs and their sha256, seisclip's version and the time. Each
+line is written (and fsync'ed) before its outputs take their names, so a line names every output
+of the run, and a run killed at any moment loses at most the record it was writing.
+
+Resuming: a record whose line records the same input sha256 and settings and whose outputs still
+have their recorded sha256 is skipped; one whose input changed is restored again. At the end the
+file is rewritten with one line per record in the order of the record list, so an interrupted
+and resumed run ends with the same lines as an uninterrupted one (each line's time aside).
+
+Sharding: ``--shard K/N`` keeps the records whose path hashes to share K of N, the same shares on
+every machine; ``DIR/restore_run.json`` records the whole list so that ``seisclip
+merge-restorations`` can check that the shares cover it exactly once.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .. import __version__
+from ..errors import SeisclipError
+from ..fsio import atomic_files, fsync_directory, output_lock, read_input, sha256_bytes, sha256_file, write_file_atomic
+from ..provenance import check_fields, dump_json, read_manifest, utc_now
+from .records import ClippedRecord, clipped_values, parse_clipped_record
+from .windows import MODEL_METHODS, Restoration, format_restored
+
+RESTORATIONS_FILE = "restorations.jsonl"
+RUN_FILE = "restore_run.json"
+RUN_KIND = "seisclip restore run"
+#: Records whose windows go through the network together: enough to fill batches of short records,
+#: few enough that a killed run loses little.
+CHUNK_RECORDS = 16
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides a restored record besides its input: a record restored with other
+    settings is restored again on resume."""
+
+    method: str
+    model_dir: str | None
+    model_sha256: str | None
+    window: int | None
+    stride: int | None
+    combine: str
+    labelled: bool | None
+    clip_level: float | None
+    tolerance: float
+    resample: bool
+    self_check: bool
+
+    def sha256(self) -> str:
+        return sha256_bytes(json.dumps(asdict(self), sort_keys=True).encode())
+
+
+@dataclass(frozen=True)
+class Shard:
+    number: int      # K, from 1
+    count: int       # N
+
+    @classmethod
+    def parse(cls, text: str) -> "Shard":
+        try:
+            number, count = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise SeisclipError(f"--shard must be K/N with whole numbers, got {text!r}") from None
+        if not 1 <= number <= count:
+            raise SeisclipError(f"--shard {text}: K must be between 1 and N")
+        return cls(number, count)
+
+    def holds(self, path: str) -> bool:
+        """Whether ``path`` is in this share: by its sha256, so the shares do not depend on the
+        order in which a machine lists the records."""
+        return int(hashlib.sha256(path.encode()).hexdigest()[:16], 16) % self.count == self.number - 1
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.count}"
+
+
+def expand_records(arguments: list[str], records_from: str | None = None) -> list[str]:
+    """The records named by ``arguments`` and by the lines of ``records_from`` (blank lines and
+    ``#`` comments skipped): each a path, or a glob pattern expanded in sorted order. A path named
+    twice counts once. A path that does not exist stays in the list: it fails as a record."""
+    names = list(arguments)
+    if records_from is not None:
+        text = read_input(records_from, "record list").decode("utf-8", errors="replace")
+        names += [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    records: dict[str, None] = {}
+    for name in names:
+        if glob.has_magic(name):
+            matches = sorted(glob.glob(name, recursive=True))
+            if not matches:
+                print(f"warning: {name}: no file matches this pattern", file=sys.stderr)
+            records.update(dict.fromkeys(path for path in matches if not os.path.isdir(path)))
+        else:
+            records[name] = None
+    if not records:
+        raise SeisclipError("no record to restore: the arguments and the list name none")
+    return list(records)
+
+
+@dataclass
+class Job:
+    """One record of the run: where it is, where its outputs go, and what became of it."""
+
+    path: str
+    output: Path
+    status_output: Path | None = None      # seismic records: the status, in the record's format
+    raw: bytes | None = None
+    input_sha256: str | None = None
+    failure: str | None = None
+    format: str = "ascii"
+    sampling_rate: float | None = None
+    records: list[ClippedRecord] = field(default_factory=list)
+    traces: list[Any] = field(default_factory=list)       # seismic traces, one per record
+    restorations: list[Restoration] = field(default_factory=list)
+
+
+def output_paths(records: list[str], out_dir: Path) -> dict[str, Path]:
+    """Each record's output: its path below the records' common folder, under ``out_dir``, with
+    ``.restored`` before its suffix (``.restored.txt`` for ASCII records)."""
+    folders = [os.path.dirname(os.path.abspath(path)) for path in records]
+    root = os.path.commonpath(folders) if folders else "."
+    outputs = {}
+    for path in records:
+        relative = Path(os.path.relpath(os.path.abspath(path), root))
+        outputs[path] = out_dir / relative.parent / f"{relative.name}.restored.txt"
+    return outputs
+
+
+#: The suffixes a seismic record's outputs keep, by the format they are written in; any other
+#: (a SEED name's ``.BHZ``) stays part of the name and the format's own suffix follows.
+SEISMIC_SUFFIXES = {"MSEED": (".mseed", ".miniseed", ".ms"), "SAC": (".sac",)}
+
+
+def _seismic_outputs(job: Job, format_name: str) -> None:
+    """A seismic record's outputs: ``NAME.restored.mseed`` (or ``.sac``) and ``NAME.restored.status.mseed``."""
+    base = job.output.with_name(job.output.name.removesuffix(".restored.txt"))
+    kept = base.suffix.lower() in SEISMIC_SUFFIXES[format_name]
+    suffix = base.suffix if kept else SEISMIC_SUFFIXES[format_name][0]
+    stem = base.stem if kept else base.name
+    job.output = base.with_name(f"{stem}.restored{suffix}")
+    job.status_output = base.with_name(f"{stem}.restored.status{suffix}")
+
+
+class Ledger:
+    """``restorations.jsonl``: the lines of earlier runs by input path, and this run's lines as
+    they are written."""
+
+    def __init__(self, out_dir: Path):
+        self.path = out_dir / RESTORATIONS_FILE
+        self.lines: dict[str, dict] = {}
+        if self.path.exists():
+            text = self.path.read_text()
+            rows = text.splitlines()
+            for number, row in enumerate(rows, start=1):
+                try:
+                    line = json.loads(row)
+                except json.JSONDecodeError:
+                    if number == len(rows) and not text.endswith("\n"):   # a run killed while writing it
+                        continue
+                    raise SeisclipError("line is not JSON: the file is damaged", self.path, number) from None
+                self.lines[line["input"]] = line
+            if text and not text.endswith("\n"):   # leave no partial line for the next to be appended to
+                self._write(list(self.lines.values()))
+        self.handle = open(self.path, "a")
+
+    def _write(self, lines: list[dict]) -> None:
+        write_file_atomic(self.path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines).encode(),
+                          overwrite=True)
+
+    def ours(self, path: Path) -> bool:
+        """Whether ``path`` is an output some line names: one this command may replace."""
+        text = str(path)
+        return any(text in (line["output"], line.get("status_output")) for line in self.lines.values())
+
+    def unchanged(self, job: Job, settings_sha256: str) -> bool:
+        line = self.lines.get(job.path)
+        if not line or line["input_sha256"] != job.input_sha256 or line["settings_sha256"] != settings_sha256:
+            return False
+        return all(os.path.isfile(line[key]) and sha256_file(line[key]) == line[f"{key}_sha256"]
+                   for key in ("output", "status_output") if line.get(key))
+
+    def append(self, line: dict) -> None:
+        self.lines[line["input"]] = line
+        self.handle.write(json.dumps(line, sort_keys=True) + "\n")
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def rewrite(self, order: list[str]) -> None:
+        """One line per record, this run's records first in list order, then earlier runs' others."""
+        self.handle.close()
+        listed = set(order)
+        self._write([self.lines[path] for path in order if path in self.lines]
+                    + [line for path, line in self.lines.items() if path not in listed])
+
+
+@dataclass
+class Summary:
+    restored: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    clipped_samples: int = 0
+    samples: int = 0
+
+    def line(self) -> str:
+        return (f"restored {self.restored}, skipped {self.skipped} (unchanged since an earlier run), failed "
+                f"{len(self.failed)}; {self.clipped_samples} clipped samples found in {self.samples} samples")
+
+
+def run_archive(records: list[str], out_dir: str, settings_of: dict[str, Any], records_from: str | None = None,
+                shard: str | None = None, jobs: int | None = None, batch_size: int = 256,
+                trust_definition: bool = False, progress: bool = True) -> Summary:
+    """Restore many records into ``out_dir``; see the module's text. Returns the summary; a
+    record that fails is reported on stderr and the run goes on."""
+    from tqdm import tqdm
+
+    every_record = expand_records(records, records_from)
+    share = Shard.parse(shard) if shard else None
+    chosen = [path for path in every_record if share is None or share.holds(path)]
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SeisclipError("output folder is a file", out)
+    out.mkdir(parents=True, exist_ok=True)
+    restorer, directory = _restorer(settings_of, batch_size, trust_definition)
+    settings = Settings(model_dir=settings_of["model_dir"], model_sha256=_model_sha256(directory), **{
+        key: settings_of[key] for key in ("method", "window", "stride", "combine", "labelled", "clip_level",
+                                          "tolerance", "resample", "self_check")})
+    settings_sha256 = settings.sha256()
+    outputs = output_paths(every_record, out)
+    summary = Summary()
+    with output_lock(out / RESTORATIONS_FILE, "restoration log"):
+        _write_run_file(out, every_record, share, settings)
+        ledger = Ledger(out)
+        bar = tqdm(total=len(chosen), unit="file", desc="restoring", disable=not progress, file=sys.stderr)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+            for chunk in _chunks([Job(path, outputs[path]) for path in chosen], CHUNK_RECORDS):
+                list(pool.map(_read, chunk))
+                to_restore = []
+                for job in chunk:
+                    if job.failure is None and ledger.unchanged(job, settings_sha256):
+                        summary.skipped += 1
+                        bar.update(1)
+                    elif job.failure is None:
+                        previous = ledger.lines.get(job.path)
+                        if previous and previous["input_sha256"] != job.input_sha256:
+                            bar.write(f"note: {job.path}: changed since it was restored (its sha256 differs from "
+                                      f"{RESTORATIONS_FILE}'s): restored again", file=sys.stderr)
+                        to_restore.append(job)
+                list(pool.map(lambda job: _parse(job, settings, directory), to_restore))
+                _restore_chunk([job for job in to_restore if job.failure is None], settings, restorer, pool)
+                for job in to_restore:
+                    if job.failure is None:
+                        _write(job, settings, settings_sha256, ledger)
+                    if job.failure is None:
+                        summary.restored += 1
+                        summary.samples += sum(record.values.size for record in job.records)
+                        summary.clipped_samples += sum(int(record.clipped.sum()) for record in job.records)
+                    bar.update(1)
+                for job in chunk:
+                    if job.failure is not None:
+                        summary.failed.append((job.path, job.failure))
+                        bar.write(f"restore: failed: {job.failure}", file=sys.stderr)
+                    job.raw, job.records, job.traces, job.restorations = None, [], [], []   # free for the next chunk
+                bar.set_postfix(samples_per_s=f"{summary.samples / max(time.perf_counter() - started, 1e-9):.3g}")
+        bar.close()
+        ledger.rewrite(chosen)
+    print(f"restore: {summary.line()} -> {out}/", file=sys.stderr)
+    return summary
+
+
+def _chunks(items: list[Job], size: int) -> Iterator[list[Job]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _restorer(settings_of: dict[str, Any], batch_size: int, trust_definition: bool):
+    from .windows import ModelRestorer
+
+    if settings_of["method"] not in MODEL_METHODS:
+        return None, None
+    if settings_of["model_dir"] is None:
+        raise SeisclipError(f"method {settings_of['method']!r} needs a model directory (--model)")
+    from ..learn.models import open_model
+
+    directory = open_model(settings_of["model_dir"])
+    restorer = ModelRestorer.of(directory.load(trust_definition), batch_size=batch_size,
+                                window=settings_of["window"], self_check=settings_of["self_check"])
+    return restorer, directory
+
+
+def _model_sha256(directory) -> str | None:
+    if directory is None:
+        return None
+    from ..learn.models import model_sha256
+
+    return model_sha256(directory)
+
+
+def _write_run_file(out: Path, every_record: list[str], share: Shard | None, settings: Settings) -> None:
+    """``restore_run.json``: the whole record list and this run's share of it, for merge-restorations."""
+    path = out / RUN_FILE
+    if path.exists():
+        try:
+            kind = json.loads(path.read_text()).get("kind")
+        except (ValueError, AttributeError):
+            kind = None
+        if kind != RUN_KIND:
+            raise SeisclipError(f"exists and is not a {RUN_KIND!r} file: choose another --out-dir", path)
+    write_file_atomic(path, dump_json({
+        "kind": RUN_KIND,
+        "records_total": len(every_record),
+        "records_sha256": sha256_bytes("\n".join(every_record).encode()),
+        "shard": str(share) if share else None,
+        "settings": asdict(settings),
+        "records": every_record,
+    }), overwrite=True)
+
+
+def _read(job: Job) -> None:
+    """Read and hash the record (in a worker thread)."""
+    try:
+        job.raw = read_input(job.path, "record file")
+        job.input_sha256 = sha256_bytes(job.raw)
+    except SeisclipError as exc:
+        job.failure = str(exc)
+
+
+#: One seismic read at a time: ObsPy's readers are tried in turn with their warnings caught, and
+#: catching warnings is not thread-safe.
+_SEISMIC_READS = threading.Lock()
+
+
+def _parse(job: Job, settings: Settings, directory) -> None:
+    """The record's clipped samples: an ASCII record, or each trace of a seismic one (in a worker thread)."""
+    from .seismic import check_rate, is_seismic_file, read_seismic
+
+    try:
+        if not is_seismic_file(job.path):
+            job.records = [parse_clipped_record(job.raw, job.path, settings.labelled, settings.clip_level,
+                                                settings.tolerance)]
+            return
+        with _SEISMIC_READS:
+            job.format, traces = read_seismic(job.path)
+        _seismic_outputs(job, job.format)
+        model_rate = directory.sampling_rate if directory is not None else None
+        for trace in traces:
+            name = f"{job.path}#{trace.seed_id}"
+            record = clipped_values(trace.values, name, settings.clip_level, settings.tolerance)
+            if model_rate is not None and check_rate(trace.sampling_rate, model_rate, job.path, trace.seed_id,
+                                                     settings.resample):
+                trace, record = _resampled_with_status(trace, record, model_rate)
+            job.traces.append(trace)
+            job.records.append(record)
+        job.sampling_rate = job.traces[0].sampling_rate if job.traces else None
+    except SeisclipError as exc:
+        job.failure = str(exc)
+
+
+def _resampled_with_status(trace, record: ClippedRecord, rate: float):
+    """The trace at ``rate`` and its clipped samples there. The clipping is found before resampling,
+    whose anti-alias filter would round off the flat runs: a new sample is clipped where the nearest
+    recorded one is, and holds that side's clip level, as a digitiser at that rate would have recorded."""
+    from .seismic import resampled
+
+    trace = resampled(trace, rate)
+    times = np.arange(trace.values.size) * (record.values.size / trace.values.size)
+    status = record.status[np.minimum(np.rint(times).astype(np.int64), record.status.size - 1)]
+    values = np.where(status > 0, record.clip_high, np.where(status < 0, record.clip_low, trace.values))
+    trace.values = values
+    return trace, ClippedRecord(record.path, values, status, record.clip_high, record.clip_low)
+
+
+def _restore_chunk(chunk: list[Job], settings: Settings, restorer, pool: ThreadPoolExecutor) -> None:
+    """Restore every record of the chunk: a model's windows all together, a classic method's
+    records in parallel. A record the restoration refuses fails alone."""
+    from .windows import restore_records
+
+    def restore(job: Job) -> None:
+        try:
+            job.restorations = restore_records(job.records, settings.method, restorer, settings.stride,
+                                               settings.combine)
+        except SeisclipError as exc:
+            job.failure = str(exc)
+
+    if restorer is None:
+        list(pool.map(restore, chunk))
+        return
+    flat = [record for job in chunk for record in job.records]
+    try:
+        restorations = restore_records(flat, settings.method, restorer, settings.stride, settings.combine)
+    except SeisclipError:   # one record the model cannot take (too short): find it by restoring each alone
+        for job in chunk:
+            restore(job)
+        return
+    position = 0
+    for job in chunk:
+        job.restorations = restorations[position:position + len(job.records)]
+        position += len(job.records)
+
+
+def _write(job: Job, settings: Settings, settings_sha256: str, ledger: Ledger) -> None:
+    """The restored record's outputs and its line: the line first, then the outputs take their names."""
+    from .seismic import encode_restored
+
+    restorations: list[Restoration] = job.restorations
+    if job.traces:
+        note = (f"restored by seisclip {__version__}, method {settings.method}"
+                + (f", model {Path(settings.model_dir).name} (sha256 {settings.model_sha256})" if settings.model_dir else ""))
+        data, status = encode_restored(job.format, job.traces, [r.restored for r in restorations],
+                                       [record.status for record in job.records], note)
+        contents = {job.output: data, job.status_output: status}
+    else:
+        contents = {job.output: format_restored(job.records[0], restorations[0])}
+    existing = [path for path in contents if path.exists() and not ledger.ours(path)]
+    if existing:
+        job.failure = f"output {existing[0]} exists and no earlier restoration names it: it is kept"
+        return
+    for path in contents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    ledger.append(_line(job, settings, settings_sha256, {path: sha256_bytes(data) for path, data in contents.items()}))
+    with atomic_files(list(contents), overwrite=True) as temporaries:
+        for temporary, data in zip(temporaries, contents.values()):
+            temporary.write_bytes(data)
+    for folder in {path.parent for path in contents}:
+        fsync_directory(folder)
+
+
+def _line(job: Job, settings: Settings, settings_sha256: str, digests: dict[Path, str]) -> dict[str, Any]:
+    outputs = list(digests)
+    return {
+        "input": job.path,
+        "input_sha256": job.input_sha256,
+        "format": job.format,
+        "sampling_rate": job.sampling_rate,
+        "samples": sum(record.values.size for record in job.records),
+        "traces": [{"id": trace.seed_id if job.traces else None, "samples": int(record.values.size),
+                    "clip_high": record.clip_high, "clip_low": record.clip_low,
+                    "clipped_runs": int(np.count_nonzero(np.diff(np.concatenate([[0], record.clipped.astype(np.int8),
+                                                                                 [0]])) == 1)),
+                    "clipped_samples": int(record.clipped.sum()), "windows": restoration.windows}
+                   for trace, record, restoration in zip(job.traces or [None] * len(job.records), job.records,
+                                                         job.restorations)],
+        "method": settings.method,
+        "model_dir": settings.model_dir,
+        "model_sha256": settings.model_sha256,
+        "window": settings.window,
+        "stride": settings.stride,
+        "combine": settings.combine,
+        "settings_sha256": settings_sha256,
+        "output": str(outputs[0]),
+        "output_sha256": digests[outputs[0]],
+        "status_output": str(outputs[1]) if len(outputs) > 1 else None,
+        "status_output_sha256": digests[outputs[1]] if len(outputs) > 1 else None,
+        "seisclip_version": __version__,
+        "restored_utc": utc_now(),
+    }
+
+
+def read_ledger(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """The lines of ``out_dir``'s restorations.jsonl."""
+    path = Path(out_dir) / RESTORATIONS_FILE
+    lines = []
+    for number, row in enumerate(read_input(path, "restoration log").decode("utf-8", errors="replace").splitlines(), 1):
+        try:
+            line = json.loads(row)
+        except json.JSONDecodeError:
+            raise SeisclipError("line is not JSON: the file is damaged", path, number) from None
+        if not isinstance(line, dict) or not {"input", "input_sha256", "output", "output_sha256"} <= line.keys():
+            raise SeisclipError("line is not a restoration: input, output and their sha256 expected", path, number)
+        lines.append(line)
+    return lines
+
+
+def verify_restorations(out_dir: str) -> int:
+    """``seisclip verify-restorations DIR``: every input and output of the log re-hashed."""
+    from ..bank.verify import report
+
+    lines = read_ledger(out_dir)
+    problems = []
+    for line in lines:
+        for key, what in (("input", "input record"), ("output", "restored record"), ("status_output", "status")):
+            path, recorded = line.get(key), line.get(f"{key}_sha256")
+            if path is None:
+                continue
+            if not os.path.isfile(path):
+                problems.append(f"{path}: {what} not found")
+            elif sha256_file(path) != recorded:
+                problems.append(f"{path}: sha256 differs from the one {RESTORATIONS_FILE} records for this {what}")
+    return report("verify-restorations", problems, f"{len(lines)} restorations of {out_dir}/{RESTORATIONS_FILE}: "
+                                                   "inputs and outputs checked against their recorded sha256")
+
+
+def merge_restorations(out_dirs: list[str], output: str) -> int:
+    """``seisclip merge-restorations DIR… --out FILE``: the shares' logs joined in the order of the
+    record list, once every record of the list is restored exactly once."""
+    runs = []
+    for out_dir in out_dirs:
+        run = read_manifest(Path(out_dir) / RUN_FILE)
+        check_fields(run, Path(out_dir) / RUN_FILE, {"records_sha256": str, "records": list})
+        runs.append((out_dir, run, read_ledger(out_dir)))
+    lists = {run["records_sha256"] for _, run, _ in runs}
+    if len(lists) > 1:
+        raise SeisclipError("the folders restored different record lists (their restore_run.json differ): "
+                            "merge the shares of one run")
+    every_record = runs[0][1]["records"]
+    problems = []
+    shares = [run["shard"] or "1/1" for _, run, _ in runs]
+    counts = {share.split("/")[1] for share in shares}
+    if len(counts) > 1:
+        problems.append(f"the folders were cut into different numbers of shares: {', '.join(sorted(shares))}")
+    else:
+        total = int(counts.pop())
+        expected = {f"{number}/{total}" for number in range(1, total + 1)}
+        problems += [f"share {share} is given twice" for share in sorted({s for s in shares if shares.count(s) > 1})]
+        problems += [f"share {share} is missing" for share in sorted(expected - set(shares))]
+    found: dict[str, list[str]] = {}
+    for out_dir, _, lines in runs:
+        for line in lines:
+            found.setdefault(line["input"], []).append(out_dir)
+    problems += [f"{path}: restored in {len(folders)} folders ({', '.join(folders)})"
+                 for path, folders in found.items() if len(folders) > 1]
+    problems += [f"{path}: not restored in any folder" for path in every_record if path not in found]
+    problems += [f"{path}: restored, but not in the record list" for path in found if path not in set(every_record)]
+    if problems:
+        for problem in problems:
+            print(f"merge-restorations: {problem}", file=sys.stderr)
+        print(f"merge-restorations: {len(problems)} problem(s); nothing written", file=sys.stderr)
+        return 1
+    by_input = {line["input"]: line for _, _, lines in runs for line in lines}
+    write_file_atomic(output, "".join(json.dumps(by_input[path], sort_keys=True) + "\n"
+                                      for path in every_record).encode())
+    print(f"merge-restorations: {len(every_record)} records from {len(runs)} folders, each exactly once -> {output}",
+          file=sys.stderr)
+    return 0

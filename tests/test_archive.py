@@ -1,0 +1,296 @@
+"""Restoring an archive: `seisclip restore RECORD… --out-dir DIR`, its provenance log, resuming
+after SIGKILL, seismic formats in and out, shards and merge-restorations, verify-restorations."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seisclip.cli import main
+from seisclip.fsio import sha256_file
+from test_bad_input import error_line, run_in_process, tiny_model  # noqa: F401  (tiny_model: a fixture)
+
+CLIP_COUNTS = 1500
+
+
+def wave(samples: int, seed: int) -> np.ndarray:
+    """A wave packet in whole counts peaking near 3000, clipped at ±CLIP_COUNTS."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(samples)
+    centre, width, period = rng.uniform(0.3, 0.7) * samples, samples / rng.uniform(4, 8), rng.uniform(3, 9)
+    truth = 3000 * np.exp(-((t - centre) / width) ** 2) * np.sin(t / period) + rng.normal(0, 30, samples)
+    return np.clip(np.round(truth), -CLIP_COUNTS, CLIP_COUNTS)
+
+
+def write_plain(path: Path, values: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{int(v)}\n" for v in values))
+    return path
+
+
+def archive(folder: Path, count: int, samples: int = 600) -> list[Path]:
+    """``count`` plain clipped records in two subfolders of ``folder``."""
+    return [write_plain(folder / f"station{i % 2}" / f"record{i:03d}.txt", wave(samples, i)) for i in range(count)]
+
+
+def restore(capsys, *argv: str) -> tuple[int, list[str]]:
+    status, _, err = run_in_process(capsys, main, ["restore", *argv, "--quiet"])
+    return status, err
+
+
+def ledger(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "restorations.jsonl").read_text().splitlines()]
+
+
+def without_times(lines: list[dict]) -> list[dict]:
+    return [{key: value for key, value in line.items() if key != "restored_utc"} for line in lines]
+
+
+def test_many_records_with_one_model_load_equal_the_single_record_restorations(tiny_model, tmp_path, monkeypatch,
+                                                                                capsys):
+    monkeypatch.chdir(tmp_path)
+    records = archive(Path("archive"), 6, samples=300)
+    status, err = restore(capsys, *map(str, records), "--model", str(tiny_model), "--method", "model",
+                          "--out-dir", "out")
+    assert status == 0, err
+    assert err[-1].startswith("restore: restored 6, skipped 0 (unchanged since an earlier run), failed 0; ")
+    lines = ledger(Path("out"))
+    assert [line["input"] for line in lines] == [str(path) for path in records]
+    for path, line in zip(records, lines):
+        # Outputs keep the records' folders below their common one.
+        output = Path("out") / path.parent.name / f"{path.name}.restored.txt"
+        assert line["output"] == str(output) and line["output_sha256"] == sha256_file(output)
+        assert line["input_sha256"] == sha256_file(path) and line["model_sha256"] == sha256_file(tiny_model / "model.keras")
+        assert (line["method"], line["combine"], line["format"], line["samples"]) == ("model", "median", "ascii", 300)
+        assert line["traces"][0]["clipped_samples"] == int((np.abs(np.loadtxt(path)) >= CLIP_COUNTS).sum())
+        assert main(["restore", str(path), "--model", str(tiny_model), "--method", "model", "--out", "single.txt",
+                     "--overwrite"]) == 0
+        single, archived = np.loadtxt("single.txt", skiprows=1), np.loadtxt(output, skiprows=1)
+        np.testing.assert_allclose(archived, single, rtol=1e-6, atol=1e-6 * CLIP_COUNTS)
+
+
+@pytest.mark.bad_input("archive-input-changed-on-resume")
+def test_a_rerun_skips_what_is_done_and_restores_a_changed_record_again(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    records = archive(Path("archive"), 4)
+    Path("list.txt").write_text("# the archive\narchive/station0/*.txt\n\narchive/station1/record001.txt\n")
+    assert restore(capsys, "--records-from", "list.txt", "archive/station1/record003.txt", "--method", "spline",
+                   "--out-dir", "out")[0] == 0
+    first = ledger(Path("out"))
+    # The arguments' records, then the list's, globs expanded in sorted order.
+    assert [line["input"] for line in first] == ["archive/station1/record003.txt", "archive/station0/record000.txt",
+                                                 "archive/station0/record002.txt", "archive/station1/record001.txt"]
+    status, err = restore(capsys, "--records-from", "list.txt", "archive/station1/record003.txt", "--method", "spline",
+                          "--out-dir", "out")
+    assert status == 0 and err[-1].startswith("restore: restored 0, skipped 4 "), err
+    assert ledger(Path("out")) == first
+
+    write_plain(records[2], wave(600, 99))
+    status, err = restore(capsys, "--records-from", "list.txt", "archive/station1/record003.txt", "--method", "spline",
+                          "--out-dir", "out")
+    assert status == 0 and err[-1].startswith("restore: restored 1, skipped 3 "), err
+    assert err[0] == ("note: archive/station0/record002.txt: changed since it was restored (its sha256 differs from "
+                      "restorations.jsonl's): restored again")
+    again = ledger(Path("out"))
+    assert again[2]["input_sha256"] == sha256_file(records[2]) != first[2]["input_sha256"]
+    assert without_times(again[:2] + again[3:]) == without_times(first[:2] + first[3:])
+    # Other settings restore everything again.
+    assert restore(capsys, "--records-from", "list.txt", "archive/station1/record003.txt", "--method", "pocs",
+                   "--out-dir", "out")[1][-1].startswith("restore: restored 4, skipped 0 ")
+    assert main(["verify-restorations", "out"]) == 0
+
+
+@pytest.mark.bad_input("archive-unreadable-record")
+def test_a_bad_record_among_good_ones_is_reported_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    records = archive(Path("archive"), 3)
+    Path("archive/station0/bad.txt").write_text("12\nnot a number\n")
+    status, err = restore(capsys, *map(str, records), "archive/station0/bad.txt", "archive/missing.txt",
+                          "--method", "spline", "--out-dir", "out")
+    assert status == 1
+    assert any(line.startswith("restore: failed: archive/station0/bad.txt:2: ") for line in err), err
+    assert any(line.startswith("restore: failed: archive/missing.txt: record file not found") for line in err), err
+    assert err[-1].startswith("restore: restored 3, skipped 0 (unchanged since an earlier run), failed 2; ")
+    assert [line["input"] for line in ledger(Path("out"))] == [str(path) for path in records]
+
+
+@pytest.mark.bad_input("archive-output-folder-is-a-file")
+def test_an_output_folder_that_is_a_file_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    records = archive(Path("archive"), 2)
+    Path("out").write_text("a file\n")
+    line = error_line(capsys, main, ["restore", *map(str, records), "--method", "spline", "--out-dir", "out"])
+    assert line == "seisclip restore: error: out: output folder is a file"
+    assert Path("out").read_text() == "a file\n"
+
+
+@pytest.mark.bad_input("archive-output-not-ours")
+def test_an_existing_output_no_restoration_names_is_kept(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    records = archive(Path("archive"), 2)
+    Path("out/station0").mkdir(parents=True)
+    Path("out/station0/record000.txt.restored.txt").write_text("mine\n")
+    status, err = restore(capsys, *map(str, records), "--method", "spline", "--out-dir", "out")
+    assert status == 1
+    assert ("restore: failed: output out/station0/record000.txt.restored.txt exists and no earlier restoration "
+            "names it: it is kept") in err
+    assert Path("out/station0/record000.txt.restored.txt").read_text() == "mine\n"
+
+
+def test_shards_cover_every_record_once_and_merge_checks_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    records = archive(Path("archive"), 12, samples=200)
+    for k in (1, 2, 3):
+        assert restore(capsys, "archive/*/*.txt", "--method", "spline", "--out-dir", f"shard{k}",
+                       "--shard", f"{k}/3")[0] == 0
+    shares = [{line["input"] for line in ledger(Path(f"shard{k}"))} for k in (1, 2, 3)]
+    assert all(shares) and sum(map(len, shares)) == 12 and set().union(*shares) == {str(path) for path in records}
+    capsys.readouterr()
+    assert main(["merge-restorations", "shard1", "shard2", "shard3", "--out", "all.jsonl"]) == 0
+    merged = [json.loads(line)["input"] for line in Path("all.jsonl").read_text().splitlines()]
+    assert merged == sorted(str(path) for path in records)   # the glob's order
+
+    capsys.readouterr()
+    assert main(["merge-restorations", "shard1", "shard2", "--out", "part.jsonl"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert "merge-restorations: share 3/3 is missing" in err and not Path("part.jsonl").exists()
+    assert sum(line.endswith(": not restored in any folder") for line in err) == len(shares[2])
+    assert main(["merge-restorations", "shard1", "shard1", "shard2", "shard3", "--out", "twice.jsonl"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert "merge-restorations: share 1/3 is given twice" in err
+    assert sum(": restored in 2 folders (shard1, shard1)" in line for line in err) == len(shares[0])
+
+
+def test_verify_restorations_names_a_changed_output(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    archive(Path("archive"), 2)
+    assert restore(capsys, "archive/*/*.txt", "--method", "spline", "--out-dir", "out")[0] == 0
+    output = Path(ledger(Path("out"))[0]["output"])
+    output.write_text(output.read_text().replace(" 0\n", " 1\n", 1))
+    capsys.readouterr()
+    assert main(["verify-restorations", "out"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (f"{output}: sha256 differs from the one restorations.jsonl "
+                                                       "records for this restored record")
+
+
+# --- seismic formats --------------------------------------------------------------------------
+
+def seismic_files(folder: Path, rate: float = 40.0) -> tuple[Path, Path]:
+    """A miniSEED file of two int32 traces and a SAC file of one float32 trace, clipped at ±CLIP_COUNTS."""
+    import obspy
+
+    folder.mkdir(parents=True, exist_ok=True)
+    header = dict(network="XX", station="BRV", location="00", sampling_rate=rate,
+                  starttime=obspy.UTCDateTime(1975, 12, 4, 19, 27))
+    traces = [obspy.Trace(wave(2000, seed).astype(np.int32), header={**header, "channel": channel})
+              for seed, channel in ((1, "SHZ"), (2, "SHN"))]
+    obspy.Stream(traces).write(str(folder / "brv.mseed"), format="MSEED")
+    sac = traces[0].copy()
+    sac.data = sac.data.astype(np.float32)
+    sac.write(str(folder / "brv.sac"), format="SAC")
+    return folder / "brv.mseed", folder / "brv.sac"
+
+
+def test_miniseed_and_sac_records_round_trip_with_their_headers_and_status(tmp_path, monkeypatch, capsys):
+    import obspy
+
+    monkeypatch.chdir(tmp_path)
+    mseed, sac = seismic_files(Path("archive"))
+    status, err = restore(capsys, str(mseed), str(sac), "--method", "spline", "--out-dir", "out")
+    assert status == 0, err
+    for source, suffix in ((mseed, "mseed"), (sac, "sac")):
+        original = obspy.read(str(source))
+        restored = obspy.read(f"out/brv.restored.{suffix}")
+        state = obspy.read(f"out/brv.restored.status.{suffix}")
+        assert len(original) == len(restored) == len(state)
+        for before, after, marks in zip(original, restored, state):
+            for key in ("network", "station", "location", "channel", "starttime", "sampling_rate", "npts"):
+                assert after.stats[key] == before.stats[key] == marks.stats[key], key
+            clipped = np.abs(before.data) >= CLIP_COUNTS
+            np.testing.assert_array_equal(marks.data != 0, clipped)
+            np.testing.assert_array_equal(np.sign(marks.data[clipped]), np.sign(before.data[clipped]))
+            assert np.array_equal(after.data[~clipped], before.data[~clipped])   # bit for bit, as numbers
+            assert np.all(np.abs(after.data[clipped]) >= CLIP_COUNTS) and np.abs(after.data).max() > CLIP_COUNTS
+    lines = ledger(Path("out"))
+    assert [(line["format"], line["sampling_rate"], len(line["traces"])) for line in lines] == [("MSEED", 40.0, 2),
+                                                                                                 ("SAC", 40.0, 1)]
+    assert lines[0]["traces"][1]["id"] == "XX.BRV.00.SHN"
+    assert lines[0]["status_output"] == "out/brv.restored.status.mseed"
+
+
+@pytest.mark.bad_input("archive-rate-mismatch")
+def test_a_trace_at_another_rate_than_the_models_is_refused_unless_resampled(tiny_model, tmp_path, monkeypatch,
+                                                                              capsys):
+    import obspy
+
+    monkeypatch.chdir(tmp_path)
+    mseed, _ = seismic_files(Path("archive"), rate=100.0)
+    status, err = restore(capsys, str(mseed), "--model", str(tiny_model), "--out-dir", "out")
+    assert status == 1
+    assert ("restore: failed: archive/brv.mseed: trace XX.BRV.00.SHZ is sampled at 100 Hz but the model was trained "
+            "at 40 Hz: add --resample to restore it resampled to 40 Hz") in err, err
+    status, err = restore(capsys, str(mseed), "--model", str(tiny_model), "--out-dir", "out", "--resample")
+    assert status == 0, err
+    restored = obspy.read("out/brv.restored.mseed")
+    assert [trace.stats.sampling_rate for trace in restored] == [40.0, 40.0] and restored[0].stats.npts == 800
+
+
+# --- interruptions ----------------------------------------------------------------------------
+
+def test_a_run_killed_at_random_points_ends_as_an_uninterrupted_one_when_rerun(tmp_path):
+    records = archive(tmp_path / "archive", 60, samples=8000)
+    command = [sys.executable, "-m", "seisclip", "restore", *[str(path.relative_to(tmp_path)) for path in records],
+               "--method", "pocs", "--quiet"]
+    started = time.perf_counter()
+    subprocess.run([*command, "--out-dir", "reference"], cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    duration = time.perf_counter() - started
+    reference = {path.relative_to(tmp_path / "reference"): path.read_bytes()
+                 for path in (tmp_path / "reference").rglob("*") if path.is_file() and path.name != "restore_run.json"}
+    rng = np.random.default_rng(20261204)
+    killed_while_running, killed_midway = 0, 0
+    for attempt in range(10):
+        out = f"killed{attempt}"
+        process = subprocess.Popen([*command, "--out-dir", out], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, 1.0) * duration)
+        killed_while_running += process.poll() is None
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        log = tmp_path / out / "restorations.jsonl"
+        killed_midway += log.exists() and 0 < len(log.read_bytes().splitlines()) < len(records)
+        subprocess.run([*command, "--out-dir", out], cwd=tmp_path, check=True, capture_output=True, timeout=300)
+        result = {path.relative_to(tmp_path / out): path.read_bytes()
+                  for path in (tmp_path / out).rglob("*") if path.is_file() and path.name != "restore_run.json"}
+        assert set(result) == set(reference), attempt
+        for name, data in reference.items():
+            if name.name == "restorations.jsonl":
+                expected = without_times([json.loads(line.replace(b'"reference/', f'"{out}/'.encode()))
+                                          for line in data.splitlines()])
+                assert without_times([json.loads(line) for line in result[name].splitlines()]) == expected, attempt
+            else:
+                assert result[name] == data, (attempt, name)
+        assert not list((tmp_path / out).rglob(".*.tmp")), attempt
+    assert killed_while_running >= 5 and killed_midway >= 3
+    print(f"\nkill test, restore --out-dir: 10 SIGKILLs, {killed_while_running} while running, {killed_midway} of them "
+          f"after some records were restored (uninterrupted run {duration:.1f} s); every rerun ended with the "
+          "uninterrupted run's files")
+
+
+def test_the_single_record_form_and_its_options_stay_apart(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    records = archive(Path("archive"), 2)
+    assert error_line(capsys, main, ["restore", *map(str, records), "--method", "spline"]) == (
+        "seisclip restore: error: several records (or --records-from) need --out-dir DIR for their outputs")
+    assert error_line(capsys, main, ["restore", str(records[0]), "--method", "spline", "--shard", "1/2"]) == (
+        "seisclip restore: error: --shard and --jobs are for restoring many records: give --out-dir")
+    assert error_line(capsys, main, ["restore", str(records[0]), "--method", "spline", "--out-dir", "o",
+                                     "--shard", "3/2"]) == "seisclip restore: error: --shard 3/2: K must be between 1 and N"
+    assert os.path.isfile(records[0])
