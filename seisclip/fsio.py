@@ -153,6 +153,21 @@ def remove_stale_temporaries(path: str | os.PathLike) -> None:
               f"interrupted runs ({', '.join(leftover.name for leftover in stale)})", file=sys.stderr)
 
 
+_ANY_TEMPORARY = re.compile(r"\..+\.(\d+)\.[a-z0-9_]+\.tmp")
+
+
+def remove_stale_temporaries_under(folder: str | os.PathLike) -> None:
+    """Remove, anywhere under ``folder``, the temporary files whose writer has exited; for a run
+    that owns the whole folder (it holds a lock on a file in it) and writes many outputs there."""
+    stale = [Path(root) / name for root, _, names in os.walk(folder) for name in names
+             if (match := _ANY_TEMPORARY.fullmatch(name)) and _writer_gone(int(match.group(1)))]
+    for leftover in stale:
+        _remove(leftover)
+    if stale:
+        print(f"note: removed {len(stale)} temporar{'y' if len(stale) == 1 else 'ies'} under {folder} left by "
+              "interrupted runs", file=sys.stderr)
+
+
 @contextlib.contextmanager
 def output_lock(path: str | os.PathLike, what: str = "output") -> Iterator[None]:
     """Hold the lock on output name ``path`` (``.NAME.lock`` beside it, holding the pid), or fail at

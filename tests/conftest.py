@@ -1,12 +1,17 @@
-"""Shared fixtures: a small synthetic bank laid out like the user's, and a runner for the
-project's scripts and commands as subprocesses; the tally of bad inputs tried."""
+"""Shared fixtures and helpers of the whole test tree (tests/<stage>/): a small synthetic bank
+laid out like the user's, a runner for the project's scripts and commands as subprocesses, entry
+points run in this process and a tiny model directory; the tally of bad inputs tried.
+
+``pythonpath = ["tests"]`` (pyproject.toml) lets a test module in any folder ``from conftest import``."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +20,7 @@ import pytest
 from hypothesis import settings
 
 from seisclip.bank.wc_list import format_wc_line
+from seisclip.fsio import sha256_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 METADATA_NAME = "outfiles_contents_reordered.txt"
@@ -107,6 +113,62 @@ def run(tmp_path):
         return done.returncode, done.stdout, done.stderr
 
     return run_command
+
+
+# --- entry points run in this process, and a tiny model ---------------------------------------
+
+def run_in_process(capsys, command, *args) -> tuple[int, str, list[str]]:
+    """Exit status, stdout and stderr lines of an entry point run in this process."""
+    try:
+        status = command(*args)
+    except SystemExit as exit_:   # argparse errors exit through the parser
+        status = exit_.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return status, out, err.splitlines()
+
+
+def error_line(capsys, command, *args, warnings: int = 0) -> str:
+    """The one line an entry point printed on stderr when it failed with status 1 (after
+    ``warnings`` lines of warnings)."""
+    status, _, lines = run_in_process(capsys, command, *args)
+    assert status == 1, lines
+    assert len(lines) == warnings + 1, lines
+    return lines[-1]
+
+
+def model_manifest(length: int, sbrl: bool = False, normalisation: str = "clip", folder: Path | None = None) -> dict:
+    """The fields of a trained model's manifest that the commands read; with ``folder``, the
+    sha256 of its model.keras and definition.py."""
+    return {
+        "kind": "seisclip model", "format_version": 2, "model_name": f"tiny_{length}", "definition": "tiny",
+        **({"model_sha256": sha256_file(folder / "model.keras"), "definition_sha256": sha256_file(folder / "definition.py")}
+           if folder else {}),
+        "index_file": "none.txt",
+        "index_sha256": "0" * 64, "seed": 1, "working_directory": ".",
+        "parameters": {"segment_length": length, "sbrl": sbrl, "normalisation": normalisation, "min_peak": 50.0,
+                       "epochs": 1},
+        "segment_counts": {"index_lines": 0, "used": 0, "train": 0, "validation": 0, "test": 0},
+        "test_metrics": {"mse": 0.1, "mae": 0.1, "clipped_input_mse": 0.2},
+        "files": [], "segments": {"columns": ["index_line", "istart", "rscale", "file", "split"], "rows": []},
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A model directory with an untrained network of Keras layers only, for windows of 32 samples."""
+    import keras
+
+    folder = tmp_path_factory.mktemp("model") / "tiny_32"
+    folder.mkdir()
+    inputs = keras.Input(shape=(32, 2))
+    outputs = keras.layers.Dense(32)(keras.layers.Flatten()(inputs))
+    with warnings.catch_warnings():   # Keras's own saving code under NumPy 2, nothing of ours
+        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+        keras.Model(inputs, outputs).save(folder / "model.keras")
+    (folder / "definition.py").write_text('"""Keras layers only: nothing to register."""\n')
+    (folder / "manifest.json").write_text(json.dumps(model_manifest(32, folder=folder)))
+    return folder
 
 
 # --- bad inputs: the table "What happens when…" (docs/robustness.md), fuzzing and their count -----

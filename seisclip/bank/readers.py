@@ -23,13 +23,6 @@ _RATE_ATTRIBUTES = ("sampling_rate", "sample_rate", "sampling_rate_hz", "fs", "d
 _CREDIT_TIME_FORMAT = "%Y/%m/%d %H:%M:%S.%f"
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    path: str
-    sha256: str
-    nbytes: int
-
-
 @dataclass
 class RawTrace:
     """One trace as its source holds it: samples at the source's rate, maybe masked or NaN."""

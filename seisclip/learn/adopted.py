@@ -26,7 +26,7 @@ from ..bank.settings import DEFAULT_SAMPLING_RATE
 from ..errors import SeisclipError
 from ..fsio import output_lock, sha256_file, write_file_atomic
 from ..provenance import check_fields, dump_json, read_manifest, run_record, utc_now
-from .model_dir import LoadedModel
+from .model_dir import LoadedModel, representation_of
 
 ADOPTED_KIND = "seisclip adopted model"
 SAVED_MODEL_FILE = "saved_model.pb"
@@ -127,6 +127,10 @@ class AdoptedModel:
     def lowest_clip_level(self) -> float:
         """Used only by seisclip's own peak estimate, which record scaling does not need."""
         return 0.1
+
+    def representation(self, custom=None):
+        """How the group's scripts fed the network (:func:`~seisclip.learn.model_dir.representation_of`)."""
+        return representation_of(self, {})
 
     @property
     def sampling_rate(self) -> float:

@@ -33,8 +33,6 @@ from ..sets.labels import NORMALISATIONS, Normalisation, normalisation_name
 
 #: The hyperparameters the training run itself reads, with their type; all three are required.
 RUN_HYPERPARAMETERS = {"epochs": int, "batch_size": int, "learning_rate": float}
-#: What a definition's optimizer() and callbacks() may ask for besides hyperparameters.
-RUN_FACTS = ("steps_per_epoch",)
 #: The name a definition script gives each optional choice at module level: values in capitals,
 #: functions by the choice's own name.
 SCRIPT_NAMES = {"inputs": "INPUTS", "normalisation": "NORMALISATION", "augmentation": "AUGMENTATION",
@@ -122,7 +120,7 @@ class Definition:
 
     def make_optimizer(self, hyperparameters: dict[str, Any], steps_per_epoch: int):
         if self.optimizer is None:
-            import keras
+            from .quiet_tensorflow import keras
 
             return keras.optimizers.Adam(hyperparameters["learning_rate"])
         return self.optimizer(**_named(self.optimizer, {**hyperparameters, "steps_per_epoch": steps_per_epoch}))

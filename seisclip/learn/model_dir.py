@@ -23,8 +23,9 @@ from ..bank.settings import DEFAULT_SAMPLING_RATE
 from ..errors import SeisclipError
 from ..fsio import sha256_file
 from ..provenance import check_fields, read_manifest
-from ..sets.channels import BUILT_IN, DEFAULT_INPUTS
+from ..sets.channels import BUILT_IN, DEFAULT_INPUTS, resolve
 from ..sets.labels import NORMALISATIONS
+from ..sets.pairs import Representation
 from ..sets.segments import MAX_SEGMENT_LENGTH
 
 MODEL_FILE = "model.keras"
@@ -143,6 +144,11 @@ class ModelDirectory:
         their HDF5 bank's rate, else the ASCII bank's 40 Hz."""
         return float(self.parameters.get("sampling_rate", self.bank.get("sampling_rate_hz", DEFAULT_SAMPLING_RATE)))
 
+    def representation(self, custom: dict[str, Callable] | None = None) -> Representation:
+        """How the model's windows become its inputs, as training made them (``custom``: the
+        definition's own functions its inputs or normalisation need)."""
+        return representation_of(self, custom or {})
+
     @property
     def min_peak(self) -> float:
         return float(self.parameters["min_peak"])
@@ -242,6 +248,13 @@ class ModelDirectory:
         if missing:
             raise SeisclipError(f"definition has no function {missing[0]!r}, which the model's inputs need", source)
         return module
+
+
+def representation_of(model, custom: dict[str, Callable]) -> Representation:
+    """The :class:`Representation` a model directory (or an adopted model) records: its sbrl,
+    normalisation and input channels, its definition's own functions taken from ``custom``."""
+    normalisation = custom.get(model.normalisation, model.normalisation)
+    return Representation(sbrl=model.sbrl, normalisation=normalisation, channels=tuple(resolve(model.inputs, custom)))
 
 
 def load_model(model_dir: str | os.PathLike, trust_definition: bool = False) -> LoadedModel:

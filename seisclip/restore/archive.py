@@ -41,7 +41,8 @@ import numpy as np
 
 from .. import __version__
 from ..errors import SeisclipError
-from ..fsio import atomic_files, fsync_directory, output_lock, read_input, sha256_bytes, sha256_file, write_file_atomic
+from ..fsio import (atomic_files, fsync_directory, output_lock, read_input, remove_stale_temporaries_under,
+                    sha256_bytes, sha256_file, write_file_atomic)
 from ..provenance import check_fields, dump_json, read_manifest, utc_now
 from .records import ClippedRecord, clipped_values, parse_clipped_record
 from .windows import MODEL_METHODS, Restoration, format_restored
@@ -252,6 +253,7 @@ def run_archive(records: list[str], out_dir: str, settings_of: dict[str, Any], r
     outputs = output_paths(every_record, out)
     summary = Summary()
     with output_lock(out / RESTORATIONS_FILE, "restoration log"):
+        remove_stale_temporaries_under(out)   # a killed run's half-written outputs, in any record's folder
         _write_run_file(out, every_record, share, settings)
         ledger = Ledger(out)
         bar = tqdm(total=len(chosen), unit="file", desc="restoring", disable=not progress, file=sys.stderr)

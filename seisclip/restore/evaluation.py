@@ -29,13 +29,17 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SeisclipError
-from .aspade import declip_windows
-from .baselines import enforce_clip_consistency, self_checked
-from .hybrid import combine_by_smoothness
+from ..fsio import atomic_directory, output_lock, read_input, refuse_existing, sha256_file
 from ..learn.adopted import AdoptedModel
 from ..learn.model_dir import ModelDirectory
 from ..learn.models import open_model
-from .windows import BASELINES, METHODS, MODEL_METHODS, ModelRestorer
+from ..provenance import dump_json, run_record
+from ..sets.labels import clip_signal
+from .aspade import declip_windows
+from .baselines import enforce_clip_consistency, self_checked
+from .hybrid import combine_by_smoothness
+from .records import ClippedRecord
+from .windows import BASELINES, METHODS, MODEL_METHODS, ModelRestorer, restore_record
 
 #: Clip-level bins of 0.1; a bin without clipped samples gets no row.
 BIN_EDGES = np.round(np.linspace(0.0, 1.0, 11), 1)
@@ -67,8 +71,7 @@ class ClippedSet:
         truth = np.asarray(truth, dtype=np.float64)
         rscale = np.asarray(rscale, dtype=np.float64)
         level = rscale * np.abs(truth).max(axis=1)
-        status = (truth > level[:, None]).astype(np.int8) - (truth < -level[:, None]).astype(np.int8)
-        values = np.clip(truth, -level[:, None], level[:, None])
+        values, status = clip_signal(truth, level)
         return cls(truth, rscale, values, status, level)
 
     @property
@@ -251,7 +254,6 @@ def model_test_set(directory: ModelDirectory, progress: bool = True) -> ClippedS
     was trained from, and clipped at their levels."""
     from ..bank.ascii import AsciiFolder
     from ..bank.hdf5 import BankSource
-    from ..fsio import sha256_file
     from ..sets.index_file import IndexFile
     from ..sets.segments import load_segments
 
@@ -294,7 +296,6 @@ def read_records(path: str) -> list[tuple[str, np.ndarray]]:
     from ..bank.hdf5 import FORMAT, Bank
     from ..bank.importing import read_all
     from ..bank.settings import ImportSettings
-    from ..fsio import read_input
 
     if not os.path.isfile(path):
         raise SeisclipError("record file not found", path)
@@ -322,8 +323,6 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
     and the clipped input. A record shorter than a fixed-length model's window is an error, or
     with ``skip_short`` left out. Returns the rows per bin of every method, and one row per record,
     level and method (:func:`record_rows`)."""
-    from .records import ClippedRecord
-    from .windows import restore_record
 
     methods = (list(MODEL_METHODS) if restorer else []) + ([*BASELINES, UNCHANGED] if baselines else [])
     if not methods:
@@ -387,8 +386,6 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
                  trust_definition: bool = False) -> dict[str, list[dict]]:
     """Evaluate on the model's test split (default) or on ``records``; write evaluation.md, .csv,
     .png and .json to ``out_dir`` and print the table."""
-    from ..fsio import atomic_directory, output_lock, refuse_existing, sha256_file
-    from ..provenance import dump_json, run_record
 
     if model_dir is None and not records:
         raise SeisclipError("nothing to evaluate: give --model (its test split) and/or --records")

@@ -20,6 +20,7 @@ from ..bank.ascii import parse_waveform
 from ..bank.clipping import runs_of
 from ..errors import SeisclipError
 from ..fsio import read_input
+from ..sets.labels import clip_signal
 
 MIN_CLIPPED_RUN = 2
 
@@ -178,8 +179,7 @@ def clip_artificially(source: str | os.PathLike, fraction: float, output: str | 
     level = float(np.round(fraction * peak))
     if level <= 0:
         raise SeisclipError(f"peak {peak:g} clipped at {fraction} leaves no level to clip at", source)
-    status = status_from_clip_level(truth, level)
-    values = np.clip(truth, -level, level)
+    values, status = clip_signal(truth, level)
     header = f"index value status  (clipped at +-{level:g} = {fraction} x peak {peak:g} of {source})\n"
     body = "".join(f"{i} {value:.10g} {state}\n" for i, (value, state) in enumerate(zip(values.tolist(), status.tolist())))
     with output_lock(output, "clipped record"):

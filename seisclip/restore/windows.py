@@ -23,22 +23,26 @@ of the group's own scripts as their prediction scripts scaled them (:mod:`seiscl
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+from ..bank.clipping import runs_of
 from ..errors import SeisclipError
+from ..fsio import atomic_files, output_lock, refuse_existing, remove_stale_temporaries
 from ..learn.adopted import SCALINGS
 from ..learn.model_dir import LoadedModel, ModelDirectory
-from ..sets.channels import ClippedWindows, network_inputs, resolve
-from ..sets.labels import NORMALISATIONS, scale_by_run_length
+from ..sets.channels import window_inputs
+from ..sets.labels import NORMALISATIONS
 from .aspade import restore_aspade
 from .baselines import enforce_clip_consistency, restore_pocs, restore_spline, self_check_factor
 from .hybrid import combine_by_smoothness, smooth_runs
-from .records import ClippedRecord, window_starts
+from .records import ClippedRecord, read_clipped_record, window_starts
 
 #: The classic methods, each ``f(values, status, clip_high, clip_low)``.
 BASELINES = {"spline": restore_spline, "pocs": restore_pocs, "aspade": restore_aspade}
@@ -88,11 +92,11 @@ class ModelRestorer:
                                 "only a fully convolutional model restores with other windows", directory.path)
         else:
             self.window = self.length
-        self.sbrl = directory.sbrl
-        known = (*NORMALISATIONS, *SCALINGS.values())
-        self.normalisation = directory.normalisation if directory.normalisation in known \
-            else custom[directory.normalisation]
-        self.channels = resolve(directory.inputs, custom)
+        representation = directory.representation(custom)
+        self.sbrl, self.channels = representation.sbrl, list(representation.channels)
+        self.normalisation = representation.normalisation
+        if not (callable(self.normalisation) or self.normalisation in (*NORMALISATIONS, *SCALINGS.values())):
+            raise SeisclipError(f"model's normalisation {self.normalisation!r} is not one seisclip knows", directory.path)
         self.lowest_clip_level = directory.lowest_clip_level
         self.batch_size = batch_size
 
@@ -110,7 +114,7 @@ class ModelRestorer:
 
     def _predict(self, windows: np.ndarray, status: np.ndarray, clip_level: np.ndarray, scale: np.ndarray) -> np.ndarray:
         """Predictions in counts for windows of counts, each divided by its ``scale`` on the way in."""
-        inputs = network_inputs(ClippedWindows(windows / scale[:, None], status, clip_level / scale), self.channels)
+        inputs = window_inputs(windows, status, clip_level, scale, self.sbrl, self.channels)
         return self.model.predict(inputs, batch_size=self.batch_size, verbose=0) * scale[:, None]
 
     def predict(self, windows: np.ndarray, status: np.ndarray, clip_level: np.ndarray,
@@ -121,9 +125,6 @@ class ModelRestorer:
         need each window's true peak: estimated, unless ``true_peak`` is given (an evaluation's
         upper bound, never known on a real record).
         """
-        status = status.astype(np.float64)
-        if self.sbrl:
-            status = scale_by_run_length(status)
         clip_level = np.asarray(clip_level, dtype=np.float64)
         if self.normalisation in ("clip", "record_peak"):
             return self._predict(windows, status, clip_level, clip_level)
@@ -333,8 +334,6 @@ def plot_restoration(record: ClippedRecord, restoration: Restoration, title: str
     # The Figure API: no pyplot state, and the caller's backend is left as it is.
     from matplotlib.figure import Figure
 
-    from ..bank.clipping import runs_of
-
     runs = runs_of(record.clipped)
     figure = Figure(figsize=(12, 7))
     axes = figure.subplots(2, 1)
@@ -372,13 +371,7 @@ def restore_file(record_path: str, method: str = "hybrid", model_dir: str | None
                  window: int | None = None, self_check: bool = False, window_length: int | None = None) -> Restoration:
     """Read a clipped record, restore it, write the ASCII output and the plot; print a summary line.
     ``window_length``: the window length the user expects the model to take (checked)."""
-    import io
-    import sys
-
-    from ..bank.clipping import runs_of
-    from ..fsio import atomic_files, output_lock, refuse_existing, remove_stale_temporaries
     from ..learn.models import load_any_model
-    from .records import read_clipped_record
 
     output = output or f"{os.path.basename(record_path)}.restored.txt"
     plot = plot or f"{os.path.splitext(output)[0]}.png"

@@ -8,31 +8,19 @@ sees at restoration exactly what it saw in training. Nothing here knows the uncl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Sequence, Union
 
 import numpy as np
 
 from ..bank.clipping import runs_of
 from ..errors import SeisclipError
-from .labels import scale_by_run_length
+from .labels import ClippedWindows, scale_by_run_length, scaled_windows
 
 #: Unclipped neighbours a cubic spline across a clipped run passes through on each side.
 SPLINE_NEIGHBOURS = 4
 #: The spline channel is bounded at this many clip levels: a true peak lies within 1 / 0.1
 #: clip levels for the lowest clip level a set draws, and a cubic across a long run can go far beyond.
 SPLINE_CHANNEL_BOUND = 10.0
-
-
-@dataclass(frozen=True)
-class ClippedWindows:
-    """Windows ``(N, L)`` as a network's inputs are made from: the clipped samples divided by the
-    window's scale, the status -1/0/+1 (scaled by run length with sbrl), and each window's clip
-    level in the same units ``(N,)``."""
-
-    clipped: np.ndarray
-    status: np.ndarray
-    clip_level: np.ndarray
 
 
 def clipped(windows: ClippedWindows) -> np.ndarray:
@@ -162,6 +150,13 @@ def resolve(names: Sequence[str], custom: dict[str, Callable] | None = None) -> 
     """The channel functions of recorded names; ``custom`` maps a definition's own channels."""
     custom = custom or {}
     return [BUILT_IN.get(name) or custom[name] for name in names]
+
+
+def window_inputs(counts: np.ndarray, status: np.ndarray, clip_counts: np.ndarray, scale: np.ndarray, sbrl: bool,
+                  channels: Sequence[Callable]) -> np.ndarray:
+    """The network's inputs for windows in counts: :func:`~seisclip.sets.labels.scaled_windows`,
+    then each channel of :func:`network_inputs`."""
+    return network_inputs(scaled_windows(counts, status, clip_counts, scale, sbrl), channels)
 
 
 def network_inputs(windows: ClippedWindows, channels: Sequence[Callable]) -> np.ndarray:

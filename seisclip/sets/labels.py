@@ -39,6 +39,16 @@ def clip_status(normalised: np.ndarray, rscale: np.ndarray | float) -> np.ndarra
     return (normalised > level).astype(np.int32) - (normalised < -level).astype(np.int32)
 
 
+def clip_signal(truth: np.ndarray, clip_counts: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """``truth`` (counts, ``(L,)`` or ``(N, L)``) clipped at ± ``clip_counts`` (a level, or one per
+    row), and its status -1/0/+1 (int8): the samples the clipping changed."""
+    truth = np.asarray(truth, dtype=np.float64)
+    level = np.asarray(clip_counts, dtype=np.float64)
+    if level.ndim:
+        level = level[..., None]
+    return np.clip(truth, -level, level), clip_status(truth, clip_counts).astype(np.int8)
+
+
 def scale_by_run_length(status: np.ndarray) -> np.ndarray:
     """Multiply each run of equal non-zero status by the run's length (runs never cross rows)."""
     status = np.asarray(status)
@@ -67,6 +77,31 @@ def normalisation_name(normalisation: Normalisation) -> str:
 
 
 @dataclass(frozen=True)
+class ClippedWindows:
+    """Windows ``(N, L)`` as a network's inputs are made from: the clipped samples divided by the
+    window's scale, the status -1/0/+1 (scaled by run length with sbrl), and each window's clip
+    level in the same units ``(N,)``."""
+
+    clipped: np.ndarray
+    status: np.ndarray
+    clip_level: np.ndarray
+
+
+def scaled_windows(counts: np.ndarray, status: np.ndarray, clip_counts: np.ndarray, scale: np.ndarray,
+                   sbrl: bool) -> ClippedWindows:
+    """Windows as a network sees them, from windows in counts ``(N, L)`` (clipped, or the
+    unclipped truth to clip), their status -1/0/+1, their clip levels in counts ``(N,)`` and their
+    scales ``(N,)``: clipped at the clip level and divided by the scale, the status scaled by run
+    length with ``sbrl``. Training, restoring and evaluating all scale windows here, so that a
+    network sees at restoration exactly what it saw in training."""
+    scale = np.asarray(scale, dtype=np.float64)
+    level = np.asarray(clip_counts, dtype=np.float64) / scale
+    clipped = np.clip(np.asarray(counts, dtype=np.float64) / scale[:, None], -level[:, None], level[:, None])
+    status = scale_by_run_length(status) if sbrl else np.asarray(status)
+    return ClippedWindows(clipped, status.astype(np.float64), level)
+
+
+@dataclass(frozen=True)
 class LabelledSegments:
     """Segments as training sees them, each divided by its scale: the clipped input, the target
     and the clip level in those units, and the status."""
@@ -75,6 +110,10 @@ class LabelledSegments:
     targets: np.ndarray      # (N, L) float64
     status: np.ndarray       # (N, L) int32, scaled by run length with sbrl
     clip_level: np.ndarray   # (N,) float64
+
+    @property
+    def windows(self) -> ClippedWindows:
+        return ClippedWindows(self.clipped, self.status.astype(np.float64), self.clip_level)
 
 
 def clip_and_label(segments: np.ndarray, rscale: np.ndarray, sbrl: bool = False,
@@ -88,21 +127,17 @@ def clip_and_label(segments: np.ndarray, rscale: np.ndarray, sbrl: bool = False,
     peaks = peak_amplitude(segments)
     if np.any(peaks == 0):
         raise ValueError("a segment is all zeros: it has no peak to normalise by")
+    clip_counts = rscale * peaks
     if normalisation == "peak":
-        scale, level = peaks, rscale
+        scale = peaks
     elif normalisation == "clip":
-        scale, level = rscale * peaks, np.ones_like(rscale)
+        scale = clip_counts
     else:
-        clip_counts = rscale * peaks
         scale = np.asarray(normalisation(np.clip(segments, -clip_counts[:, None], clip_counts[:, None]), clip_counts),
                            dtype=np.float64)
-        level = clip_counts / scale
     targets = segments / scale[:, None]
-    clipped = np.clip(targets, -level[:, None], level[:, None])
-    status = clip_status(targets, level)
-    if sbrl:
-        status = scale_by_run_length(status)
-    return LabelledSegments(clipped, targets, status, level)
+    windows = scaled_windows(segments, clip_status(targets, clip_counts / scale), clip_counts, scale, sbrl)
+    return LabelledSegments(windows.clipped, targets, windows.status.astype(np.int32), windows.clip_level)
 
 
 def make_training_pairs(segments: np.ndarray, rscale: np.ndarray, sbrl: bool = False,

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..bank.hdf5 import BankSource
 from .augmentation import AugmentationStep, augment
-from .channels import DEFAULT_INPUTS, ClippedWindows, network_inputs, resolve
+from .channels import DEFAULT_INPUTS, network_inputs, resolve
 from .labels import Normalisation, clip_and_label
 from .segments import SegmentSet
 
@@ -85,9 +85,8 @@ class SegmentPairs:
         if training_batch is not None:
             segments = augment(segments, recipe.augmentation, recipe.seed, *training_batch)
         labelled = clip_and_label(segments, self.rscale[positions], recipe.sbrl, recipe.normalisation)
-        windows = ClippedWindows(labelled.clipped, labelled.status.astype(np.float64), labelled.clip_level)
         targets = labelled.targets.astype(np.float32)
-        return Batch(inputs=network_inputs(windows, recipe.channels),
+        return Batch(inputs=network_inputs(labelled.windows, recipe.channels),
                      packed_targets=np.stack([targets, labelled.status.astype(np.float32)], axis=-1),
                      targets=targets, status=labelled.status, clipped=labelled.clipped.astype(np.float32))
 

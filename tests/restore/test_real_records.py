@@ -13,7 +13,9 @@ import numpy as np
 import obspy
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from conftest import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "bench"))
 import real_records  # noqa: E402
 
 FAKE = real_records.Source("seisclipfake", "1.0", ("seisclipfake/data/*.mseed",), "teleseismic")

@@ -101,3 +101,37 @@ def test_the_checks_see_an_upward_import_and_a_cycle(tmp_path):
     (bank / "hdf5.py").write_text("")
     assert imports(source, tmp_path) == ["seisclip.learn.training", "seisclip.bank", "seisclip.bank.hdf5"]
     assert stage("seisclip.learn.training") > stage(module_name(source, tmp_path))
+
+
+#: What turns windows into a network's inputs, or clips a signal; only ``sets`` calls these.
+WINDOW_SCALING = {"scaled_windows", "scale_by_run_length", "ClippedWindows", "network_inputs", "clip_status",
+                  "clip_and_label"}
+
+
+def window_scaling_calls(path: Path, root: Path = REPO_ROOT) -> list[str]:
+    """The calls in ``path`` of the functions that scale windows or clip signals, and of ``clip``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in WINDOW_SCALING or (name == "clip" and "level" in ast.unparse(node)):
+                found.append(f"{path.relative_to(root)}:{node.lineno} {name}")
+    return found
+
+
+def test_restore_and_learn_do_not_scale_windows_or_clip_signals_themselves():
+    """Training, restoring and evaluating make a network's inputs through the one function in
+    ``sets`` (and clip through ``sets.labels.clip_signal``), so they cannot drift apart."""
+    calls = [call for stage_name in ("learn", "restore") for path in sorted((PACKAGE / stage_name).rglob("*.py"))
+             for call in window_scaling_calls(path)]
+    assert calls == []
+    assert any("scaled_windows" in call for path in (PACKAGE / "sets").rglob("*.py")
+               for call in window_scaling_calls(path))
+
+
+def test_the_window_scaling_check_sees_a_stage_doing_it_itself(tmp_path):
+    source = tmp_path / "probe.py"
+    source.write_text("import numpy as np\nfrom seisclip.sets.labels import scale_by_run_length\n"
+                      "def inputs(w, s, level):\n    return np.clip(w, -level, level), scale_by_run_length(s)\n")
+    calls = window_scaling_calls(source, tmp_path)
+    assert [call.split()[-1] for call in calls] == ["clip", "scale_by_run_length"]

@@ -16,7 +16,8 @@ import pytest
 
 from seisclip.cli import main
 from seisclip.fsio import sha256_file
-from test_bad_input import error_line, run_in_process, tiny_model  # noqa: F401  (tiny_model: a fixture)
+
+from conftest import error_line, run_in_process
 
 CLIP_COUNTS = 1500
 
@@ -244,6 +245,23 @@ def test_a_trace_at_another_rate_than_the_models_is_refused_unless_resampled(tin
 
 
 # --- interruptions ----------------------------------------------------------------------------
+
+def test_a_rerun_removes_the_half_written_outputs_a_killed_run_left_in_record_folders(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    records = archive(Path("archive"), 2)
+    writer = subprocess.Popen(["true"])
+    writer.wait()
+    left = Path("out/station1") / f".record001.txt.restored.txt.{writer.pid}.k3x9_a.tmp"
+    left.parent.mkdir(parents=True)
+    left.write_text("half a record")
+    alive = Path("out/station1") / f".record001.txt.restored.txt.{os.getpid()}.k3x9_a.tmp"
+    alive.write_text("a live writer's")
+    status, err = restore(capsys, *map(str, records), "--method", "pocs", "--out-dir", "out")
+    assert status == 0, err
+    assert not left.exists() and alive.exists()
+    assert "note: removed 1 temporary under out left by interrupted runs" in err
+    assert sorted(path.name for path in Path("out/station1").iterdir()) == [alive.name, "record001.txt.restored.txt"]
+
 
 def test_a_run_killed_at_random_points_ends_as_an_uninterrupted_one_when_rerun(tmp_path):
     records = archive(tmp_path / "archive", 60, samples=8000)

@@ -18,7 +18,8 @@ from seisclip.cli import main
 from seisclip.errors import SeisclipError
 from seisclip.fsio import sha256_file
 from seisclip.sets.labels import scale_by_run_length
-from test_bad_input import error_line, run_in_process
+
+from conftest import error_line, run_in_process
 
 L = 64
 SAVED_MODEL = "set00001_64_600_def002"

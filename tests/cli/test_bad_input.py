@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from seisclip.sets.index_file import read_index
 from seisclip.sets.segments import load_segments
 from seisclip.sets.selection import SelectionRequest, select_segments
 
-from conftest import METADATA_NAME, REPO_ROOT, TABLE_PAGE, table_rows
+from conftest import METADATA_NAME, REPO_ROOT, TABLE_PAGE, error_line, model_manifest, run_in_process, table_rows
 
 L = 64
 SET = f"set_{L}_200"
@@ -46,26 +45,6 @@ def row(row_id: str, *values, command: str | None = None):
     """A case of table row ``row_id`` (tried with ``command`` where the row has several)."""
     return pytest.param(*values, id=row_id if command is None else f"{row_id}@{command}",
                         marks=pytest.mark.bad_input(row_id))
-
-
-def run_in_process(capsys, command, *args) -> tuple[int, str, list[str]]:
-    """Exit status, stdout and stderr lines of an entry point run in this process."""
-    try:
-        status = command(*args)
-    except SystemExit as exit_:   # argparse errors exit through the parser
-        status = exit_.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return status, out, err.splitlines()
-
-
-def error_line(capsys, command, *args, warnings: int = 0) -> str:
-    """The one line an entry point printed on stderr when it failed with status 1 (after
-    ``warnings`` lines of warnings)."""
-    status, _, lines = run_in_process(capsys, command, *args)
-    assert status == 1, lines
-    assert len(lines) == warnings + 1, lines
-    return lines[-1]
 
 
 def seisclip(capsys, *argv: str) -> str:
@@ -580,40 +559,6 @@ def test_a_damaged_selection_manifest_is_one_clear_error(drawn, tmp_path, capsys
 
 # --- models -----------------------------------------------------------------------------------
 
-def model_manifest(length: int, sbrl: bool = False, normalisation: str = "clip", folder: Path | None = None) -> dict:
-    """The fields of a trained model's manifest that the commands read; with ``folder``, the
-    sha256 of its model.keras and definition.py."""
-    return {
-        "kind": "seisclip model", "format_version": 2, "model_name": f"tiny_{length}", "definition": "tiny",
-        **({"model_sha256": sha256_file(folder / "model.keras"), "definition_sha256": sha256_file(folder / "definition.py")}
-           if folder else {}),
-        "index_file": "none.txt",
-        "index_sha256": "0" * 64, "seed": 1, "working_directory": ".",
-        "parameters": {"segment_length": length, "sbrl": sbrl, "normalisation": normalisation, "min_peak": 50.0,
-                       "epochs": 1},
-        "segment_counts": {"index_lines": 0, "used": 0, "train": 0, "validation": 0, "test": 0},
-        "test_metrics": {"mse": 0.1, "mae": 0.1, "clipped_input_mse": 0.2},
-        "files": [], "segments": {"columns": ["index_line", "istart", "rscale", "file", "split"], "rows": []},
-    }
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    """A model directory with an untrained network of Keras layers only, for windows of 32 samples."""
-    import keras
-
-    folder = tmp_path_factory.mktemp("model") / "tiny_32"
-    folder.mkdir()
-    inputs = keras.Input(shape=(32, 2))
-    outputs = keras.layers.Dense(32)(keras.layers.Flatten()(inputs))
-    with warnings.catch_warnings():   # Keras's own saving code under NumPy 2, nothing of ours
-        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
-        keras.Model(inputs, outputs).save(folder / "model.keras")
-    (folder / "definition.py").write_text('"""Keras layers only: nothing to register."""\n')
-    (folder / "manifest.json").write_text(json.dumps(model_manifest(32, folder=folder)))
-    return folder
-
-
 def clipped_record(path: Path, samples: int = 200) -> Path:
     values = np.round(3000 * np.sin(np.arange(samples) / 5.0))
     path.write_text("".join(f"{int(v)}\n" for v in np.clip(values, -2000, 2000)))
@@ -864,9 +809,9 @@ def test_a_reader_that_stops_reading_ends_the_run_quietly(tmp_path):
 def test_every_row_of_the_table_has_marked_tests_and_names_tests_that_exist():
     rows = table_rows()
     assert len(rows) == len(set(rows)) >= 50
-    tests = Path(__file__).parent
+    sources = {source.name: source for source in (REPO_ROOT / "tests").rglob("test_*.py")}   # in every stage's folder
     marked = set()
-    for source in tests.glob("test_*.py"):
+    for source in sources.values():
         marked |= set(re.findall(r"""(?:row|bad_input)\(\s*["']([a-z0-9-]+)["']""", source.read_text()))
     assert set(rows) == marked
     page = TABLE_PAGE.read_text()
@@ -875,4 +820,5 @@ def test_every_row_of_the_table_has_marked_tests_and_names_tests_that_exist():
         named = re.findall(r"`(test_\w+\.py)::(test_\w+)`", line.rsplit(" | ", 1)[1])
         assert named, row_id
         for file, function in named:
-            assert re.search(rf"^def {function}\(", (tests / file).read_text(), re.MULTILINE), (row_id, file, function)
+            assert file in sources, (row_id, file)
+            assert re.search(rf"^def {function}\(", sources[file].read_text(), re.MULTILINE), (row_id, file, function)

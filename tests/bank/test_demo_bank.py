@@ -24,8 +24,10 @@ from seisclip.bank.synthetic import (
 from seisclip.bank.wc_list import read_metadata
 from seisclip.errors import SeisclipError
 
+from conftest import REPO_ROOT
+
 SMALL_BANK = 20
-COMMITTED_METADATA = Path(__file__).parents[1] / METADATA_NAME
+COMMITTED_METADATA = REPO_ROOT / METADATA_NAME
 NAME_PATTERN = re.compile(r"(?P<date>\d{8})\.(?P<hhmm>\d{4})\.BRV\.SKM\.s0[789][ZNE]0\.024\.txtseg(?P<offset>\d{8})")
 QUIET_PEAK = 50
 
