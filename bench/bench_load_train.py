@@ -32,7 +32,7 @@ import numpy as np
 from seisclip.learn.quiet_tensorflow import keras, tf
 from seisclip.learn.training import restored_mae, restored_mse
 from seisclip.sets.index_file import format_index, read_index
-from seisclip.sets.labels import make_training_pairs
+from seisclip.sets.pairs import labelled_batch
 from seisclip.sets.segments import load_segments
 
 REPO = Path(__file__).resolve().parent.parent
@@ -134,8 +134,8 @@ def main() -> None:
     assert np.array_equal(naive, loaded.segments[:n_naive]), "(a) and (b) read different segments"
 
     n_train = min(args.train_segments, len(loaded.used))
-    inputs, targets, status = make_training_pairs(loaded.segments[:n_train], index.rscale[loaded.used[:n_train]])
-    packed = np.stack([targets, status.astype(np.float32)], axis=-1)
+    batch = labelled_batch(loaded.segments[:n_train], index.clip_fraction[loaded.used[:n_train]])
+    inputs, packed = batch.inputs, batch.packed_targets
     tf.config.experimental.enable_op_determinism()  # as seisclip.learn.training.train sets it
     definition = load_definition()
     epochs = {}

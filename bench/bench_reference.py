@@ -152,7 +152,7 @@ def main() -> None:
 
     windows = training_windows(args.train_windows, args.length)
     rscale = np.random.default_rng(SEED).uniform(0.1, 1.0, len(windows))
-    segments = SimpleNamespace(segment_length=args.length, index=SimpleNamespace(rscale=rscale),
+    segments = SimpleNamespace(segment_length=args.length, index=SimpleNamespace(clip_fraction=rscale),
                                used=np.arange(len(windows)))
     representation = Representation(normalisation=definition.NORMALISATION, channels=tuple(resolve(definition.INPUTS)),
                                     augmentation=tuple(definition.AUGMENTATION), seed=SEED)

@@ -4,7 +4,7 @@
         [--epochs 2] [--batch-size 64] [--warm-up-batches 4]
 
 Makes a synthetic in-memory set of ``--segments`` random segments, clipped at random levels
-(``seisclip.sets.labels.make_training_pairs``), then for each configuration — default float32,
+(``seisclip.sets.pairs.labelled_batch``), then for each configuration — default float32,
 mirrored float32, default mixed_float16, default mixed_bfloat16 — creates the strategy with
 ``seisclip.learn.training.start_distribution``, sets the dtype policy, builds and compiles def001
 (``create_and_train_model_def001.py``) in the strategy's scope as ``seisclip.learn.training`` does,
@@ -29,7 +29,7 @@ import numpy as np
 from seisclip.learn.quiet_tensorflow import keras, tf
 from seisclip.learn.distribution import start_distribution
 from seisclip.learn.training import restored_mae, restored_mse
-from seisclip.sets.labels import make_training_pairs
+from seisclip.sets.pairs import labelled_batch
 
 REPO = Path(__file__).resolve().parent.parent
 DEFINITION_SCRIPT = REPO / "create_and_train_model_def001.py"
@@ -49,8 +49,8 @@ def synthetic_pairs(n_segments: int, length: int) -> tuple[np.ndarray, np.ndarra
     """Inputs ``(n, L, 2)`` and packed targets ``(n, L, 2)`` of random-walk segments."""
     rng = np.random.default_rng(SEED)
     segments = np.cumsum(rng.normal(0.0, 100.0, size=(n_segments, length)), axis=1)
-    inputs, targets, status = make_training_pairs(segments, rng.uniform(0.1, 1.0, size=n_segments))
-    return inputs, np.stack([targets, status.astype(np.float32)], axis=-1)
+    batch = labelled_batch(segments, rng.uniform(0.1, 1.0, size=n_segments))
+    return batch.inputs, batch.packed_targets
 
 
 class EpochTimes(keras.callbacks.Callback):

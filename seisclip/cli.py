@@ -13,21 +13,26 @@ from .errors import SeisclipError
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--number_of_consecutive_samples", type=int, default=256, metavar="L",
+    parser.add_argument("--segment-length", "--number_of_consecutive_samples", dest="number_of_consecutive_samples",
+                        type=int, default=256, metavar="L",
                         help="segment length in samples (default 256: 6.4 s at 40 Hz)")
-    parser.add_argument("--number_of_training_segments", type=int, default=40000, metavar="N",
+    parser.add_argument("--segments", "--number_of_training_segments", dest="number_of_training_segments", type=int,
+                        default=40000, metavar="N",
                         help="number of segments to draw (default 40000)")
-    parser.add_argument("--ASCII_file_dir", default=None, metavar="DIR",
+    parser.add_argument("--ascii-dir", "--ASCII_file_dir", dest="ASCII_file_dir", default=None, metavar="DIR",
                         help="waveform folder as written into the index lines (default outfiles, the linker.sh link; "
                              "with --bank, the bank's path)")
-    parser.add_argument("--metadata_file", default="outfiles_contents_reordered.txt", metavar="FILE",
+    parser.add_argument("--metadata", "--metadata_file", dest="metadata_file", default="outfiles_contents_reordered.txt",
+                        metavar="FILE",
                         help="bank metadata in wc format (default outfiles_contents_reordered.txt)")
-    parser.add_argument("--output_file", required=True, metavar="FILE",
+    parser.add_argument("--out", "--output_file", dest="output_file", required=True, metavar="FILE",
                         help="index file to write; its manifest goes beside it with the suffix .json")
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed (default: derived from the output file's stem, so a set name reproduces its set)")
-    parser.add_argument("--min_rscale", type=float, default=0.1, help="lowest clip level (default 0.1)")
-    parser.add_argument("--max_rscale", type=float, default=1.0, help="highest clip level (default 1.0)")
+    parser.add_argument("--min-clip-fraction", "--min_rscale", dest="min_clip_fraction", type=float, default=0.1,
+                        help="lowest clip level, a fraction of the segment's peak (default 0.1)")
+    parser.add_argument("--max-clip-fraction", "--max_rscale", dest="max_clip_fraction", type=float, default=1.0,
+                        help="highest clip level, a fraction of the segment's peak (default 1.0)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing index file and manifest")
     parser.add_argument("--strict", action="store_true", help="a bad metadata line is an error instead of being skipped")
     parser.add_argument("--bank", default=None, metavar="BANK.h5",
@@ -45,7 +50,7 @@ def run_selection(args: argparse.Namespace) -> int:
         metadata_file=args.metadata_file,
         output_file=args.output_file,
         seed=args.seed,
-        clip_level_range=(args.min_rscale, args.max_rscale),
+        clip_level_range=(args.min_clip_fraction, args.max_clip_fraction),
         overwrite=args.overwrite,
         strict=args.strict,
         bank=args.bank,

@@ -167,11 +167,27 @@ class ModelDirectory:
         """The folder training ran in: relative paths of the manifest are relative to it."""
         return self.manifest.get("working_directory", ".")
 
-    def segments_of(self, split: str) -> list[dict[str, Any]]:
-        """The index lines of one split: index_line, istart, rscale and the path as the index names it."""
-        table, files = self.manifest["segments"], self.manifest["files"]
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """The waveform files (or bank traces) training read: path, sha256 and samples of each."""
+        return self.manifest["files"]
+
+    def segment_rows(self) -> list[dict[str, Any]]:
+        """Every index line: index_line, istart, rscale, split (or skip reason) and the path as the
+        index names it."""
+        table, files = self.manifest["segments"], self.files
         rows = [dict(zip(table["columns"], row)) for row in table["rows"]]
-        return [{**row, "path": files[row["file"]]["path"]} for row in rows if row["split"] == split]
+        return [{**row, "path": files[row["file"]]["path"]} for row in rows]
+
+    def segments_of(self, split: str) -> list[dict[str, Any]]:
+        """The index lines of one split."""
+        return [row for row in self.segment_rows() if row["split"] == split]
+
+    def recorded_sources(self) -> list[tuple[str | None, str | None, str]]:
+        """(path, sha256, what) of the index file and its selection manifest, as training read them."""
+        manifest = self.manifest
+        return [(manifest["index_file"], manifest["index_sha256"], "index file"),
+                (manifest.get("selection_manifest"), manifest.get("selection_manifest_sha256"), "selection manifest")]
 
     def check_files(self) -> None:
         """model.keras and definition.py exist and match the manifest's sha256."""

@@ -36,7 +36,7 @@ def segment_table(segments: SegmentSet, split_of_used: dict[int, str]) -> tuple[
             files.append({"path": path, **record})
     rows = []
     for position, (line, start, level, path) in enumerate(zip(
-            index.line_numbers.tolist(), index.istart.tolist(), index.rscale.tolist(), index.paths)):
+            index.line_numbers.tolist(), index.istart.tolist(), index.clip_fraction.tolist(), index.paths)):
         fate = split_of_used.get(position) or f"skipped: {segments.skip_reasons[position]}"
         rows.append([line, start, level, file_numbers[path], fate])
     return files, rows
@@ -83,9 +83,9 @@ def test_metrics(model, pairs: SegmentPairs, positions: np.ndarray) -> dict[str,
         batch = pairs.pairs(positions_of_batch)
         predictions = np.asarray(model.predict_on_batch(batch.inputs))
         # Metrics in units of the true peak whatever the normalisation, so models compare.
-        rscale = pairs.rscale[positions_of_batch]
-        to_peak_units = (np.ones(len(rscale)) if pairs.normalisation == "peak"
-                         else rscale / np.abs(batch.clipped).max(axis=1))[:, None]
+        clip_fraction = pairs.clip_fraction[positions_of_batch]
+        to_peak_units = (np.ones(len(clip_fraction)) if pairs.normalisation == "peak"
+                         else clip_fraction / np.abs(batch.clipped).max(axis=1))[:, None]
         error = (predictions - batch.targets) * to_peak_units
         unchanged = (batch.clipped - batch.targets) * to_peak_units
         clipped = batch.status != 0
@@ -109,7 +109,7 @@ def test_metrics(model, pairs: SegmentPairs, positions: np.ndarray) -> dict[str,
 
 def model_manifest(run: Run, source, segments: SegmentSet, parts: dict[str, np.ndarray], progress: Progress,
                    test_metrics: dict, model_parameters: int, optimizer: dict) -> dict[str, Any]:
-    args, definition, selection = run.args, run.definition, run.selection
+    config, definition, selection = run.config, run.definition, run.selection
     split_of_used = {int(segments.used[p]): split for split in SPLIT_NAMES for p in parts[split]}
     files, rows = segment_table(segments, split_of_used)
     return {
@@ -120,35 +120,35 @@ def model_manifest(run: Run, source, segments: SegmentSet, parts: dict[str, np.n
         "definition_file": os.path.basename(definition.source_file),
         "definition_sha256": sha256_file(definition.source_file),
         "model_sha256": None,   # set once model.keras is written
-        "segdefname": args.segdefname,
+        "segdefname": config.set_name,
         "index_file": str(run.index_path),
         "index_file_resolved": os.path.realpath(run.index_path),
         "index_sha256": run.index.sha256,
         "selection_manifest": str(manifest_path_for(run.index_path)) if selection else None,
         "selection_manifest_sha256": run.selection_sha256,
         "selection_seed": selection.get("seed") if selection else None,
-        "bank": (source.bank.provenance() if args.bank is not None
+        "bank": (source.bank.provenance() if config.bank is not None
                  else {"kind": "ascii", "ASCII_file_dir": selection.get("ASCII_file_dir") if selection else None}),
         "parameters": {
-            "segment_length": args.number_of_consecutive_samples,
-            "sbrl": args.sbrl,
+            "segment_length": config.segment_length,
+            "sbrl": config.sbrl,
             **definition.record(),
-            "min_peak": args.min_peak,
+            "min_peak": config.min_peak_counts,
             "clip_level_range": (selection or {}).get("clip_level_range")
-                                or [float(run.index.rscale.min()), float(run.index.rscale.max())],
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "learning_rate": args.learning_rate,
+                                or [float(run.index.clip_fraction.min()), float(run.index.clip_fraction.max())],
+            "epochs": config.epochs,
+            "batch_size": config.batch_size,
+            "learning_rate": config.learning_rate,
             "optimizer": optimizer,
             "split_fractions": dict(zip(SPLIT_NAMES, SPLIT_FRACTIONS)),
             "hyperparameters": run.hyperparameters,
-            "strict": args.strict,
-            "stream": args.stream,
+            "strict": config.strict,
+            "stream": config.stream,
             # The rate the network knows waveforms at: restore refuses (or resamples) another.
-            "sampling_rate": source.bank.sampling_rate if args.bank is not None else DEFAULT_SAMPLING_RATE,
+            "sampling_rate": source.bank.sampling_rate if config.bank is not None else DEFAULT_SAMPLING_RATE,
         },
         "seed": run.seed,
-        "seed_source": "given" if args.seed is not None else f"derived from the model name {run.name!r}",
+        "seed_source": "given" if config.seed is not None else f"derived from the model name {run.name!r}",
         "determinism": "keras.utils.set_random_seed(seed) and tf.config.experimental.enable_op_determinism()",
         "batch_order": "epoch e visits the train split in the order numpy.random.default_rng([seed, e]).permutation, "
                        "in consecutive batches of batch_size",

@@ -1,8 +1,7 @@
-"""One training run: the definition, the user's flags and what follows from them."""
+"""One training run: the definition, the user's settings and what follows from them."""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,50 +9,55 @@ from typing import Any
 from ..fsio import sha256_file
 from ..sets.index_file import IndexFile
 from ..sets.split import default_seed, model_name
+from .config import TrainingConfig
 from .definition import Definition
 from .distribution import Distribution
 
 
 @dataclass(frozen=True)
 class Run:
-    """One training run: the definition, the user's flags and what follows from them."""
+    """One training run: the definition, the user's settings and what follows from them."""
 
     definition: Definition
-    args: argparse.Namespace
+    config: TrainingConfig
     distribution: Distribution
     started: float
-    index_path: Path
     index: IndexFile
     selection: dict | None
     selection_sha256: str | None
 
     @property
+    def index_path(self) -> Path:
+        return self.config.index_path
+
+    @property
     def name(self) -> str:
-        return model_name(self.args.segdefname, self.definition.name, self.args.sbrl)
+        return model_name(self.config.set_name, self.definition.name, self.config.sbrl)
 
     @property
     def model_dir(self) -> Path:
-        return Path(self.args.models_dir) / self.name
+        return self.config.models_dir / self.name
 
     @property
     def seed(self) -> int:
-        return default_seed(self.name) if self.args.seed is None else self.args.seed
+        return default_seed(self.name) if self.config.seed is None else self.config.seed
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
         """The definition's, with the command line's epochs, batch size and learning rate."""
-        args = self.args
-        return {**self.definition.hyperparameters, "epochs": args.epochs, "batch_size": args.batch_size,
-                "learning_rate": args.learning_rate}
+        config = self.config
+        return {**self.definition.hyperparameters, "epochs": config.epochs, "batch_size": config.batch_size,
+                "learning_rate": config.learning_rate}
 
     def arguments(self) -> dict[str, Any]:
-        """Everything that decides the trained weights: a resumed run must have all of it unchanged."""
-        args = self.args
+        """Everything that decides the trained weights: a resumed run must have all of it unchanged.
+        (The keys are those of ``arguments.json`` since its first format, so older runs resume.)"""
+        config = self.config
         return {
             "model_name": self.name, "definition": self.definition.name,
             "definition_sha256": sha256_file(self.definition.source_file), "index_sha256": self.index.sha256,
-            "segment_length": args.number_of_consecutive_samples, "sbrl": args.sbrl, "min_peak": args.min_peak,
-            "strict": args.strict, "epochs": args.epochs, "batch_size": args.batch_size,
-            "learning_rate": args.learning_rate, "seed": self.seed, "bank": args.bank, "stream": args.stream,
-            "strategy": args.strategy, "precision": args.precision,
+            "segment_length": config.segment_length, "sbrl": config.sbrl, "min_peak": config.min_peak_counts,
+            "strict": config.strict, "epochs": config.epochs, "batch_size": config.batch_size,
+            "learning_rate": config.learning_rate, "seed": self.seed, "bank": config.bank, "stream": config.stream,
+            "strategy": config.strategy, "precision": config.precision,
         }

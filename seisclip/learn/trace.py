@@ -36,36 +36,27 @@ def trace_model(model_dir: str, split: str | None = None, check: bool = True) ->
     """Print every segment of the model's index file with its split (tab-separated) to stdout;
     report on stderr whether the index and every waveform file still have their recorded hashes."""
     _refuse_adopted(model_dir, "trace")
-    manifest = ModelDirectory.open(model_dir).manifest
-    files = manifest["files"]
-    table = manifest["segments"]
-    columns = table["columns"]
+    directory = ModelDirectory.open(model_dir)
+    files = directory.files
     print("# " + "\t".join(["index_line", "split", "istart", "rscale", "path"]))
-    position = {name: columns.index(name) for name in columns}
-    for row in table["rows"]:
-        fate = row[position["split"]]
-        if split is None or fate == split:
-            print(f"{row[position['index_line']]}\t{fate}\t{row[position['istart']]}\t"
-                  f"{row[position['rscale']]:.3f}\t{files[row[position['file']]]['path']}")
+    for row in directory.segment_rows():
+        if split is None or row["split"] == split:
+            print(f"{row['index_line']}\t{row['split']}\t{row['istart']}\t{row['rscale']:.3f}\t{row['path']}")
     if not check:
         return 0
 
     # Relative paths are as the training run saw them, from its working folder.
-    folder = manifest.get("working_directory", ".")
-    bank = manifest.get("bank") or {}
-    if bank.get("kind") == "hdf5":
+    folder = directory.working_directory
+    bank = directory.bank
+    if bank["kind"] == "hdf5":
         # The bank's own hash covers every trace it read: the traces' sources may be long gone.
         sources = [_check_hash(bank["path"], bank["sha256"], "bank", folder)]
         checked = f"the bank {bank['path']} ({len(files)} traces)"
     else:
         sources = [_check_hash(record["path"], record["sha256"], "waveform file", folder) for record in files]
         checked = f"{len(files)} waveform files"
-    problems = [
-        _check_hash(manifest["index_file"], manifest["index_sha256"], "index file", folder),
-        _check_hash(manifest.get("selection_manifest"), manifest.get("selection_manifest_sha256"),
-                    "selection manifest", folder),
-        *sources,
-    ]
+    problems = [*(_check_hash(path, sha256, what, folder) for path, sha256, what in directory.recorded_sources()),
+                *sources]
     problems = [problem for problem in problems if problem]
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -13,13 +13,11 @@ run continues with ``--resume`` to the same weights (:mod:`.resume`). ``--strate
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import os
 import shutil
 import sys
 import time
-from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -44,6 +42,7 @@ from .quiet_tensorflow import keras, tf
 from .records import history_csv, model_manifest, optimizer_record, plot_history, test_metrics
 from .resume import (ARGUMENTS_FILE, CHECKPOINT_FILE, Checkpoint, Progress, discard, discard_if_finished,
                      progress_to_resume, restore_checkpoint, working_folder)
+from .config import TrainingConfig
 from .run import Run
 
 
@@ -60,22 +59,22 @@ def restored_mae(target, prediction):
     return keras.ops.mean(keras.ops.abs(keras.ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
 
 
-def train(definition: Definition, args: argparse.Namespace) -> dict[str, Any] | None:
-    """Train ``definition`` as ``args`` ask and write the model directory; return its manifest
+def train(definition: Definition, config: TrainingConfig) -> dict[str, Any] | None:
+    """Train ``definition`` as ``config`` asks and write the model directory; return its manifest
     (None on the workers of a multiworker run other than the chief, which write nothing).
 
     The chief (any run but those workers) holds the model directory's lock from the existence
     check to the end, so a second run of the same model fails at once."""
     started = time.time()
-    distribution = start_distribution(args.strategy, args.precision)
-    index_path = Path(args.indices_dir) / f"{args.segdefname}.txt"
+    distribution = start_distribution(config.strategy, config.precision)
+    index_path = config.index_path
     index = read_index(index_path)
-    selection, selection_sha256 = read_selection_manifest(index_path, index.sha256, args.number_of_consecutive_samples)
+    selection, selection_sha256 = read_selection_manifest(index_path, index.sha256, config.segment_length)
     drawn_from = (selection or {}).get("bank")
-    if drawn_from and args.bank is None:
+    if drawn_from and config.bank is None:
         raise SeisclipError(f"index file was drawn from the HDF5 bank {drawn_from.get('path')}: "
                             f"add --bank {drawn_from.get('path')}", index_path)
-    run = Run(definition, args, distribution, started, index_path, index, selection, selection_sha256)
+    run = Run(definition, config, distribution, started, index, selection, selection_sha256)
     if not distribution.is_chief:
         return _stages(run)
     run.model_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -92,9 +91,9 @@ def _stages(run: Run) -> dict[str, Any] | None:
     print(run.distribution.summary(), file=sys.stderr)   # after the input checks: a bad input stays one line
     keras.utils.set_random_seed(run.seed)
     tf.config.experimental.enable_op_determinism()
-    keras.mixed_precision.set_global_policy(run.args.precision)
+    keras.mixed_precision.set_global_policy(run.config.precision)
     try:
-        model = _build_and_compile(run, progress, batch_count(len(parts["train"]), run.args.batch_size))
+        model = _build_and_compile(run, progress, batch_count(len(parts["train"]), run.config.batch_size))
         progress = _fit(run, model, pairs, parts, progress)
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -112,30 +111,30 @@ def _previous_progress(run: Run) -> Progress | None:
     chief = run.distribution.is_chief
     if chief:
         discard_if_finished(working_folder(run.model_dir), run.model_dir)
-    if not run.args.overwrite:
+    if not run.config.overwrite:
         refuse_existing(run.model_dir, "model directory")
-    return progress_to_resume(working_folder(run.model_dir), run.model_dir, run.arguments(), run.args.resume, chief)
+    return progress_to_resume(working_folder(run.model_dir), run.model_dir, run.arguments(), run.config.resume, chief)
 
 
 def _load(run: Run) -> tuple[AsciiFolder | BankSource, SegmentSet, SegmentPairs]:
-    args, definition = run.args, run.definition
-    source = AsciiFolder() if args.bank is None else BankSource(args.bank)
-    segments = load_segments(run.index, args.number_of_consecutive_samples, min_peak=args.min_peak,
-                             strict=args.strict, progress=not args.quiet, source=source,
-                             keep_segments=not args.stream)
+    config, definition = run.config, run.definition
+    source = AsciiFolder() if config.bank is None else BankSource(config.bank)
+    segments = load_segments(run.index, config.segment_length, min_peak=config.min_peak_counts,
+                             strict=config.strict, progress=not config.quiet, source=source,
+                             keep_segments=not config.stream)
     print(f"{run.index_path}: {segments.summary()}", file=sys.stderr)
     if len(segments.used) < 3:
         raise SeisclipError(f"only {len(segments.used)} usable segments; need at least 3 to split", run.index_path)
-    representation = Representation(sbrl=args.sbrl, normalisation=definition.normalisation,
+    representation = Representation(sbrl=config.sbrl, normalisation=definition.normalisation,
                                     channels=tuple(resolve(definition.channel_names, definition.custom_channels)),
                                     augmentation=tuple(definition.augmentation), seed=run.seed)
-    if args.stream:
+    if config.stream:
         return source, segments, SegmentPairs.from_bank(segments, source, representation)
     return source, segments, SegmentPairs.in_memory(segments, representation)
 
 
 def _build_and_compile(run: Run, progress: Progress | None, steps_per_epoch: int):
-    definition, distribution, length = run.definition, run.distribution, run.args.number_of_consecutive_samples
+    definition, distribution, length = run.definition, run.distribution, run.config.segment_length
     with distribution.strategy.scope():
         model = definition.make_model(length, run.hyperparameters)
         model.compile(optimizer=definition.make_optimizer(run.hyperparameters, steps_per_epoch),
@@ -150,24 +149,24 @@ def _build_and_compile(run: Run, progress: Progress | None, steps_per_epoch: int
 def _fit(run: Run, model, pairs: SegmentPairs, parts: dict[str, np.ndarray], progress: Progress | None) -> Progress:
     """Train from the epoch after ``progress`` (the first if None); return the progress at the end.
     An error or Ctrl-C keeps what a --resume can continue from."""
-    args, chief, working = run.args, run.distribution.is_chief, working_folder(run.model_dir)
+    config, chief, working = run.config, run.distribution.is_chief, working_folder(run.model_dir)
     if progress is None:
         progress = Progress(0, {}, [], [], [])
         if chief:
             with atomic_directory(working) as building:
                 (building / ARGUMENTS_FILE).write_bytes(dump_json(run.arguments()))
     train_part, validation_part = parts["train"], parts["validation"]
-    steps = batch_count(len(train_part), args.batch_size)
+    steps = batch_count(len(train_part), config.batch_size)
     callbacks = run.definition.make_callbacks(run.hyperparameters, steps)
     if chief:
         callbacks.append(Checkpoint(working / CHECKPOINT_FILE, progress))
     try:
-        if progress.completed_epochs < args.epochs:
-            model.fit(training_dataset(pairs, train_part, args.batch_size, run.seed, args.epochs,
+        if progress.completed_epochs < config.epochs:
+            model.fit(training_dataset(pairs, train_part, config.batch_size, run.seed, config.epochs,
                                        progress.completed_epochs),
-                      steps_per_epoch=steps, initial_epoch=progress.completed_epochs, epochs=args.epochs,
-                      shuffle=False, verbose=0 if args.quiet else 2, callbacks=callbacks,
-                      validation_data=(ordered_dataset(pairs, validation_part, args.batch_size)
+                      steps_per_epoch=steps, initial_epoch=progress.completed_epochs, epochs=config.epochs,
+                      shuffle=False, verbose=0 if config.quiet else 2, callbacks=callbacks,
+                      validation_data=(ordered_dataset(pairs, validation_part, config.batch_size)
                                        if len(validation_part) else None))
     except tf.errors.UnavailableError as exc:
         if run.distribution.task is None:
@@ -178,7 +177,7 @@ def _fit(run: Run, model, pairs: SegmentPairs, parts: dict[str, np.ndarray], pro
     except BaseException:
         if chief and progress.completed_epochs:
             print(f"note: {run.model_dir} not written; its checkpoint after epoch {progress.completed_epochs} of "
-                  f"{args.epochs} is kept in {working}: add --resume to the same command to continue",
+                  f"{config.epochs} is kept in {working}: add --resume to the same command to continue",
                   file=sys.stderr)
         elif chief:
             discard(working, run.model_dir)
@@ -191,12 +190,12 @@ def _save(run: Run, model, source, segments: SegmentSet, pairs: SegmentPairs, pa
     """Write the model directory (the chief only) and remove the run's working folder."""
     # The saved model is rebuilt by the definition under the float32 policy with the trained
     # weights: plain float32 whatever the strategy and precision, and no worker waits on another.
-    trained = run.definition.make_model(run.args.number_of_consecutive_samples, run.hyperparameters)
+    trained = run.definition.make_model(run.config.segment_length, run.hyperparameters)
     trained.set_weights(model.get_weights())
     metrics = test_metrics(trained, pairs, parts["test"])
     manifest = model_manifest(run, source, segments, parts, progress, metrics, int(trained.count_params()),
                               optimizer_record(model.optimizer))
-    with atomic_directory(run.model_dir, overwrite=run.args.overwrite) as work:
+    with atomic_directory(run.model_dir, overwrite=run.config.overwrite) as work:
         # Saved uncompiled: the training loss is recorded in definition.py and the manifest, and
         # keras.models.load_model then needs nothing but the model's own layers.
         trained.save(work / MODEL_FILE)
@@ -229,8 +228,7 @@ def train_definition(name: str, build_model: Callable, loss: Callable, hyperpara
         definition = Definition(name=name, build_model=build_model, loss=loss, hyperparameters=dict(hyperparameters),
                                 source_file=source_file, **choices)
         definition.check(dropped_choices(_script_names(build_model), choices))
-        args = parse_arguments(definition, argv)
-        train(definition, args)
+        train(definition, parse_arguments(definition, argv))
         return 0
 
     return run_guarded(run, prog)

@@ -45,7 +45,7 @@ from ..fsio import (atomic_files, fsync_directory, output_lock, read_input, remo
                     sha256_bytes, sha256_file, write_file_atomic)
 from ..provenance import check_fields, dump_json, read_manifest, utc_now
 from .records import ClippedRecord, clipped_values, parse_clipped_record
-from .windows import MODEL_METHODS, Restoration, format_restored
+from .windows import MODEL_METHODS, ModelRestorer, Restoration, format_restored, restore_records
 
 RESTORATIONS_FILE = "restorations.jsonl"
 RUN_FILE = "restore_run.json"
@@ -300,8 +300,6 @@ def _chunks(items: list[Job], size: int) -> Iterator[list[Job]]:
 
 
 def _restorer(settings_of: dict[str, Any], batch_size: int, trust_definition: bool):
-    from .windows import ModelRestorer
-
     if settings_of["method"] not in MODEL_METHODS:
         return None, None
     if settings_of["model_dir"] is None:
@@ -399,8 +397,6 @@ def _resampled_with_status(trace, record: ClippedRecord, rate: float):
 def _restore_chunk(chunk: list[Job], settings: Settings, restorer, pool: ThreadPoolExecutor) -> None:
     """Restore every record of the chunk: a model's windows all together, a classic method's
     records in parallel. A record the restoration refuses fails alone."""
-    from .windows import restore_records
-
     def restore(job: Job) -> None:
         try:
             job.restorations = restore_records(job.records, settings.method, restorer, settings.stride,

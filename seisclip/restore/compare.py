@@ -34,8 +34,8 @@ import numpy as np
 
 from .. import __version__
 from ..errors import SeisclipError
-from ..fsio import sha256_bytes, sha256_file
-from ..provenance import source_sha256
+from ..fsio import atomic_directory, output_lock, refuse_existing, sha256_bytes, sha256_file, write_file_atomic
+from ..provenance import dump_json, run_record, source_sha256
 from ..learn.adopted import AdoptedModel, model_files
 from ..learn.model_dir import MODEL_FILE, ModelDirectory
 from ..learn.models import open_model
@@ -208,9 +208,6 @@ class Evaluation:
         return True
 
     def write(self) -> None:
-        from ..fsio import write_file_atomic
-        from ..provenance import dump_json
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_file_atomic(self.path, dump_json({"kind": "seisclip compare evaluation", "key": self.key,
                                                 "rows": self.rows, "network_parameters": self.network_parameters}),
@@ -490,9 +487,6 @@ def run_compare(model_dirs: list[str], records: list[str] | None = None, clip_le
                 trust_definition: bool = False, cache_dir: str = DEFAULT_CACHE) -> list[MethodRow]:
     """Compare the models (and, with ``records``, the baselines) in one table; write compare.md,
     .csv, .png (with records) and .json to ``out_dir`` and print the models' table."""
-    from ..fsio import atomic_directory, output_lock, refuse_existing
-    from ..provenance import dump_json, run_record
-
     levels = checked_clip_levels(clip_levels)
     families = records_by_family(records or [])
     columns = sort_columns(list(families))

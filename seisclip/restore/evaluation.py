@@ -28,13 +28,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bank.ascii import AsciiFolder
+from ..bank.hdf5 import BankSource
 from ..errors import SeisclipError
 from ..fsio import atomic_directory, output_lock, read_input, refuse_existing, sha256_file
 from ..learn.adopted import AdoptedModel
 from ..learn.model_dir import ModelDirectory
 from ..learn.models import open_model
 from ..provenance import dump_json, run_record
+from ..sets.index_file import IndexFile
 from ..sets.labels import clip_signal
+from ..sets.segments import load_segments
 from .aspade import declip_windows
 from .baselines import enforce_clip_consistency, self_checked
 from .hybrid import combine_by_smoothness
@@ -61,18 +65,18 @@ class ClippedSet:
     """Unclipped signals ``truth`` ``(N, L)`` and their artificially clipped versions."""
 
     truth: np.ndarray
-    rscale: np.ndarray
+    clip_fraction: np.ndarray
     values: np.ndarray
     status: np.ndarray
     clip_level: np.ndarray
 
     @classmethod
-    def clip(cls, truth: np.ndarray, rscale: np.ndarray) -> "ClippedSet":
+    def clip(cls, truth: np.ndarray, clip_fraction: np.ndarray) -> "ClippedSet":
         truth = np.asarray(truth, dtype=np.float64)
-        rscale = np.asarray(rscale, dtype=np.float64)
-        level = rscale * np.abs(truth).max(axis=1)
+        clip_fraction = np.asarray(clip_fraction, dtype=np.float64)
+        level = clip_fraction * np.abs(truth).max(axis=1)
         values, status = clip_signal(truth, level)
-        return cls(truth, rscale, values, status, level)
+        return cls(truth, clip_fraction, values, status, level)
 
     @property
     def peak(self) -> np.ndarray:
@@ -136,19 +140,19 @@ class SignalScore:
         return float(np.sqrt(self.squared_errors.mean())) if self.squared_errors.size else 0.0
 
 
-def bin_metrics(truth, restored, status, rscale: np.ndarray, clipped) -> list[dict]:
+def bin_metrics(truth, restored, status, clip_fraction: np.ndarray, clipped) -> list[dict]:
     """One row per clip-level bin that holds clipped samples; the signals (``truth``, their
     ``restored`` and ``clipped`` versions) may differ in length."""
-    return bin_rows([SignalScore.of(*signal) for signal in zip(truth, restored, status, clipped)], rscale)
+    return bin_rows([SignalScore.of(*signal) for signal in zip(truth, restored, status, clipped)], clip_fraction)
 
 
-def bin_rows(scores: list[SignalScore], rscale: np.ndarray) -> list[dict]:
+def bin_rows(scores: list[SignalScore], clip_fraction: np.ndarray) -> list[dict]:
     """:func:`bin_metrics` from the signals' scores."""
-    rscale = np.asarray(rscale)
+    clip_fraction = np.asarray(clip_fraction)
     rows = []
     for low, high in zip(BIN_EDGES[:-1], BIN_EDGES[1:]):
         last = high == BIN_EDGES[-1]
-        inside = np.flatnonzero((rscale >= low) & ((rscale <= high) if last else (rscale < high)))
+        inside = np.flatnonzero((clip_fraction >= low) & ((clip_fraction <= high) if last else (clip_fraction < high)))
         pooled = np.concatenate([scores[i].squared_errors for i in inside]) if inside.size else np.zeros(0)
         if not pooled.size:
             continue
@@ -173,7 +177,7 @@ def evaluate(clipped: ClippedSet, restorer: ModelRestorer | None) -> dict[str, l
     peak-normalised model, the network given the true peak: an upper bound no real record allows),
     spline, POCS, A-SPADE and the clipped input."""
     def metrics(restored: np.ndarray) -> list[dict]:
-        return bin_metrics(clipped.truth, restored, clipped.status, clipped.rscale, clipped.values)
+        return bin_metrics(clipped.truth, restored, clipped.status, clipped.clip_fraction, clipped.values)
 
     spline = restore_set(clipped, "spline")
     methods: dict[str, list[dict]] = {}
@@ -252,20 +256,15 @@ def titled_png(figure, title: str) -> bytes:
 def model_test_set(directory: ModelDirectory, progress: bool = True) -> ClippedSet:
     """The model's held-out test segments, read again from the ASCII files or the HDF5 bank it
     was trained from, and clipped at their levels."""
-    from ..bank.ascii import AsciiFolder
-    from ..bank.hdf5 import BankSource
-    from ..sets.index_file import IndexFile
-    from ..sets.segments import load_segments
-
     rows = directory.segments_of("test")
     if not rows:
-        raise SeisclipError("model manifest lists no test segments", directory.path / "manifest.json")
+        raise SeisclipError("model manifest lists no test segments", directory.manifest_path)
     folder = directory.working_directory
     index = IndexFile(
-        path=str(directory.path / "manifest.json"), sha256=directory.manifest["index_sha256"],
+        path=str(directory.manifest_path), sha256=directory.manifest["index_sha256"],
         line_numbers=np.array([row["index_line"] for row in rows]),
         istart=np.array([row["istart"] for row in rows]),
-        rscale=np.array([row["rscale"] for row in rows], dtype=np.float64),
+        clip_fraction=np.array([row["rscale"] for row in rows], dtype=np.float64),
         paths=[os.path.join(folder, row["path"]) for row in rows],
     )
     source = AsciiFolder()
@@ -282,7 +281,7 @@ def model_test_set(directory: ModelDirectory, progress: bool = True) -> ClippedS
     if segments.skip_reasons:
         raise SeisclipError(f"test segments can no longer be read as in training ({segments.summary()}); "
                             "run `seisclip trace` on the model", directory.path)
-    return ClippedSet.clip(segments.segments, index.rscale[segments.used])
+    return ClippedSet.clip(segments.segments, index.clip_fraction[segments.used])
 
 
 def read_records(path: str) -> list[tuple[str, np.ndarray]]:

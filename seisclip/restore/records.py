@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bank.ascii import parse_waveform
+from ..bank.ascii import parse_waveform, read_waveform
 from ..bank.clipping import runs_of
 from ..errors import SeisclipError
-from ..fsio import read_input
+from ..fsio import output_lock, read_input, refuse_existing, write_file_atomic
 from ..sets.labels import clip_signal
 
 MIN_CLIPPED_RUN = 2
@@ -162,9 +162,6 @@ def clip_artificially(source: str | os.PathLike, fraction: float, output: str | 
                       overwrite: bool = False) -> ClippedRecord:
     """Write an unclipped waveform clipped at ``fraction`` of its peak (rounded to whole counts,
     as a digitiser clips) in the labelled format, to try a restoration against the truth."""
-    from ..bank.ascii import read_waveform
-    from ..fsio import output_lock, refuse_existing, write_file_atomic
-
     source = os.fspath(source)
     if not 0 < fraction <= 1:
         raise SeisclipError(f"clip level must be a fraction of the peak in (0, 1], got {fraction}")

@@ -105,7 +105,7 @@ def _line_problems(index: IndexFile, folder: str, given_folder: bool, entries: d
     low, high = DEFAULT_CLIP_LEVEL_RANGE
     named_by = "--ascii-dir" if given_folder else f"line {int(index.line_numbers[0])}"
     for line, start, level, path in zip(index.line_numbers.tolist(), index.istart.tolist(),
-                                        index.rscale.tolist(), index.paths):
+                                        index.clip_fraction.tolist(), index.paths):
         if not path.startswith(prefix):
             yield line, (f"{path} is not in the folder {folder} that {named_by} names: all lines must name one "
                          "folder" + ("" if given_folder else " (give --ascii-dir if the names hold folders)"))
@@ -187,7 +187,7 @@ def adopt_index(request: AdoptionRequest) -> dict[str, Any]:
         # A bank's own sha256 covers its traces; ASCII files are each hashed.
         file_hashes = {} if request.bank is not None else {"waveform_sha256": _waveform_sha256(files, request.progress)}
         eligible = sum(entry.count >= segment_length for entry in listing.entries)
-        decimals = clip_level_decimals(index.rscale)
+        decimals = clip_level_decimals(index.clip_fraction)
         manifest = {
             "kind": "seisclip selection",
             "format_version": 1,

@@ -38,7 +38,7 @@ COLUMNS = {
     "status": ("<i4", True, "network input channel 1: +1 above the clip level, -1 below minus it, 0 within "
                            "(with sbrl, times the length of its run)"),
     "target": ("<f4", True, "what the network should output: the unclipped segment divided by its scale "
-                           "(peak normalisation: its peak |count|; clip: rscale times that)"),
+                           "(peak normalisation: its peak |count|; clip: clip_fraction times that)"),
     "istart": ("<i8", False, "first sample of the segment in its trace (0-based)"),
     "rscale": ("<f8", False, "clip level as a fraction of the segment's peak |count|"),
     "trace_name": (h5py.string_dtype(), False, "the trace (waveform file name) the segment comes from"),
@@ -120,7 +120,7 @@ def _export_locked(request: ExportRequest) -> str:
     pairs = SegmentPairs.from_bank(segments, source, Representation(request.sbrl, request.normalisation))
     rows = {
         "istart": index.istart[segments.used],
-        "rscale": pairs.rscale,
+        "rscale": pairs.clip_fraction,
         "trace_name": [source.bank.names[source.trace_number(index.paths[p])] for p in segments.used.tolist()],
         "index_line": index.line_numbers[segments.used],
         "split": split,

@@ -28,7 +28,7 @@ class IndexFile:
     sha256: str
     line_numbers: np.ndarray  # 1-based line of each segment in the file
     istart: np.ndarray
-    rscale: np.ndarray
+    clip_fraction: np.ndarray   # the rscale column: the clip level as a fraction of the segment's peak
     paths: list[str]
 
     def __len__(self) -> int:
@@ -107,6 +107,6 @@ def read_index(path: str | os.PathLike, problems: list[tuple[int, str]] | None =
         sha256=sha256_bytes(raw),
         line_numbers=np.asarray(numbers, dtype=np.int64),
         istart=np.asarray(starts, dtype=np.int64),
-        rscale=np.asarray(levels, dtype=np.float64),
+        clip_fraction=np.asarray(levels, dtype=np.float64),
         paths=paths,
     )

@@ -1,10 +1,11 @@
 """From an unclipped segment to what a network sees: normalised, clipped input and status labels.
 
-For a segment ``y`` with peak ``max|y|`` and clip level ``rscale`` (a fraction of that peak):
+For a segment ``y`` with peak ``max|y|`` and clip level ``clip_fraction`` (a fraction of that peak;
+the index file's ``rscale`` column):
 
 * the target is ``y / scale``, where the scale is the peak (normalisation ``"peak"``: the
-  target lies in [-1, 1]) or the clip level in counts, ``rscale * peak`` (normalisation
-  ``"clip"``: the clipped input lies in [-1, 1] and the target reaches ``1 / rscale``);
+  target lies in [-1, 1]) or the clip level in counts, ``clip_fraction * peak`` (normalisation
+  ``"clip"``: the clipped input lies in [-1, 1] and the target reaches ``1 / clip_fraction``);
 * the clipped input is the target clipped to the clip level;
 * the status is +1 where the target is above the clip level, -1 where it is below minus the
   clip level, 0 elsewhere; with *sbrl* (scale by run length) each run of equal non-zero
@@ -31,12 +32,13 @@ def peak_amplitude(segments: np.ndarray) -> np.ndarray:
     return np.max(np.abs(segments), axis=-1)
 
 
-def clip_status(normalised: np.ndarray, rscale: np.ndarray | float) -> np.ndarray:
-    """+1 above the clip level, -1 below minus the clip level, 0 within."""
-    level = np.asarray(rscale, dtype=np.float64)
+def clip_status(values: np.ndarray, level: np.ndarray | float) -> np.ndarray:
+    """+1 above the clip ``level``, -1 below minus it, 0 within (``level`` in the values' units;
+    one per row, or one for all)."""
+    level = np.asarray(level, dtype=np.float64)
     if level.ndim:  # one level per segment
         level = level[..., None]
-    return (normalised > level).astype(np.int32) - (normalised < -level).astype(np.int32)
+    return (values > level).astype(np.int32) - (values < -level).astype(np.int32)
 
 
 def clip_signal(truth: np.ndarray, clip_counts: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
@@ -116,18 +118,18 @@ class LabelledSegments:
         return ClippedWindows(self.clipped, self.status.astype(np.float64), self.clip_level)
 
 
-def clip_and_label(segments: np.ndarray, rscale: np.ndarray, sbrl: bool = False,
+def clip_and_label(segments: np.ndarray, clip_fraction: np.ndarray, sbrl: bool = False,
                    normalisation: Normalisation = "peak") -> LabelledSegments:
     """Normalise unclipped segments (counts ``(N, L)``, each with a non-zero peak), clip each at its
-    ``rscale`` times its peak, and label the clipped samples."""
+    ``clip_fraction`` times its peak, and label the clipped samples."""
     if not (normalisation in NORMALISATIONS or callable(normalisation)):
         raise ValueError(f"normalisation must be one of {NORMALISATIONS} or a function, got {normalisation!r}")
     segments = np.asarray(segments, dtype=np.float64)
-    rscale = np.asarray(rscale, dtype=np.float64)
+    clip_fraction = np.asarray(clip_fraction, dtype=np.float64)
     peaks = peak_amplitude(segments)
     if np.any(peaks == 0):
         raise ValueError("a segment is all zeros: it has no peak to normalise by")
-    clip_counts = rscale * peaks
+    clip_counts = clip_fraction * peaks
     if normalisation == "peak":
         scale = peaks
     elif normalisation == "clip":
@@ -139,10 +141,3 @@ def clip_and_label(segments: np.ndarray, rscale: np.ndarray, sbrl: bool = False,
     windows = scaled_windows(segments, clip_status(targets, clip_counts / scale), clip_counts, scale, sbrl)
     return LabelledSegments(windows.clipped, targets, windows.status.astype(np.int32), windows.clip_level)
 
-
-def make_training_pairs(segments: np.ndarray, rscale: np.ndarray, sbrl: bool = False,
-                        normalisation: Normalisation = "peak") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """def001's network inputs ``(N, L, 2)`` = (clipped, status), targets ``(N, L)`` and statuses ``(N, L)``."""
-    labelled = clip_and_label(segments, rscale, sbrl, normalisation)
-    inputs = np.stack([labelled.clipped, labelled.status.astype(np.float64)], axis=-1)
-    return inputs.astype(np.float32), labelled.targets.astype(np.float32), labelled.status

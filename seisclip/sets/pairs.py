@@ -50,7 +50,7 @@ class SegmentPairs:
                  representation: Representation):
         self.segment_length = segments.segment_length
         self.representation = representation
-        self.rscale = segments.index.rscale[segments.used]
+        self.clip_fraction = segments.index.clip_fraction[segments.used]
         self.read_segments = read_segments   # positions -> unclipped counts (n, L), float64
 
     @classmethod
@@ -84,11 +84,18 @@ class SegmentPairs:
         segments = self.read_segments(positions)
         if training_batch is not None:
             segments = augment(segments, recipe.augmentation, recipe.seed, *training_batch)
-        labelled = clip_and_label(segments, self.rscale[positions], recipe.sbrl, recipe.normalisation)
-        targets = labelled.targets.astype(np.float32)
-        return Batch(inputs=network_inputs(labelled.windows, recipe.channels),
-                     packed_targets=np.stack([targets, labelled.status.astype(np.float32)], axis=-1),
-                     targets=targets, status=labelled.status, clipped=labelled.clipped.astype(np.float32))
+        return labelled_batch(segments, self.clip_fraction[positions], recipe)
+
+
+def labelled_batch(segments: np.ndarray, clip_fraction: np.ndarray, representation: Representation = Representation()
+                   ) -> Batch:
+    """Unclipped segments in counts ``(n, L)``, each clipped at its ``clip_fraction`` of its peak,
+    as ``representation`` makes them a network's inputs and targets (def001's by default)."""
+    labelled = clip_and_label(segments, clip_fraction, representation.sbrl, representation.normalisation)
+    targets = labelled.targets.astype(np.float32)
+    return Batch(inputs=network_inputs(labelled.windows, representation.channels),
+                 packed_targets=np.stack([targets, labelled.status.astype(np.float32)], axis=-1),
+                 targets=targets, status=labelled.status, clipped=labelled.clipped.astype(np.float32))
 
 
 def epoch_order(positions: np.ndarray, seed: int, epoch: int) -> np.ndarray:

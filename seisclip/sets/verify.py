@@ -143,7 +143,7 @@ def verify_index(index_path: str | os.PathLike, manifest_path: str | os.PathLike
 
     segment_end: dict[str, int] = defaultdict(int)
     for line, start, level, path in zip(index.line_numbers.tolist(), index.istart.tolist(),
-                                        index.rscale.tolist(), index.paths):
+                                        index.clip_fraction.tolist(), index.paths):
         where = f"{index_path}:{line}"
         if not low - 5e-4 <= level <= high + 5e-4:
             problems.append(f"{where}: clip level {level} outside the manifest's range [{low}, {high}]")

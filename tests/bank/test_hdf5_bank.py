@@ -19,8 +19,7 @@ from seisclip.fsio import sha256_file
 from seisclip.learn.pipeline import ordered_dataset, training_dataset
 from seisclip.sets.export import ExportRequest, export_set
 from seisclip.sets.index_file import format_index, read_index
-from seisclip.sets.labels import make_training_pairs
-from seisclip.sets.pairs import Representation, SegmentPairs, epoch_order
+from seisclip.sets.pairs import Representation, SegmentPairs, epoch_order, labelled_batch
 from seisclip.sets.segments import load_segments
 from seisclip.sets.split import default_seed, model_name, split_positions
 
@@ -284,15 +283,15 @@ def test_streamed_batches_are_the_in_memory_batches(bank):
     in_memory = SegmentPairs.in_memory(load_segments(index, LENGTH, progress=False), Representation(sbrl=True))
     streamed = SegmentPairs.from_bank(load_segments(index, LENGTH, progress=False, source=source, keep_segments=False),
                                       source, Representation(sbrl=True))
-    parts = split_positions(len(in_memory.rscale), seed=11)
+    parts = split_positions(len(in_memory.clip_fraction), seed=11)
     batches = [list(training_dataset(pairs, parts["train"], 32, seed=11, epochs=2)) for pairs in (in_memory, streamed)]
     assert len(batches[0]) == len(batches[1]) == 2 * -(-len(parts["train"]) // 32)
     for (inputs, packed), (streamed_inputs, streamed_packed) in zip(*batches):
         np.testing.assert_array_equal(inputs.numpy(), streamed_inputs.numpy())
         np.testing.assert_array_equal(packed.numpy(), streamed_packed.numpy())
     first_epoch = np.concatenate([inputs.numpy() for inputs, _ in batches[0][:len(batches[0]) // 2]])
-    expected, _, _ = make_training_pairs(in_memory.read_segments(epoch_order(parts["train"], 11, 0)),
-                                         in_memory.rscale[epoch_order(parts["train"], 11, 0)], sbrl=True)
+    expected = labelled_batch(in_memory.read_segments(epoch_order(parts["train"], 11, 0)),
+                              in_memory.clip_fraction[epoch_order(parts["train"], 11, 0)], Representation(sbrl=True)).inputs
     np.testing.assert_array_equal(first_epoch, expected)
     validation = [np.concatenate([x.numpy() for x, _ in ordered_dataset(pairs, parts["validation"], 32)])
                   for pairs in (in_memory, streamed)]
@@ -325,13 +324,14 @@ def test_export_holds_the_in_memory_training_set(bank, sbrl, normalisation):
 
     segments = load_segments(index, LENGTH, progress=False)
     used = segments.used
-    inputs, targets, status = make_training_pairs(segments.segments, index.rscale[used], sbrl=sbrl,
-                                                  normalisation=normalisation)
+    batch = labelled_batch(segments.segments, index.clip_fraction[used],
+                           Representation(sbrl=sbrl, normalisation=normalisation))
+    inputs, targets, status = batch.inputs, batch.targets, batch.status
     np.testing.assert_array_equal(exported["clipped"], inputs[..., 0])
     np.testing.assert_array_equal(exported["status"], status)
     np.testing.assert_array_equal(exported["target"], targets)
     np.testing.assert_array_equal(exported["istart"], index.istart[used])
-    np.testing.assert_array_equal(exported["rscale"], index.rscale[used])
+    np.testing.assert_array_equal(exported["rscale"], index.clip_fraction[used])
     np.testing.assert_array_equal(exported["index_line"], index.line_numbers[used])
     assert exported["trace_name"] == [index.paths[p].split("/")[-1] for p in used]
     seed = default_seed(model_name("set", "def001", sbrl))

@@ -183,13 +183,13 @@ LENGTH_FLAG, COUNT_FLAG = "--number_of_consecutive_samples", "--number_of_traini
     row("args-length-zero", LENGTH_FLAG, "0", f"number_of_consecutive_samples {POSITIVE} 0"),
     row("args-length-negative", LENGTH_FLAG, "-5", f"number_of_consecutive_samples {POSITIVE} -5"),
     row("args-length-not-an-integer", LENGTH_FLAG, "2.5",
-        "argument --number_of_consecutive_samples: invalid int value: '2.5' (see --help)"),
+        "argument --segment-length/--number_of_consecutive_samples: invalid int value: '2.5' (see --help)"),
     row("args-length-huge", LENGTH_FLAG, HUGE, f"{METADATA_NAME}: no file has at least {HUGE} samples "
                                                "(the longest has 6000); choose a shorter number_of_consecutive_samples"),
     row("args-count-zero", COUNT_FLAG, "0", f"number_of_training_segments {POSITIVE} 0"),
     row("args-count-negative", COUNT_FLAG, "-1", f"number_of_training_segments {POSITIVE} -1"),
     row("args-count-not-an-integer", COUNT_FLAG, "1e3",
-        "argument --number_of_training_segments: invalid int value: '1e3' (see --help)"),
+        "argument --segments/--number_of_training_segments: invalid int value: '1e3' (see --help)"),
     row("args-count-huge", COUNT_FLAG, HUGE, f"number_of_training_segments {HUGE} is over the limit of 20000000; "
                                              "make several sets instead"),
 ])
@@ -230,10 +230,10 @@ def test_selection_wrapper_passes_a_huge_count_to_the_script_which_refuses_it(ba
 
 
 @pytest.mark.parametrize("length, message", [
-    row("args-length-zero", "0", f"--number_of_consecutive_samples {POSITIVE} 0 (see --help)", command="train"),
-    row("args-length-negative", "-5", f"--number_of_consecutive_samples {POSITIVE} -5 (see --help)", command="train"),
+    row("args-length-zero", "0", f"--segment-length {POSITIVE} 0 (see --help)", command="train"),
+    row("args-length-negative", "-5", f"--segment-length {POSITIVE} -5 (see --help)", command="train"),
     row("args-length-not-an-integer", "abc",
-        "argument --number_of_consecutive_samples: invalid int value: 'abc' (see --help)",
+        "argument --segment-length/--number_of_consecutive_samples: invalid int value: 'abc' (see --help)",
         command="train"),
 ])
 def test_training_rejects_a_bad_length(drawn, capsys, def001, length, message):
@@ -273,7 +273,7 @@ def test_set_names_with_a_slash_dot_dot_or_white_space_are_refused(drawn, run, t
                    "and not start with '.'\n")
     assert sorted(path.name for path in (tmp_path / "indices_files").iterdir()) == [f"{SET}.json", f"{SET}.txt"]
     assert train(capsys, def001, segdefname=setid) == (
-        f"{DEF001}: error: argument --segdefname: {setid!r} must be letters, digits, '.', '_' or '-' "
+        f"{DEF001}: error: argument --set-name/--segdefname: {setid!r} must be letters, digits, '.', '_' or '-' "
         "and not start with '.' (see --help)")
     assert not (tmp_path / "models").exists()
 

@@ -132,9 +132,9 @@ INDEX_INPUTS = st.one_of(st.binary(max_size=300), near_valid_text(INDEX_LINE))
 
 def check_index(index, raw: bytes) -> None:
     n = len(index)
-    assert index.istart.shape == index.rscale.shape == index.line_numbers.shape == (n,)
+    assert index.istart.shape == index.clip_fraction.shape == index.line_numbers.shape == (n,)
     assert index.istart.dtype == np.int64 and np.all(index.istart >= 0)
-    assert np.all(np.isfinite(index.rscale)) and np.all((index.rscale > 0) & (index.rscale <= 1))
+    assert np.all(np.isfinite(index.clip_fraction)) and np.all((index.clip_fraction > 0) & (index.clip_fraction <= 1))
     assert np.all(np.diff(index.line_numbers) > 0) and np.all(index.line_numbers >= 1)
     assert all(path and path == path.strip() and not has_control_character(path) for path in index.paths)
     assert np.all(index.line_numbers <= len(raw.splitlines()))

@@ -16,7 +16,8 @@ import pytest
 from seisclip.learn.definition import dropped_choices
 from seisclip.sets.augmentation import AddedNoise, PolarityFlip, RandomGain, augment
 from seisclip.sets.channels import BUILT_IN, ClippedWindows, network_inputs, resolve
-from seisclip.sets.labels import clip_and_label, make_training_pairs
+from seisclip.sets.labels import clip_and_label
+from seisclip.sets.pairs import Representation, labelled_batch
 
 from conftest import REPO_ROOT, seisclip, sh, write_bank
 
@@ -259,12 +260,12 @@ def test_the_spline_channel_is_the_spline_baseline_bounded_at_ten_clip_levels():
 
 def test_default_inputs_are_def001s_pairs_bit_for_bit():
     segments = np.random.default_rng(3).integers(-3000, 3000, size=(20, 64)).astype(np.float64)
-    rscale = np.random.default_rng(4).uniform(0.1, 1.0, 20)
+    clip_fraction = np.random.default_rng(4).uniform(0.1, 1.0, 20)
     for normalisation in ("peak", "clip"):
-        inputs, _, _ = make_training_pairs(segments, rscale, sbrl=True, normalisation=normalisation)
-        labelled = clip_and_label(segments, rscale, sbrl=True, normalisation=normalisation)
-        windows = ClippedWindows(labelled.clipped, labelled.status.astype(np.float64), labelled.clip_level)
-        assert np.array_equal(network_inputs(windows, resolve(["clipped", "status"])), inputs)
+        inputs = labelled_batch(segments, clip_fraction, Representation(sbrl=True, normalisation=normalisation)).inputs
+        labelled = clip_and_label(segments, clip_fraction, sbrl=True, normalisation=normalisation)
+        def001s = np.stack([labelled.clipped, labelled.status.astype(np.float64)], axis=-1).astype(np.float32)
+        assert np.array_equal(inputs, def001s)
 
 
 def test_a_normalisation_of_the_definitions_own_sees_only_the_clipped_window():

@@ -202,7 +202,7 @@ def test_bin_metrics_match_a_hand_calculation():
     np.testing.assert_array_equal(clipped.status, [[0, 1, -1, 0], [0, 1, 1, -1]])
     restored = clipped.values.copy()
     restored[0, 1], restored[1, 1] = 8.0, 3.0
-    rows = bin_metrics(clipped.truth, restored, clipped.status, clipped.rscale, clipped.values)
+    rows = bin_metrics(clipped.truth, restored, clipped.status, clipped.clip_fraction, clipped.values)
     assert [row["bin"] for row in rows] == ["0.2-0.3", "0.5-0.6"]
     # 0.25: errors on clipped samples (3-4, 1-2, -1+1.5)/4; 0.5: (8-10, -5+10)/10
     assert rows[0]["rms_clipped"] == pytest.approx(np.sqrt((0.25**2 + 0.25**2 + 0.125**2) / 3))
@@ -218,7 +218,7 @@ def test_bin_metrics_match_a_hand_calculation():
     assert rows[1]["delta_sdr_db"] == pytest.approx(20 * np.log10(np.sqrt(50) / np.sqrt(29)))
     assert rows[0]["delta_sdr_db"] == pytest.approx(20 * np.log10(np.sqrt(3**2 + 1 + 0.25) / np.sqrt(2.25)))
     assert rows[0]["worse"] == rows[1]["worse"] == 0
-    worse = bin_metrics(clipped.truth, clipped.values * 0, clipped.status, clipped.rscale, clipped.values)
+    worse = bin_metrics(clipped.truth, clipped.values * 0, clipped.status, clipped.clip_fraction, clipped.values)
     assert [row["worse"] for row in worse] == [1, 1] and all(row["delta_sdr_db"] < 0 for row in worse)
 
 

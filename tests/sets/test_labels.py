@@ -9,13 +9,15 @@ from seisclip.bank import ascii as ascii_files
 from seisclip.bank.ascii import parse_waveform
 from seisclip.errors import SeisclipError
 from seisclip.sets.index_file import read_index
-from seisclip.sets.labels import clip_status, make_training_pairs, scale_by_run_length
+from seisclip.sets.labels import clip_status, scale_by_run_length
+from seisclip.sets.pairs import Representation, labelled_batch
 from seisclip.sets.segments import load_segments
 
 
 def test_normalise_clip_and_status():
     segment = np.array([[0.0, 100.0, 50.0, -100.0, 20.0, -30.0]])
-    inputs, targets, status = make_training_pairs(segment, np.array([0.4]))
+    batch = labelled_batch(segment, np.array([0.4]))
+    inputs, targets, status = batch.inputs, batch.targets, batch.status
     np.testing.assert_allclose(targets[0], [0.0, 1.0, 0.5, -1.0, 0.2, -0.3])
     np.testing.assert_allclose(inputs[0, :, 0], [0.0, 0.4, 0.4, -0.4, 0.2, -0.3], rtol=1e-6)
     np.testing.assert_array_equal(status[0], [0, 1, 1, -1, 0, 0])
@@ -24,7 +26,8 @@ def test_normalise_clip_and_status():
 
 
 def test_peak_is_absolute_value():
-    inputs, targets, _ = make_training_pairs(np.array([[10.0, -200.0, 50.0]]), np.array([1.0]))
+    batch = labelled_batch(np.array([[10.0, -200.0, 50.0]]), np.array([1.0]))
+    inputs, targets = batch.inputs, batch.targets
     np.testing.assert_allclose(targets[0], [0.05, -1.0, 0.25])
     np.testing.assert_allclose(inputs[0, :, 1], 0.0)  # clip level 1.0 clips nothing
 
@@ -46,14 +49,15 @@ def test_sbrl_runs_do_not_cross_segments():
 
 def test_sbrl_in_training_pairs():
     segment = np.array([[0.0, -90.0, -95.0, -100.0, -92.0, 10.0]])
-    inputs, _, status = make_training_pairs(segment, np.array([0.5]), sbrl=True)
+    batch = labelled_batch(segment, np.array([0.5]), Representation(sbrl=True))
+    inputs, status = batch.inputs, batch.status
     np.testing.assert_array_equal(status[0], [0, -4, -4, -4, -4, 0])
     np.testing.assert_array_equal(inputs[0, :, 1], [0, -4, -4, -4, -4, 0])
 
 
 def test_all_zero_segment_is_refused_not_divided():
     with pytest.raises(ValueError, match="all zeros"):
-        make_training_pairs(np.zeros((1, 4)), np.array([0.5]))
+        labelled_batch(np.zeros((1, 4)), np.array([0.5]))
 
 
 def test_parse_waveform_accepts_crlf_and_no_trailing_newline():

@@ -260,3 +260,17 @@ def test_outputs_get_ordinary_permissions_not_owner_only(bank, tmp_path):
         os.umask(mask)
     assert (tmp_path / "p.txt").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "p.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_the_groups_flag_spellings_and_seisclips_draw_the_same_set(bank, run, tmp_path):
+    group = ["--output_file", "group.txt", "--metadata_file", bank.metadata.name, "--number_of_consecutive_samples",
+             "32", "--number_of_training_segments", "50", "--ASCII_file_dir", "outfiles", "--min_rscale", "0.3",
+             "--max_rscale", "0.6", "--seed", "5"]
+    seisclip_spelling = ["--out", "seisclip.txt", "--metadata", bank.metadata.name, "--segment-length", "32",
+                         "--segments", "50", "--ascii-dir", "outfiles", "--min-clip-fraction", "0.3",
+                         "--max-clip-fraction", "0.6", "--seed", "5"]
+    assert run("select_training_samples.py", *group)[0] == 0
+    assert run("select_training_samples.py", *seisclip_spelling)[0] == 0
+    drawn = (tmp_path / "group.txt").read_bytes()
+    assert drawn == (tmp_path / "seisclip.txt").read_bytes() and len(drawn.splitlines()) == 50
+    assert all(0.3 <= float(line.split()[1]) <= 0.6 for line in drawn.splitlines())
