@@ -29,6 +29,7 @@ import numpy as np
 
 from bench_restore import make_record
 from seisclip.bank.synthetic import synthetic_seismogram
+from seisclip.learn.manifest import ModelManifest
 from seisclip.learn.model_dir import ModelDirectory
 from seisclip.learn.pipeline import training_dataset
 from seisclip.learn.quiet_tensorflow import keras, tf
@@ -57,9 +58,9 @@ def build(definition, length: int):
 def restorer(definition, model_dir: str | None, length: int) -> ModelRestorer:
     if model_dir:
         return ModelRestorer.of(ModelDirectory.open(model_dir).load())
-    manifest = {"model_name": f"{REFERENCE} (untrained)",
-                "parameters": {"segment_length": length, "sbrl": False, "normalisation": "clip",
-                               "inputs": list(definition.INPUTS)}}
+    manifest = ModelManifest.untrained(f"{REFERENCE} (untrained)",
+                                       {"segment_length": length, "sbrl": False, "normalisation": "clip",
+                                        "inputs": list(definition.INPUTS)})
     return ModelRestorer(build(definition, length), ModelDirectory(REPO, manifest))
 
 

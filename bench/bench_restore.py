@@ -33,6 +33,7 @@ import numpy as np
 
 from seisclip.bank.clipping import runs_of
 from seisclip.bank.synthetic import synthetic_seismogram
+from seisclip.learn.manifest import ModelManifest
 from seisclip.learn.model_dir import ModelDirectory
 from seisclip.learn.quiet_tensorflow import keras
 from seisclip.restore.records import ClippedRecord
@@ -64,8 +65,8 @@ def untrained_restorer(definition: str, length: int, normalisation: str) -> Mode
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     keras.utils.set_random_seed(SEED)
-    manifest = {"model_name": f"{definition} (untrained)",
-                "parameters": {"segment_length": length, "sbrl": False, "normalisation": normalisation}}
+    manifest = ModelManifest.untrained(f"{definition} (untrained)",
+                                       {"segment_length": length, "sbrl": False, "normalisation": normalisation})
     return ModelRestorer(module.build_model(length), ModelDirectory(REPO, manifest))
 
 

@@ -22,28 +22,14 @@ from typing import Any, Callable
 from ..bank.settings import DEFAULT_SAMPLING_RATE
 from ..errors import SeisclipError
 from ..fsio import sha256_file
-from ..provenance import check_fields, read_manifest
-from ..sets.channels import BUILT_IN, DEFAULT_INPUTS, resolve
+from ..sets.channels import BUILT_IN, resolve
 from ..sets.labels import NORMALISATIONS
 from ..sets.pairs import Representation
 from ..sets.segments import MAX_SEGMENT_LENGTH
+from .manifest import MANIFEST_FILE, ModelManifest, TrainingParameters
 
 MODEL_FILE = "model.keras"
-MANIFEST_FILE = "manifest.json"
 DEFINITION_COPY = "definition.py"
-MANIFEST_KIND = "seisclip model"
-#: 2: the definition's inputs, normalisation, augmentation and optimizer, and model.keras's sha256.
-MANIFEST_FORMAT_VERSION = 2
-#: What restore, evaluate, trace and summary read from a model manifest, with its JSON type.
-MANIFEST_FIELDS = {
-    "kind": str, "model_name": str, "definition": str, "index_file": str, "index_sha256": str, "seed": int,
-    "parameters": dict, "parameters.segment_length": int, "parameters.sbrl": bool, "parameters.normalisation": str,
-    "parameters.min_peak": (int, float), "parameters.epochs": int,
-    "segment_counts": dict,
-    **{f"segment_counts.{count}": int for count in ("index_lines", "used", "train", "validation", "test")},
-    "test_metrics": dict, **{f"test_metrics.{metric}": (int, float) for metric in ("mse", "mae", "clipped_input_mse")},
-    "files": list, "segments": dict, "segments.columns": list, "segments.rows": list,
-}
 PROJECT_FOLDER = Path(__file__).resolve().parents[2]
 
 
@@ -63,14 +49,14 @@ class LoadedModel:
     custom: dict[str, Callable]
 
     @property
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> ModelManifest:
         return self.directory.manifest
 
 
 @dataclass(frozen=True)
 class ModelDirectory:
     path: Path
-    manifest: dict[str, Any]
+    manifest: ModelManifest
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "ModelDirectory":
@@ -79,12 +65,7 @@ class ModelDirectory:
         if not path.is_dir():
             raise SeisclipError("model directory not found", path)
         manifest_path = path / MANIFEST_FILE
-        manifest = read_manifest(manifest_path)
-        check_fields(manifest, manifest_path, MANIFEST_FIELDS)
-        if manifest["kind"] != MANIFEST_KIND:
-            raise SeisclipError(f"manifest is a {manifest['kind']!r} manifest, not a {MANIFEST_KIND!r} one",
-                                manifest_path)
-        directory = cls(path, manifest)
+        directory = cls(path, ModelManifest.read(manifest_path))
         if not 0 < directory.segment_length <= MAX_SEGMENT_LENGTH:
             raise SeisclipError(f"manifest's segment length {directory.segment_length} is not a window length",
                                 manifest_path)
@@ -99,50 +80,51 @@ class ModelDirectory:
 
     @property
     def name(self) -> str:
-        return self.manifest["model_name"]
+        return self.manifest.model_name
 
     @property
     def manifest_path(self) -> Path:
         return self.path / MANIFEST_FILE
 
     @property
-    def parameters(self) -> dict[str, Any]:
-        return self.manifest["parameters"]
+    def parameters(self) -> TrainingParameters:
+        return self.manifest.parameters
 
     @property
     def segment_length(self) -> int:
-        return int(self.parameters["segment_length"])
+        return self.parameters.segment_length
 
     @property
     def sbrl(self) -> bool:
-        return bool(self.parameters["sbrl"])
+        return self.parameters.sbrl
 
     @property
     def normalisation(self) -> str:
         """"peak", "clip", or the name of the definition's own normalisation function."""
-        return self.parameters["normalisation"]
+        return self.parameters.normalisation
 
     @property
     def inputs(self) -> list[str]:
         """The channels the network sees, in order (models before format 2: def001's)."""
-        return list(self.parameters.get("inputs", DEFAULT_INPUTS))
+        return list(self.parameters.inputs)
 
     @property
     def custom_names(self) -> set[str]:
         """The definition's own functions that building the inputs needs."""
-        return set(self.parameters.get("custom_functions", []))
+        return set(self.parameters.custom_functions)
 
     @property
     def lowest_clip_level(self) -> float:
         """The lowest clip level the model was trained for (0.1, the selection's default, for
         models whose manifest does not say)."""
-        return float(self.parameters.get("clip_level_range", [0.1])[0])
+        return float((self.parameters.clip_level_range or [0.1])[0])
 
     @property
     def sampling_rate(self) -> float:
         """The rate of the waveforms the model was trained on (Hz). Older manifests do not say it:
         their HDF5 bank's rate, else the ASCII bank's 40 Hz."""
-        return float(self.parameters.get("sampling_rate", self.bank.get("sampling_rate_hz", DEFAULT_SAMPLING_RATE)))
+        recorded = self.parameters.sampling_rate
+        return float(recorded if recorded is not None else self.bank.get("sampling_rate_hz", DEFAULT_SAMPLING_RATE))
 
     def representation(self, custom: dict[str, Callable] | None = None) -> Representation:
         """How the model's windows become its inputs, as training made them (``custom``: the
@@ -150,32 +132,28 @@ class ModelDirectory:
         return representation_of(self, custom or {})
 
     @property
-    def min_peak(self) -> float:
-        return float(self.parameters["min_peak"])
-
-    @property
     def test_metrics(self) -> dict[str, Any]:
-        return self.manifest["test_metrics"]
+        return self.manifest.test_metrics
 
     @property
     def bank(self) -> dict[str, Any]:
         """Where the training samples came from: ``{"kind": "ascii", …}`` or the HDF5 bank's provenance."""
-        return self.manifest.get("bank") or {"kind": "ascii"}
+        return self.manifest.bank or {"kind": "ascii"}
 
     @property
     def working_directory(self) -> str:
         """The folder training ran in: relative paths of the manifest are relative to it."""
-        return self.manifest.get("working_directory", ".")
+        return self.manifest.working_directory
 
     @property
     def files(self) -> list[dict[str, Any]]:
         """The waveform files (or bank traces) training read: path, sha256 and samples of each."""
-        return self.manifest["files"]
+        return self.manifest.files
 
     def segment_rows(self) -> list[dict[str, Any]]:
         """Every index line: index_line, istart, rscale, split (or skip reason) and the path as the
         index names it."""
-        table, files = self.manifest["segments"], self.files
+        table, files = self.manifest.segments, self.files
         rows = [dict(zip(table["columns"], row)) for row in table["rows"]]
         return [{**row, "path": files[row["file"]]["path"]} for row in rows]
 
@@ -186,8 +164,8 @@ class ModelDirectory:
     def recorded_sources(self) -> list[tuple[str | None, str | None, str]]:
         """(path, sha256, what) of the index file and its selection manifest, as training read them."""
         manifest = self.manifest
-        return [(manifest["index_file"], manifest["index_sha256"], "index file"),
-                (manifest.get("selection_manifest"), manifest.get("selection_manifest_sha256"), "selection manifest")]
+        return [(manifest.index_file, manifest.index_sha256, "index file"),
+                (manifest.selection_manifest, manifest.selection_manifest_sha256, "selection manifest")]
 
     def check_files(self) -> None:
         """model.keras and definition.py exist and match the manifest's sha256."""
@@ -195,8 +173,8 @@ class ModelDirectory:
             path = self.path / file
             if not path.is_file():
                 raise SeisclipError(f"model directory has no {file}", self.path)
-            recorded = self.manifest.get(key)
-            if recorded is None and key == "model_sha256" and self.manifest.get("format_version", 1) < 2:
+            recorded = getattr(self.manifest, key)
+            if recorded is None and key == "model_sha256" and self.manifest.format_version < 2:
                 print(f"warning: {self.path / MANIFEST_FILE}: made before seisclip recorded the sha256 of "
                       f"{MODEL_FILE}; it is loaded unchecked", file=sys.stderr)
                 continue
@@ -207,7 +185,7 @@ class ModelDirectory:
     def definition_is_trusted(self) -> bool:
         """Whether definition.py is byte for byte a definition script of the working folder or
         the project's folder."""
-        recorded = self.manifest.get("definition_sha256")
+        recorded = self.manifest.definition_sha256
         folders = {Path.cwd().resolve(), PROJECT_FOLDER}
         return any(sha256_file(script) == recorded for folder in folders
                    for script in sorted(folder.glob("create_and_train_model_*.py")))

@@ -8,7 +8,6 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from ..provenance import manifest_path_for, run_record
 from ..sets.pairs import SegmentPairs, in_batches
 from ..sets.segments import SegmentSet
 from ..sets.split import SPLIT_FRACTIONS, SPLIT_NAMES
-from .model_dir import MANIFEST_FORMAT_VERSION, MANIFEST_KIND
+from .manifest import ModelManifest, TrainingParameters
 from .quiet_tensorflow import keras
 from .resume import Progress
 from .run import Run
@@ -108,65 +107,71 @@ def test_metrics(model, pairs: SegmentPairs, positions: np.ndarray) -> dict[str,
 
 
 def model_manifest(run: Run, source, segments: SegmentSet, parts: dict[str, np.ndarray], progress: Progress,
-                   test_metrics: dict, model_parameters: int, optimizer: dict) -> dict[str, Any]:
+                   test_metrics: dict, model_parameters: int, optimizer: dict) -> ModelManifest:
+    """The finished run's manifest, but for what saving the model decides (its sha256, the wall time)."""
     config, definition, selection = run.config, run.definition, run.selection
     split_of_used = {int(segments.used[p]): split for split in SPLIT_NAMES for p in parts[split]}
     files, rows = segment_table(segments, split_of_used)
-    return {
-        "kind": MANIFEST_KIND,
-        "format_version": MANIFEST_FORMAT_VERSION,
-        "model_name": run.name,
-        "definition": definition.name,
-        "definition_file": os.path.basename(definition.source_file),
-        "definition_sha256": sha256_file(definition.source_file),
-        "model_sha256": None,   # set once model.keras is written
-        "segdefname": config.set_name,
-        "index_file": str(run.index_path),
-        "index_file_resolved": os.path.realpath(run.index_path),
-        "index_sha256": run.index.sha256,
-        "selection_manifest": str(manifest_path_for(run.index_path)) if selection else None,
-        "selection_manifest_sha256": run.selection_sha256,
-        "selection_seed": selection.get("seed") if selection else None,
-        "bank": (source.bank.provenance() if config.bank is not None
-                 else {"kind": "ascii", "ASCII_file_dir": selection.get("ASCII_file_dir") if selection else None}),
-        "parameters": {
-            "segment_length": config.segment_length,
-            "sbrl": config.sbrl,
-            **definition.record(),
-            "min_peak": config.min_peak_counts,
-            "clip_level_range": (selection or {}).get("clip_level_range")
-                                or [float(run.index.clip_fraction.min()), float(run.index.clip_fraction.max())],
-            "epochs": config.epochs,
-            "batch_size": config.batch_size,
-            "learning_rate": config.learning_rate,
-            "optimizer": optimizer,
-            "split_fractions": dict(zip(SPLIT_NAMES, SPLIT_FRACTIONS)),
-            "hyperparameters": run.hyperparameters,
-            "strict": config.strict,
-            "stream": config.stream,
-            # The rate the network knows waveforms at: restore refuses (or resamples) another.
-            "sampling_rate": source.bank.sampling_rate if config.bank is not None else DEFAULT_SAMPLING_RATE,
-        },
-        "seed": run.seed,
-        "seed_source": "given" if config.seed is not None else f"derived from the model name {run.name!r}",
-        "determinism": "keras.utils.set_random_seed(seed) and tf.config.experimental.enable_op_determinism()",
-        "batch_order": "epoch e visits the train split in the order numpy.random.default_rng([seed, e]).permutation, "
-                       "in consecutive batches of batch_size",
-        "distribution": run.distribution.record(),
-        "segment_counts": {"index_lines": len(run.index), "used": len(segments.used),
-                           **{split: int(len(parts[split])) for split in SPLIT_NAMES}},
-        "skipped": dict(segments.skipped),
-        "history": progress.history,
-        "epochs_trained": len(progress.history.get("loss", [])),
-        "resumed_after_epochs": progress.resumed_after,
-        "test_metrics": test_metrics,
-        "model_parameters": model_parameters,
-        "working_directory": os.getcwd(),
-        **run_record("numpy", "keras", "tensorflow"),
-        "wall_time_s": None,
-        "files": files,
-        "segments": {"columns": ["index_line", "istart", "rscale", "file", "split"], "rows": rows},
-    }
+    choices = definition.record()
+    parameters = TrainingParameters(
+        segment_length=config.segment_length,
+        sbrl=config.sbrl,
+        inputs=choices["inputs"],
+        normalisation=choices["normalisation"],
+        custom_functions=choices["custom_functions"],
+        augmentation=choices["augmentation"],
+        optimizer_function=choices["optimizer_function"],
+        callbacks_function=choices["callbacks_function"],
+        min_peak_counts=config.min_peak_counts,
+        clip_level_range=((selection or {}).get("clip_level_range")
+                          or [float(run.index.clip_fraction.min()), float(run.index.clip_fraction.max())]),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        optimizer=optimizer,
+        split_fractions=dict(zip(SPLIT_NAMES, SPLIT_FRACTIONS)),
+        hyperparameters=run.hyperparameters,
+        strict=config.strict,
+        stream=config.stream,
+        # The rate the network knows waveforms at: restore refuses (or resamples) another.
+        sampling_rate=source.bank.sampling_rate if config.bank is not None else DEFAULT_SAMPLING_RATE,
+    )
+    return ModelManifest(
+        model_name=run.name,
+        definition=definition.name,
+        definition_file=os.path.basename(definition.source_file),
+        definition_sha256=sha256_file(definition.source_file),
+        model_sha256=None,
+        set_name=config.set_name,
+        index_file=str(run.index_path),
+        index_file_resolved=os.path.realpath(run.index_path),
+        index_sha256=run.index.sha256,
+        selection_manifest=str(manifest_path_for(run.index_path)) if selection else None,
+        selection_manifest_sha256=run.selection_sha256,
+        selection_seed=selection.get("seed") if selection else None,
+        bank=(source.bank.provenance() if config.bank is not None
+              else {"kind": "ascii", "ASCII_file_dir": selection.get("ASCII_file_dir") if selection else None}),
+        parameters=parameters,
+        seed=run.seed,
+        seed_source="given" if config.seed is not None else f"derived from the model name {run.name!r}",
+        determinism="keras.utils.set_random_seed(seed) and tf.config.experimental.enable_op_determinism()",
+        batch_order="epoch e visits the train split in the order numpy.random.default_rng([seed, e]).permutation, "
+                    "in consecutive batches of batch_size",
+        distribution=run.distribution.record(),
+        segment_counts={"index_lines": len(run.index), "used": len(segments.used),
+                        **{split: int(len(parts[split])) for split in SPLIT_NAMES}},
+        skipped=dict(segments.skipped),
+        history=progress.history,
+        epochs_trained=len(progress.history.get("loss", [])),
+        resumed_after_epochs=progress.resumed_after,
+        test_metrics=test_metrics,
+        model_parameters=model_parameters,
+        working_directory=os.getcwd(),
+        run=run_record("numpy", "keras", "tensorflow"),
+        wall_time_s=None,
+        files=files,
+        segments={"columns": ["index_line", "istart", "rscale", "file", "split"], "rows": rows},
+    )
 
 
 def optimizer_record(optimizer) -> dict:

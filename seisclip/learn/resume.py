@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import SeisclipError
 from ..fsio import atomic_file, remove_stale_temporaries, temporary_prefix
 from ..provenance import read_manifest
-from .model_dir import MANIFEST_FILE
+from .manifest import MANIFEST_FILE
 from .quiet_tensorflow import keras
 
 #: In the working folder: the arguments of the run, and its state after the last completed epoch.

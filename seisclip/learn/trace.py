@@ -83,10 +83,10 @@ def summarise_model(model_dir: str) -> int:
         return 0
     directory = ModelDirectory.open(model_dir)
     manifest = directory.manifest
-    parameters, counts, metrics = manifest["parameters"], manifest["segment_counts"], manifest["test_metrics"]
-    print(f"{manifest['model_name']}: definition {manifest['definition']} on {manifest['index_file']}, "
-          f"L={parameters['segment_length']}, sbrl={parameters['sbrl']}, {parameters['epochs']} epochs, seed {manifest['seed']}")
-    augmentation = ", ".join(step.get("step", "?") for step in parameters.get("augmentation", [])) or "none"
+    parameters, counts, metrics = manifest.parameters, manifest.segment_counts, manifest.test_metrics
+    print(f"{manifest.model_name}: definition {manifest.definition} on {manifest.index_file}, "
+          f"L={parameters.segment_length}, sbrl={parameters.sbrl}, {parameters.epochs} epochs, seed {manifest.seed}")
+    augmentation = ", ".join(step.get("step", "?") for step in parameters.augmentation) or "none"
     print(f"  inputs: {', '.join(directory.inputs)}; normalisation {directory.normalisation}; "
           f"augmentation: {augmentation}")
     print(f"  segments: {counts['train']} train, {counts['validation']} validation, {counts['test']} test, "

@@ -13,6 +13,7 @@ run continues with ``--resume`` to the same weights (:mod:`.resume`). ``--strate
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 import shutil
@@ -36,7 +37,8 @@ from ..sets.split import read_selection_manifest, split_positions
 from .command_line import parse_arguments
 from .definition import CHOICES, Definition, dropped_choices
 from .distribution import start_distribution, work_around_keras_multi_worker_fit
-from .model_dir import DEFINITION_COPY, MANIFEST_FILE, MODEL_FILE
+from .manifest import MANIFEST_FILE, ModelManifest
+from .model_dir import DEFINITION_COPY, MODEL_FILE
 from .pipeline import ordered_dataset, training_dataset
 from .quiet_tensorflow import keras, tf
 from .records import history_csv, model_manifest, optimizer_record, plot_history, test_metrics
@@ -59,7 +61,7 @@ def restored_mae(target, prediction):
     return keras.ops.mean(keras.ops.abs(keras.ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
 
 
-def train(definition: Definition, config: TrainingConfig) -> dict[str, Any] | None:
+def train(definition: Definition, config: TrainingConfig) -> ModelManifest | None:
     """Train ``definition`` as ``config`` asks and write the model directory; return its manifest
     (None on the workers of a multiworker run other than the chief, which write nothing).
 
@@ -83,7 +85,7 @@ def train(definition: Definition, config: TrainingConfig) -> dict[str, Any] | No
         return _stages(run)
 
 
-def _stages(run: Run) -> dict[str, Any] | None:
+def _stages(run: Run) -> ModelManifest | None:
     """load → split → build and compile → fit → save (the chief only)."""
     progress = _previous_progress(run)
     source, segments, pairs = _load(run)
@@ -186,7 +188,7 @@ def _fit(run: Run, model, pairs: SegmentPairs, parts: dict[str, np.ndarray], pro
 
 
 def _save(run: Run, model, source, segments: SegmentSet, pairs: SegmentPairs, parts: dict[str, np.ndarray],
-          progress: Progress) -> dict[str, Any]:
+          progress: Progress) -> ModelManifest:
     """Write the model directory (the chief only) and remove the run's working folder."""
     # The saved model is rebuilt by the definition under the float32 policy with the trained
     # weights: plain float32 whatever the strategy and precision, and no worker waits on another.
@@ -202,13 +204,13 @@ def _save(run: Run, model, source, segments: SegmentSet, pairs: SegmentPairs, pa
         shutil.copyfile(run.definition.source_file, work / DEFINITION_COPY)
         (work / "history.csv").write_bytes(history_csv(progress.history))
         plot_history(progress.history, run.name, work / "training_curves.png")
-        manifest["model_sha256"] = sha256_file(work / MODEL_FILE)
-        manifest["wall_time_s"] = round(time.time() - run.started, 3)
-        (work / MANIFEST_FILE).write_bytes(dump_json(manifest))
+        manifest = dataclasses.replace(manifest, model_sha256=sha256_file(work / MODEL_FILE),
+                                       wall_time_s=round(time.time() - run.started, 3))
+        (work / MANIFEST_FILE).write_bytes(dump_json(manifest.to_json()))
     discard(working_folder(run.model_dir), run.model_dir)
     print(f"{run.model_dir}: test MSE {metrics['mse']:.5f}, MAE {metrics['mae']:.5f} "
           f"(clipped input unchanged: MSE {metrics['clipped_input_mse']:.5f}) on {metrics['segments']} "
-          f"test segments; {manifest['wall_time_s']:.1f} s", file=sys.stderr)
+          f"test segments; {manifest.wall_time_s:.1f} s", file=sys.stderr)
     return manifest
 
 

@@ -78,7 +78,10 @@ class ComparedModel:
 
     @property
     def manifest(self) -> dict[str, Any]:
-        return self.directory.manifest or {}
+        """The manifest as JSON: an adopted model's (``{}`` without one) or a model directory's."""
+        if self.adopted:
+            return self.directory.manifest or {}
+        return self.directory.manifest.to_json()
 
     @property
     def adopted(self) -> bool:
@@ -99,12 +102,12 @@ class ComparedModel:
             return {"definition": self.directory.description,
                     "parameters": self.manifest.get("model_parameters", parameter_count),
                     "epochs": None, "training_s": None, "test_mse": None, "test_mae": None, "test_mse_clipped": None}
-        manifest, metrics = self.manifest, self.directory.test_metrics
+        manifest, metrics = self.directory.manifest, self.directory.test_metrics
         return {
-            "definition": manifest["definition"],
-            "parameters": manifest.get("model_parameters", parameter_count),
-            "epochs": manifest.get("epochs_trained", manifest["parameters"]["epochs"]),
-            "training_s": manifest.get("wall_time_s"),
+            "definition": manifest.definition,
+            "parameters": parameter_count if manifest.model_parameters is None else manifest.model_parameters,
+            "epochs": manifest.parameters.epochs if manifest.epochs_trained is None else manifest.epochs_trained,
+            "training_s": manifest.wall_time_s,
             "test_mse": metrics["mse"],
             "test_mae": metrics["mae"],
             "test_mse_clipped": metrics.get("mse_clipped_samples"),
@@ -121,7 +124,7 @@ def open_models(paths: list[str]) -> list[ComparedModel]:
     def unique(names: list[str]) -> bool:
         return len(set(names)) == len(names)
 
-    definitions = [directory.name if isinstance(directory, AdoptedModel) else directory.manifest["definition"]
+    definitions = [directory.name if isinstance(directory, AdoptedModel) else directory.manifest.definition
                    for directory in directories]
     names = [directory.name for directory in directories]
     labels = (definitions if unique(definitions) else names if unique(names)
@@ -515,7 +518,7 @@ def run_compare(model_dirs: list[str], records: list[str] | None = None, clip_le
                       "spline are on the records it restored", file=sys.stderr)
     else:   # only the manifests: the network is loaded where the manifest does not count its parameters
         network_parameters = {model.label: model.directory.load(trust_definition).network.count_params()
-                              for model in models if "model_parameters" not in model.manifest}
+                              for model in models if model.manifest.get("model_parameters") is None}
     rows = method_rows(models, model_rows, baseline_rows, levels, list(families), network_parameters)
     if sort_by is not None:
         rows = sorted_rows(rows, columns[sort_by])

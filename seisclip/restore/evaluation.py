@@ -261,7 +261,7 @@ def model_test_set(directory: ModelDirectory, progress: bool = True) -> ClippedS
         raise SeisclipError("model manifest lists no test segments", directory.manifest_path)
     folder = directory.working_directory
     index = IndexFile(
-        path=str(directory.manifest_path), sha256=directory.manifest["index_sha256"],
+        path=str(directory.manifest_path), sha256=directory.manifest.index_sha256,
         line_numbers=np.array([row["index_line"] for row in rows]),
         istart=np.array([row["istart"] for row in rows]),
         clip_fraction=np.array([row["rscale"] for row in rows], dtype=np.float64),
@@ -276,7 +276,7 @@ def model_test_set(directory: ModelDirectory, progress: bool = True) -> ClippedS
             raise SeisclipError("HDF5 bank changed since the model was trained (sha256 differs); "
                                 "run `seisclip trace` on the model", path)
         source = BankSource(path)
-    segments = load_segments(index, directory.segment_length, min_peak=directory.min_peak, progress=progress,
+    segments = load_segments(index, directory.segment_length, min_peak=directory.parameters.min_peak_counts, progress=progress,
                              source=source)
     if segments.skip_reasons:
         raise SeisclipError(f"test segments can no longer be read as in training ({segments.summary()}); "

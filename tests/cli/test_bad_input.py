@@ -675,6 +675,7 @@ def test_the_model_manifest_decides_the_status_input(tmp_path, capsys):
     """restore and evaluate take sbrl (and L and the scaling) from the model's manifest, never
     from the user: an sbrl model gets run-length-scaled status, a plain one -1/0/+1."""
     from seisclip.restore.records import read_clipped_record
+    from seisclip.learn.manifest import ModelManifest
     from seisclip.learn.model_dir import ModelDirectory
     from seisclip.restore.windows import ModelRestorer
 
@@ -692,7 +693,8 @@ def test_the_model_manifest_decides_the_status_input(tmp_path, capsys):
     statuses = {}
     for sbrl in (False, True):
         model = RecordingModel()
-        ModelRestorer(model, ModelDirectory(tmp_path, model_manifest(32, sbrl=sbrl))).restore(record, stride=8)
+        manifest = ModelManifest.from_json(model_manifest(32, sbrl=sbrl), tmp_path)
+        ModelRestorer(model, ModelDirectory(tmp_path, manifest)).restore(record, stride=8)
         statuses[sbrl] = np.concatenate(model.inputs)[..., 1]
     runs = {int(v) for v in np.unique(statuses[True])}
     assert {int(v) for v in np.unique(statuses[False])} == {-1, 0, 1}

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from seisclip.fsio import sha256_file
+from seisclip.learn.manifest import ModelManifest
 from seisclip.sets.split import split_positions
 
 from conftest import REPO_ROOT, write_bank
@@ -82,6 +83,15 @@ def test_manifest_records_provenance(workspace):
     assert metrics["mse"] > 0 and metrics["mae"] > 0 and metrics["clipped_input_mse"] > 0
     assert {"keras", "tensorflow", "numpy", "seisclip"} <= set(manifest["versions"])
     assert "git_commit" in manifest and manifest["wall_time_s"] > 0
+
+
+def test_the_written_manifest_is_format_3_and_reads_back_to_the_same_json(workspace):
+    raw = manifest_of(workspace / MODEL)
+    manifest = ModelManifest.read(workspace / MODEL / "manifest.json")
+    assert raw["format_version"] == manifest.format_version == 3
+    assert manifest.to_json() == raw and list(manifest.to_json()) == list(raw)
+    assert (manifest.set_name, manifest.parameters.min_peak_counts, manifest.parameters.segment_length) == (SET, 50, LENGTH)
+    assert manifest.run["versions"] == raw["versions"] and manifest.run["command"] == raw["command"]
 
 
 def test_manifest_accounts_for_every_index_line_once(workspace):
@@ -221,7 +231,7 @@ def test_a_copied_definition_with_a_custom_layer_trains_and_loads(workspace, tmp
                     "from seisclip.learn.model_dir import load_model\n"
                     f"loaded = load_model('{model_dir}')\n"
                     "model, manifest = loaded.network, loaded.manifest\n"
-                    "print(type(model.get_layer('restored')).__name__, manifest['definition'])\n"
+                    "print(type(model.get_layer('restored')).__name__, manifest.definition)\n"
                     f"plain = keras.models.load_model('{model_dir}/model.keras')\n"
                     f"x = np.random.default_rng(0).normal(size=(2, {LENGTH}, 2))\n"
                     "print(np.array_equal(model.predict(x, verbose=0), plain.predict(x, verbose=0)))")

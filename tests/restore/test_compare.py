@@ -145,12 +145,12 @@ def test_compare_gives_a_column_per_family_the_numbers_of_evaluate_records_and_r
     assert by_label["spline"][8] == by_label["spline"][9] == "1.000"
     for name in DEFINITIONS:
         cells, manifest = by_label[name], load_model(models[name]).manifest
-        assert cells[1] == name and cells[2] == str(manifest["model_parameters"]) and cells[3] == "1"
+        assert cells[1] == name and cells[2] == str(manifest.model_parameters) and cells[3] == "1"
         # Only what differs: def003's own optimizer, augmentation, batch size and U-Net widths.
         choices = dict(choice.split("=", 1) for choice in cells[-1].split("; "))
-        parameters = manifest["parameters"]
-        assert choices["batch_size"] == str(parameters["batch_size"])
-        assert choices["augmentation"] == json.dumps(parameters["augmentation"], sort_keys=True)
+        parameters = manifest.parameters
+        assert choices["batch_size"] == str(parameters.batch_size)
+        assert choices["augmentation"] == json.dumps(parameters.augmentation, sort_keys=True)
         assert set(choices) == {"augmentation", "optimizer_function", "batch_size",
                                 *(["widths", "kernel_size"] if name == "def003" else [])}
         # The family columns: the mean over the levels of the ratio to the spline.
@@ -231,7 +231,7 @@ def test_without_records_the_table_compares_the_manifests(models, tmp_path, monk
     header, rows = main_table((tmp_path / "manifests" / "compare.md").read_text())
     assert header == ["method", "definition", "parameters", "epochs", "training_s", "test_mse", "test_mae",
                       "test_mse_clipped", "differing choices"]
-    mse = {name: load_model(path).manifest["test_metrics"]["mse"] for name, path in models.items()}
+    mse = {name: load_model(path).manifest.test_metrics["mse"] for name, path in models.items()}
     assert [cells[0] for cells in rows] == sorted(mse, key=mse.get)
     assert [float(cells[5]) for cells in rows] == pytest.approx(sorted(mse.values()), rel=1e-3)
     csv_rows = read_csv(tmp_path / "manifests" / "compare.csv")

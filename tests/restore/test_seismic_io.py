@@ -15,6 +15,7 @@ from obspy.io.sac import SACTrace
 
 from seisclip.errors import SeisclipError
 from seisclip.learn.adopted import AdoptedModel
+from seisclip.learn.manifest import ModelManifest
 from seisclip.learn.model_dir import ModelDirectory
 from seisclip.restore.records import detect_clipping
 from seisclip.restore.seismic import (MSEED, SAC, check_rate, encode_restored, is_seismic_file, read_seismic,
@@ -187,10 +188,10 @@ def test_the_module_loads_neither_obspy_nor_tensorflow_until_used():
 
 
 def test_a_models_rate_is_its_manifests_else_its_banks_else_40_hz():
-    def rate(manifest: dict) -> float:
-        return ModelDirectory(Path("model"), manifest).sampling_rate
+    def rate(parameters: dict, bank: dict | None = None) -> float:
+        return ModelDirectory(Path("model"), ModelManifest.untrained("model", parameters, bank)).sampling_rate
 
-    assert rate({"parameters": {"sampling_rate": 100.0}, "bank": {"kind": "hdf5", "sampling_rate_hz": 50.0}}) == 100.0
-    assert rate({"parameters": {}, "bank": {"kind": "hdf5", "sampling_rate_hz": 50.0}}) == 50.0   # older manifests
-    assert rate({"parameters": {}, "bank": {"kind": "ascii"}}) == rate({"parameters": {}}) == 40.0
+    assert rate({"sampling_rate": 100.0}, {"kind": "hdf5", "sampling_rate_hz": 50.0}) == 100.0
+    assert rate({}, {"kind": "hdf5", "sampling_rate_hz": 50.0}) == 50.0   # older manifests
+    assert rate({}, {"kind": "ascii"}) == rate({}) == 40.0
     assert AdoptedModel(Path("model.h5"), "h5", None).sampling_rate == 40.0
