@@ -42,7 +42,7 @@ from .model_dir import DEFINITION_COPY, MODEL_FILE
 from .pipeline import ordered_dataset, training_dataset
 from .quiet_tensorflow import keras, tf
 from .records import history_csv, model_manifest, optimizer_record, plot_history, test_metrics
-from .resume import (ARGUMENTS_FILE, CHECKPOINT_FILE, Checkpoint, Progress, discard, discard_if_finished,
+from .resume import (ARGUMENTS_FILE, CHECKPOINT_DIR, Checkpoint, Progress, discard, discard_if_finished,
                      progress_to_resume, restore_checkpoint, working_folder)
 from .config import TrainingConfig
 from .run import Run
@@ -142,7 +142,7 @@ def _build_and_compile(run: Run, progress: Progress | None, steps_per_epoch: int
         model.compile(optimizer=definition.make_optimizer(run.hyperparameters, steps_per_epoch),
                       loss=definition.loss, metrics=[restored_mse, restored_mae])
         if progress is not None:
-            restore_checkpoint(model, progress, working_folder(run.model_dir) / CHECKPOINT_FILE)
+            restore_checkpoint(model, working_folder(run.model_dir) / CHECKPOINT_DIR)
         if distribution.workers > 1:
             work_around_keras_multi_worker_fit(model, length, len(definition.inputs))
     return model
@@ -153,7 +153,7 @@ def _fit(run: Run, model, pairs: SegmentPairs, parts: dict[str, np.ndarray], pro
     An error or Ctrl-C keeps what a --resume can continue from."""
     config, chief, working = run.config, run.distribution.is_chief, working_folder(run.model_dir)
     if progress is None:
-        progress = Progress(0, {}, [], [], [])
+        progress = Progress(0, {}, [])
         if chief:
             with atomic_directory(working) as building:
                 (building / ARGUMENTS_FILE).write_bytes(dump_json(run.arguments()))
@@ -161,7 +161,7 @@ def _fit(run: Run, model, pairs: SegmentPairs, parts: dict[str, np.ndarray], pro
     steps = batch_count(len(train_part), config.batch_size)
     callbacks = run.definition.make_callbacks(run.hyperparameters, steps)
     if chief:
-        callbacks.append(Checkpoint(working / CHECKPOINT_FILE, progress))
+        callbacks.append(Checkpoint(working / CHECKPOINT_DIR, progress))
     try:
         if progress.completed_epochs < config.epochs:
             model.fit(training_dataset(pairs, train_part, config.batch_size, run.seed, config.epochs,

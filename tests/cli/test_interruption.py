@@ -216,9 +216,8 @@ def train_in_process(workspace: Path, monkeypatch, *args: str) -> int:
                                        ["--number_of_consecutive_samples", str(LENGTH), "--segdefname", SET, *args])
 
 
-def checkpoint_epochs(path: Path) -> int:
-    with np.load(path) as data:
-        return json.loads(data["state"].tobytes())["completed_epochs"]
+def checkpoint_epochs(folder: Path) -> int:
+    return json.loads((folder / "progress.json").read_text())["completed_epochs"]
 
 
 def test_killed_training_resumes_from_its_last_epoch_to_the_uninterrupted_weights(workspace, monkeypatch, capsys):
@@ -232,15 +231,15 @@ def test_killed_training_resumes_from_its_last_epoch_to_the_uninterrupted_weight
     working = workspace / "models" / f".{SET}_def001.work"
     killed = subprocess.Popen(train_command("--epochs", "3"), cwd=workspace, env=ENV, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while not (working / "checkpoint.npz").exists():
+    while not (working / "checkpoint").exists():
         assert killed.poll() is None, "the run ended before its first checkpoint"
         time.sleep(0.005)
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait()
     model_dir = workspace / "models" / f"{SET}_def001"
     assert not model_dir.exists()
-    epochs_done = checkpoint_epochs(working / "checkpoint.npz")
-    assert sorted(os.listdir(working)) == ["arguments.json", "checkpoint.npz"]
+    epochs_done = checkpoint_epochs(working / "checkpoint")
+    assert sorted(os.listdir(working)) == ["arguments.json", "checkpoint"]
 
     assert train_in_process(workspace, monkeypatch, "--epochs", "3") == 1
     assert (f"an interrupted run left its checkpoint after epoch {epochs_done} in models/.{SET}_def001.work: "
@@ -262,3 +261,17 @@ def test_killed_training_resumes_from_its_last_epoch_to_the_uninterrupted_weight
     assert manifests[0]["test_metrics"] == manifests[1]["test_metrics"]
     assert (manifests[0]["resumed_after_epochs"], manifests[1]["resumed_after_epochs"]) == ([epochs_done], [])
     assert hidden(workspace / "models") == []
+
+
+@pytest.mark.bad_input("resume-earlier-checkpoint")
+def test_a_checkpoint_of_an_earlier_seisclip_is_refused_and_kept(workspace, monkeypatch, capsys):
+    working = workspace / "models_earlier" / f".{SET}_def001.work"
+    working.mkdir(parents=True)
+    (working / "arguments.json").write_text("{}")
+    (working / "checkpoint.npz").write_bytes(b"an earlier checkpoint")
+    assert train_in_process(workspace, monkeypatch, "--epochs", "3", "--models_dir", "models_earlier", "--resume") == 1
+    assert capsys.readouterr().err.splitlines()[-1].endswith(
+        f"models_earlier/.{SET}_def001.work holds the checkpoint of an earlier seisclip (checkpoint.npz), which this "
+        "one cannot resume: finish the run with that seisclip, or remove the folder to start again")
+    assert sorted(os.listdir(working)) == ["arguments.json", "checkpoint.npz"]
+    assert (working / "checkpoint.npz").read_bytes() == b"an earlier checkpoint"
