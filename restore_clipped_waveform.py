@@ -36,7 +36,7 @@ def main() -> int:
         restore_file(args.input_file, method=args.method, model_dir=model_dir,
                      window_length=args.number_of_consecutive_samples, output=args.output_file,
                      plot=args.plot_file, stride=args.stride, combine=args.combine, labelled=args.labelled,
-                     clip_level=args.clip_level, tolerance=args.tolerance, batch_size=args.batch_size,
+                     clip_counts=args.clip_counts, tolerance=args.tolerance, batch_size=args.batch_size,
                      overwrite=args.overwrite, trust_definition=args.trust_definition, window=args.window,
                      self_check=args.self_check)
         return 0

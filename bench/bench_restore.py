@@ -83,8 +83,8 @@ def predict_one_by_one(model, record: ClippedRecord, starts: np.ndarray, length:
     predictions = []
     for start in starts.tolist():
         span = slice(start, start + length)
-        window = np.stack([record.values[span] / record.clip_level, record.status[span]], axis=-1).astype(np.float32)
-        predictions.append(model.predict(window[None], verbose=0)[0] * record.clip_level)
+        window = np.stack([record.values[span] / record.clip_counts, record.status[span]], axis=-1).astype(np.float32)
+        predictions.append(model.predict(window[None], verbose=0)[0] * record.clip_counts)
     return np.stack(predictions)
 
 
@@ -112,7 +112,7 @@ def main() -> None:
     n_windows = len(starts)
     n_single = min(args.single_windows, n_windows)
     print(f"record of {record.values.size:,} samples, {int(clipped.sum()):,} clipped in {len(runs_of(clipped)):,} "
-          f"runs at +-{record.clip_level:g}; {n_windows:,} windows of {length} (stride {args.stride})", flush=True)
+          f"runs at +-{record.clip_counts:g}; {n_windows:,} windows of {length} (stride {args.stride})", flush=True)
 
     clip_restorer = untrained_restorer("def002", length, "clip")
     batched_seconds = time_restore(clip_restorer, record, args.stride)
@@ -124,7 +124,7 @@ def main() -> None:
     single_seconds = time.perf_counter() - start
     print(f"(b) one call per window: {n_single:,} windows in {single_seconds:.2f} s", flush=True)
     batched = clip_restorer.predict_record_windows(record, starts, clip_restorer.length)[:n_single]
-    scale = record.clip_level
+    scale = record.clip_counts
     difference = np.abs(single - batched).max() / scale
     assert np.allclose(single / scale, batched / scale, rtol=RTOL, atol=ATOL), \
         f"(b) and (a) predict different windows: largest difference {difference:.3g} clip levels"

@@ -68,7 +68,7 @@ def main() -> None:
     rng = np.random.default_rng(SEED)
     record = make_record(args.samples, 0.02, rng)
     workloads = {f"batch of {args.windows} windows of {args.length}": training_batch(rng, args.windows, args.length),
-                 f"record of {args.samples:,} samples, 2 % clipped": [(record.values, record.status, record.clip_level)]}
+                 f"record of {args.samples:,} samples, 2 % clipped": [(record.values, record.status, record.clip_counts)]}
     print("| workload | clipped runs | one CubicSpline a run (s) | spline_across_runs (s) | speed-up | largest difference (clip levels) |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, rows in workloads.items():

@@ -123,8 +123,8 @@ def _restore(args: argparse.Namespace) -> int:
             raise SeisclipError("a miniSEED, SAC or other waveform file is restored with --out-dir DIR: trace by "
                                 "trace, written in its own format with a status file", args.records[0])
         restore_file(args.records[0], method=args.method, model_dir=args.model, output=args.out, plot=args.plot,
-                     stride=args.stride, combine=args.combine, labelled=args.labelled, clip_level=args.clip_level,
-                     tolerance=args.tolerance, batch_size=args.batch_size, overwrite=args.overwrite,
+                     stride=args.stride, combine=args.combine, labelled=args.labelled,
+                     clip_counts=args.clip_counts, tolerance=args.tolerance, batch_size=args.batch_size, overwrite=args.overwrite,
                      trust_definition=args.trust_definition, window=args.window, self_check=args.self_check)
         return 0
     from .restore.archive import run_archive
@@ -136,7 +136,7 @@ def _restore(args: argparse.Namespace) -> int:
                             "after it")
     summary = run_archive(args.records, args.out_dir, {
         "method": args.method, "model_dir": args.model, "window": args.window, "stride": args.stride,
-        "combine": args.combine, "labelled": args.labelled, "clip_level": args.clip_level,
+        "combine": args.combine, "labelled": args.labelled, "clip_level": args.clip_counts,
         "tolerance": args.tolerance, "resample": args.resample, "self_check": args.self_check},
         records_from=args.records_from, shard=args.shard, jobs=args.jobs, batch_size=args.batch_size,
         trust_definition=args.trust_definition, progress=not args.quiet)
@@ -179,8 +179,9 @@ def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], s
                              "itself asks (docs/restoration.md)")
     parser.add_argument(flag("combine"), dest="combine", choices=("median", "mean"), default="median",
                         help="how the windows covering a sample are combined (default median)")
-    parser.add_argument(flag("clip_level"), dest="clip_level", type=float, default=None,
-                        help="plain input: samples with |value| >= this are clipped (default: detect runs at the extremes)")
+    parser.add_argument(flag("clip_counts"), flag("clip_level"), dest="clip_counts", type=float, default=None,
+                        help="plain input: samples with |value| >= this many counts are clipped (default: detect runs at "
+                             "the extremes)")
     parser.add_argument(flag("tolerance"), dest="tolerance", type=float, default=0.0,
                         help="plain input, detection: counts within which a sample is at the extreme (default 0)")
     parser.add_argument(flag("batch_size"), dest="batch_size", type=positive_int, default=256,

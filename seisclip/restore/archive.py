@@ -67,7 +67,7 @@ class Settings:
     stride: int | None
     combine: str
     labelled: bool | None
-    clip_level: float | None
+    clip_level: float | None      # counts (restore --clip-counts); the name restorations.jsonl records
     tolerance: float
     resample: bool
     self_check: bool

@@ -68,7 +68,7 @@ class ClippedSet:
     clip_fraction: np.ndarray
     values: np.ndarray
     status: np.ndarray
-    clip_level: np.ndarray
+    clip_counts: np.ndarray
 
     @classmethod
     def clip(cls, truth: np.ndarray, clip_fraction: np.ndarray) -> "ClippedSet":
@@ -89,10 +89,10 @@ def restore_set(clipped: ClippedSet, method: str, restorer: ModelRestorer | None
     if method == UNCHANGED:
         return clipped.values.copy()
     if method == "aspade":   # all windows at once
-        return self_checked(declip_windows, clipped.values, clipped.status, clipped.clip_level, -clipped.clip_level)
+        return self_checked(declip_windows, clipped.values, clipped.status, clipped.clip_counts, -clipped.clip_counts)
     if method in BASELINES:
         return np.array([BASELINES[method](v, s, c, -c)
-                         for v, s, c in zip(clipped.values, clipped.status, clipped.clip_level)])
+                         for v, s, c in zip(clipped.values, clipped.status, clipped.clip_counts)])
     def predict(values, status, clip_high, clip_low):
         # The self-check's clip levels lie about each window's median: scale by the larger side.
         level = np.maximum(np.asarray(clip_high), -np.asarray(clip_low))
@@ -102,8 +102,8 @@ def restore_set(clipped: ClippedSet, method: str, restorer: ModelRestorer | None
                              np.broadcast_to(clip_low, len(values)))])
 
     if restorer.self_check:
-        return self_checked(predict, clipped.values, clipped.status, clipped.clip_level, -clipped.clip_level)
-    return predict(clipped.values, clipped.status, clipped.clip_level, -clipped.clip_level)
+        return self_checked(predict, clipped.values, clipped.status, clipped.clip_counts, -clipped.clip_counts)
+    return predict(clipped.values, clipped.status, clipped.clip_counts, -clipped.clip_counts)
 
 
 #: An error this far below the signal counts as none: SDR is capped at 240 dB.
@@ -184,7 +184,7 @@ def evaluate(clipped: ClippedSet, restorer: ModelRestorer | None) -> dict[str, l
     if restorer is not None:
         network = restore_set(clipped, "model", restorer)
         methods["hybrid"] = metrics(np.array([combine_by_smoothness(*signal) for signal in zip(
-            clipped.values, clipped.status, clipped.clip_level, -clipped.clip_level, network, spline)]))
+            clipped.values, clipped.status, clipped.clip_counts, -clipped.clip_counts, network, spline)]))
         methods["model"] = metrics(network)
         if restorer.normalisation == "peak":
             methods["model (true peak)"] = metrics(restore_set(clipped, "model", restorer, true_peak=True))
@@ -337,7 +337,7 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
             continue
         for fraction in clip_levels:
             clipped = ClippedSet.clip(truth[None, :], np.array([fraction]))
-            record = ClippedRecord(name, clipped.values[0], clipped.status[0], clipped.clip_level[0], -clipped.clip_level[0])
+            record = ClippedRecord(name, clipped.values[0], clipped.status[0], clipped.clip_counts[0], -clipped.clip_counts[0])
             names.append(name)
             truths.append(truth)
             statuses.append(record.status)

@@ -5,7 +5,7 @@ Two input formats:
 * **labelled** (the format the user's tools write): one header line, then ``index value status``
   per sample, status -1 (clipped below), 0 (unclipped) or +1 (clipped above);
 * **plain**: one value per line, like the bank's waveform files; the clipped samples are found
-  from ``clip_level`` (|value| at or beyond it) or, by default, as runs of at least two
+  from ``clip_counts`` (|value| at or beyond it) or, by default, as runs of at least two
   samples at the record's extreme values (within ``tolerance`` counts).
 """
 
@@ -38,7 +38,7 @@ class ClippedRecord:
         return self.status != 0
 
     @property
-    def clip_level(self) -> float:
+    def clip_counts(self) -> float:
         """The larger magnitude of the two clip levels: the scale of a clip-normalised window."""
         return max(abs(self.clip_high), abs(self.clip_low))
 
@@ -88,8 +88,8 @@ def detect_clipping(values: np.ndarray, tolerance: float = 0.0, min_run: int = M
     return (high.astype(np.int8) - low.astype(np.int8))
 
 
-def status_from_clip_level(values: np.ndarray, clip_level: float) -> np.ndarray:
-    return (values >= clip_level).astype(np.int8) - (values <= -clip_level).astype(np.int8)
+def status_from_clip_counts(values: np.ndarray, clip_counts: float) -> np.ndarray:
+    return (values >= clip_counts).astype(np.int8) - (values <= -clip_counts).astype(np.int8)
 
 
 def parse_labelled(raw: bytes, path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -117,15 +117,15 @@ def parse_labelled(raw: bytes, path: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(values), np.asarray(status, dtype=np.int8)
 
 
-def read_clipped_record(path: str | os.PathLike, labelled: bool | None = None, clip_level: float | None = None,
+def read_clipped_record(path: str | os.PathLike, labelled: bool | None = None, clip_counts: float | None = None,
                         tolerance: float = 0.0) -> ClippedRecord:
     """Read a record to restore. ``labelled=None`` decides from the file: three columns after a
     first line means labelled."""
     path = os.fspath(path)
-    return parse_clipped_record(read_input(path, "record file"), path, labelled, clip_level, tolerance)
+    return parse_clipped_record(read_input(path, "record file"), path, labelled, clip_counts, tolerance)
 
 
-def parse_clipped_record(raw: bytes, path: str, labelled: bool | None = None, clip_level: float | None = None,
+def parse_clipped_record(raw: bytes, path: str, labelled: bool | None = None, clip_counts: float | None = None,
                          tolerance: float = 0.0) -> ClippedRecord:
     """:func:`read_clipped_record` of a file's bytes."""
     if not tolerance >= 0 or not np.isfinite(tolerance):
@@ -139,19 +139,19 @@ def parse_clipped_record(raw: bytes, path: str, labelled: bool | None = None, cl
         values = parse_waveform(raw, path)
         if values.size == 0:
             raise SeisclipError("record is empty", path)
-        return clipped_values(values, path, clip_level, tolerance)
+        return clipped_values(values, path, clip_counts, tolerance)
     high, low = clip_levels(values, status, path)
     return ClippedRecord(path=path, values=values, status=status, clip_high=high, clip_low=low)
 
 
-def clipped_values(values: np.ndarray, path: str, clip_level: float | None = None,
+def clipped_values(values: np.ndarray, path: str, clip_counts: float | None = None,
                    tolerance: float = 0.0) -> ClippedRecord:
     """A record of plain values (an ASCII record, a seismic trace), its clipped samples those at or
-    beyond ``clip_level`` or, by default, detected (:func:`detect_clipping`)."""
-    if clip_level is not None:
-        if not clip_level > 0:
-            raise SeisclipError(f"clip level must be positive, got {clip_level}", path)
-        status = status_from_clip_level(values, clip_level)
+    beyond ``clip_counts`` or, by default, detected (:func:`detect_clipping`)."""
+    if clip_counts is not None:
+        if not clip_counts > 0:
+            raise SeisclipError(f"clip level must be positive, got {clip_counts}", path)
+        status = status_from_clip_counts(values, clip_counts)
     else:
         status = detect_clipping(values, tolerance)
     high, low = clip_levels(values, status, path)

@@ -112,32 +112,32 @@ class ModelRestorer:
            self_check: bool = False) -> "ModelRestorer":
         return cls(loaded.network, loaded.directory, batch_size, loaded.custom, window, self_check)
 
-    def _predict(self, windows: np.ndarray, status: np.ndarray, clip_level: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    def _predict(self, windows: np.ndarray, status: np.ndarray, clip_counts: np.ndarray, scale: np.ndarray) -> np.ndarray:
         """Predictions in counts for windows of counts, each divided by its ``scale`` on the way in."""
-        inputs = window_inputs(windows, status, clip_level, scale, self.sbrl, self.channels)
+        inputs = window_inputs(windows, status, clip_counts, scale, self.sbrl, self.channels)
         return self.model.predict(inputs, batch_size=self.batch_size, verbose=0) * scale[:, None]
 
-    def predict(self, windows: np.ndarray, status: np.ndarray, clip_level: np.ndarray,
+    def predict(self, windows: np.ndarray, status: np.ndarray, clip_counts: np.ndarray,
                 true_peak: np.ndarray | None = None) -> np.ndarray:
         """Predictions in counts for clipped windows ``(N, L)`` of counts with their status -1/0/+1.
 
-        ``clip_level`` (per window, counts) scales clip-normalised models. Peak-normalised models
+        ``clip_counts`` (per window, counts) scales clip-normalised models. Peak-normalised models
         need each window's true peak: estimated, unless ``true_peak`` is given (an evaluation's
         upper bound, never known on a real record).
         """
-        clip_level = np.asarray(clip_level, dtype=np.float64)
+        clip_counts = np.asarray(clip_counts, dtype=np.float64)
         if self.normalisation in ("clip", "record_peak"):
-            return self._predict(windows, status, clip_level, clip_level)
+            return self._predict(windows, status, clip_counts, clip_counts)
         if self.normalisation == "none":
-            return self._predict(windows, status, clip_level, np.ones(len(windows)))
+            return self._predict(windows, status, clip_counts, np.ones(len(windows)))
         if callable(self.normalisation):
-            scale = np.asarray(self.normalisation(windows, clip_level), dtype=np.float64)
-            return self._predict(windows, status, clip_level, scale)
+            scale = np.asarray(self.normalisation(windows, clip_counts), dtype=np.float64)
+            return self._predict(windows, status, clip_counts, scale)
         if true_peak is not None:
-            return self._predict(windows, status, clip_level, np.asarray(true_peak, dtype=np.float64))
-        return self.predict_with_estimated_peak(windows, status, clip_level)
+            return self._predict(windows, status, clip_counts, np.asarray(true_peak, dtype=np.float64))
+        return self.predict_with_estimated_peak(windows, status, clip_counts)
 
-    def predict_with_estimated_peak(self, windows: np.ndarray, status: np.ndarray, clip_level: np.ndarray) -> np.ndarray:
+    def predict_with_estimated_peak(self, windows: np.ndarray, status: np.ndarray, clip_counts: np.ndarray) -> np.ndarray:
         """Predictions of a peak-normalised model whose windows' true peaks are unknown.
 
         Each window is tried at PEAK_CANDIDATES scales P, log-spaced from its recorded peak (clip
@@ -154,7 +154,7 @@ class ModelRestorer:
         best = np.zeros(windows.shape)
         for factor in np.geomspace(1.0, 1.0 / self.lowest_clip_level, PEAK_CANDIDATES):
             scale = recorded_peak * factor
-            prediction = self._predict(windows, status, clip_level, scale)
+            prediction = self._predict(windows, status, clip_counts, scale)
             mismatch = np.where(unclipped, (prediction - windows) / recorded_peak[:, None], 0.0)
             score = ((mismatch**2).sum(axis=1) / unclipped_count
                      + PEAK_WEIGHT * (np.abs(prediction).max(axis=1) / scale - 1.0) ** 2)
@@ -166,7 +166,7 @@ class ModelRestorer:
         """The prediction in counts of each window of ``length`` samples of ``record`` starting at
         ``starts``, ``(len(starts), length)``."""
         positions = starts[:, None] + np.arange(length)
-        return self.predict(record.values[positions], record.status[positions], np.full(len(starts), record.clip_level))
+        return self.predict(record.values[positions], record.status[positions], np.full(len(starts), record.clip_counts))
 
     def restore(self, record: ClippedRecord, stride: int | None = None, combine: str = "median") -> Restoration:
         """The record restored by sliding windows and, with ``self_check``, shrunk towards the
@@ -214,7 +214,7 @@ class ModelRestorer:
             positions = [plans[i][2][:, None] + np.arange(length) for i in members]
             windows = np.concatenate([records[i].values[p] for i, p in zip(members, positions)])
             status = np.concatenate([records[i].status[p] for i, p in zip(members, positions)])
-            levels = np.concatenate([np.full(len(plans[i][2]), records[i].clip_level) for i in members])
+            levels = np.concatenate([np.full(len(plans[i][2]), records[i].clip_counts) for i in members])
             predicted = self.predict(windows, status, levels)
             for i, part in zip(members, np.split(predicted, np.cumsum([len(plans[i][2]) for i in members])[:-1])):
                 predictions[i] = part
@@ -366,7 +366,7 @@ def plot_restoration(record: ClippedRecord, restoration: Restoration, title: str
 
 def restore_file(record_path: str, method: str = "hybrid", model_dir: str | None = None, output: str | None = None,
                  plot: str | None = None, stride: int | None = None, combine: str = "median",
-                 labelled: bool | None = None, clip_level: float | None = None, tolerance: float = 0.0,
+                 labelled: bool | None = None, clip_counts: float | None = None, tolerance: float = 0.0,
                  batch_size: int = 256, overwrite: bool = False, trust_definition: bool = False,
                  window: int | None = None, self_check: bool = False, window_length: int | None = None) -> Restoration:
     """Read a clipped record, restore it, write the ASCII output and the plot; print a summary line.
@@ -378,7 +378,7 @@ def restore_file(record_path: str, method: str = "hybrid", model_dir: str | None
     if not overwrite:
         refuse_existing(output, "restored record")
         refuse_existing(plot, "plot")
-    record = read_clipped_record(record_path, labelled=labelled, clip_level=clip_level, tolerance=tolerance)
+    record = read_clipped_record(record_path, labelled=labelled, clip_counts=clip_counts, tolerance=tolerance)
     restorer = None
     if method in MODEL_METHODS:
         if model_dir is None:

@@ -323,7 +323,9 @@ def test_selection_rejects_a_bad_clip_level_range_or_folder(bank, tmp_path, caps
         command="batch-size"),
     row("args-other-options", ["restore", "w.txt", "--method", "spline", "--tolerance", "-1"],
         "seisclip restore: error: tolerance must be a finite number of counts >= 0, got -1.0", command="tolerance"),
-    row("args-other-options", ["restore", "w.txt", "--method", "spline", "--clip-level", "0"],
+    row("args-other-options", ["restore", "w.txt", "--method", "spline", "--clip-counts", "0"],
+        "seisclip restore: error: w.txt: clip level must be positive, got 0.0", command="clip-counts"),
+    row("args-other-options", ["restore", "w.txt", "--method", "spline", "--clip-level", "0"],   # its older spelling
         "seisclip restore: error: w.txt: clip level must be positive, got 0.0", command="clip-level"),
     row("args-other-options", ["evaluate", "--records", "w.txt", "--stride", "0"],
         "seisclip evaluate: error: argument --stride: must be a positive integer, got 0 (see --help)",

@@ -199,13 +199,13 @@ def test_labelled_parser_gives_finite_values_and_valid_status_or_seisclip_error(
 
 
 @given(raw=st.one_of(LABELLED_INPUTS, WAVEFORM_INPUTS), labelled=st.sampled_from([None, True, False]),
-       clip_level=st.one_of(st.none(), st.sampled_from([0.0, -1.0, 5.0, 1e9, math.nan, math.inf])),
+       clip_counts=st.one_of(st.none(), st.sampled_from([0.0, -1.0, 5.0, 1e9, math.nan, math.inf])),
        tolerance=st.sampled_from([0.0, 2.0, -1.0, math.nan, math.inf]))
-@example(raw=b"h\n0 0 1\n1 5 0\n", labelled=None, clip_level=None, tolerance=0.0)   # clipped above at zero
-@example(raw=b"1\n", labelled=False, clip_level=None, tolerance=math.nan)
-def test_clipped_record_reader_gives_a_consistent_record_or_seisclip_error(scratch, raw, labelled, clip_level,
+@example(raw=b"h\n0 0 1\n1 5 0\n", labelled=None, clip_counts=None, tolerance=0.0)   # clipped above at zero
+@example(raw=b"1\n", labelled=False, clip_counts=None, tolerance=math.nan)
+def test_clipped_record_reader_gives_a_consistent_record_or_seisclip_error(scratch, raw, labelled, clip_counts,
                                                                            tolerance):
-    record = attempt(lambda: read_clipped_record(write(scratch, raw), labelled=labelled, clip_level=clip_level,
+    record = attempt(lambda: read_clipped_record(write(scratch, raw), labelled=labelled, clip_counts=clip_counts,
                                                  tolerance=tolerance))
     if record is not None:
         check_record(record.values, record.status)

@@ -98,7 +98,7 @@ def test_detection_ignores_a_lone_extreme_sample():
 def test_labelled_and_clip_level_inputs_read_the_same(tmp_path):
     _, record = clipped_signal()
     labelled = read_clipped_record(write_labelled(tmp_path / "labelled.txt", record.values, record.status))
-    by_level = read_clipped_record(write_plain(tmp_path / "plain.txt", record.values), clip_level=record.clip_high)
+    by_level = read_clipped_record(write_plain(tmp_path / "plain.txt", record.values), clip_counts=record.clip_high)
     for read in (labelled, by_level):
         np.testing.assert_array_equal(read.values, record.values)
         np.testing.assert_array_equal(read.status, record.status)
