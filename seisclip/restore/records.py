@@ -176,7 +176,9 @@ def clip_artificially(source: str | os.PathLike, fraction: float, output: str | 
     level = float(np.round(fraction * peak))
     if level <= 0:
         raise SeisclipError(f"peak {peak:g} clipped at {fraction} leaves no level to clip at", source)
-    values, status = clip_signal(truth, level)
+    values, _ = clip_signal(truth, level)
+    # Labelled as a real clipped record reads: every sample at the rail, those that only reach it too.
+    status = status_from_clip_counts(values, level)
     header = f"index value status  (clipped at +-{level:g} = {fraction} x peak {peak:g} of {source})\n"
     body = "".join(f"{i} {value:.10g} {state}\n" for i, (value, state) in enumerate(zip(values.tolist(), status.tolist())))
     with output_lock(output, "clipped record"):

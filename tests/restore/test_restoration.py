@@ -366,3 +366,14 @@ def test_evaluate_on_records_lists_every_record_level_and_method(tmp_path):
     unchanged = [row for row in rows if row["method"] == "clipped input"]
     assert all(row["worse"] == "0" and float(row["delta_sdr_db"]) == 0.0 for row in unchanged)
     assert all(float(row["rms_clipped"]) > 0 for row in unchanged)
+
+
+def test_clip_marks_every_sample_at_the_rail_clipped_as_a_real_record_reads(tmp_path):
+    # Peak 10, clipped at 0.4: the level is 4, and the samples that only reach 4 are at the rail too.
+    (tmp_path / "w.txt").write_text("".join(f"{value}\n" for value in (0, 4, 10, 3, -4, -6, 4, 1)))
+    done = seisclip(tmp_path, "clip", "w.txt", "--level", "0.4", "--out", "c.txt")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in (tmp_path / "c.txt").read_text().splitlines()[1:]]
+    assert [float(value) for _, value, _ in rows] == [0, 4, 4, 3, -4, -4, 4, 1]
+    assert [int(status) for _, _, status in rows] == [0, 1, 1, 0, -1, -1, 1, 0]
+    assert read_clipped_record(tmp_path / "c.txt").status.tolist() == [0, 1, 1, 0, -1, -1, 1, 0]
