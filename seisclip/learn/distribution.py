@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Sequence
 
-import numpy as np
 
 from ..errors import SeisclipError
 from .quiet_tensorflow import keras, tf
@@ -137,19 +136,76 @@ def start_distribution(strategy_name: str, precision: str) -> Distribution:
     return Distribution(strategy_name, strategy, devices, precision, task)
 
 
-def work_around_keras_multi_worker_fit(model, segment_length: int, channels: int) -> None:
-    """Let ``fit`` run under MultiWorkerMirroredStrategy with several workers, where Keras 3 (3.15,
-    TensorFlow backend) fails twice: it builds the model from the first batch after
-    ``strategy.reduce`` of the (inputs, targets) pair, and that strategy cannot reduce a pair; and
-    it reduces each step's scalar logs with ``reduce(MEAN, axis=0)``, and a scalar has no axis 0.
-    So build the model, loss, metrics and optimizer here from the known batch shapes, skip
-    fit's own build, and give the step logs an axis of length one (their mean over replicas is
-    then what Keras logs). The epoch logs, which the history records, come from the metrics,
-    summed over every replica, and are not affected. Call it inside the strategy's scope."""
-    inputs, targets = np.zeros((1, segment_length, channels), np.float32), np.zeros((1, segment_length, 2), np.float32)
-    model._symbolic_build(data_batch=(inputs, targets))
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-    for step_name in ("train_step", "test_step"):
-        step = getattr(model, step_name)
-        setattr(model, step_name,
-                lambda data, step=step: keras.tree.map_structure(lambda log: keras.ops.expand_dims(log, 0), step(data)))
+def fit_across_workers(model, strategy, metrics: Sequence[Callable], training, validation, steps_per_epoch: int,
+                       initial_epoch: int, epochs: int, callbacks: list, verbose: int) -> None:
+    """What ``model.fit`` does, for a MultiWorkerMirroredStrategy of several workers, where Keras 3's
+    own fit cannot run: it first builds the model from a batch it averages across the workers with
+    ``strategy.reduce``, which that strategy cannot do for an (inputs, targets) pair. Written with
+    Keras' public API: each replica computes the compiled loss (already divided by the replicas, as
+    Keras divides it) and the gradients, the optimizer applies them, and the epoch logs are
+    ``loss`` and ``metrics`` over every replica's samples, then the same with ``val_`` on
+    ``validation``. The callbacks see the calls fit makes."""
+    with strategy.scope():
+        if not model.optimizer.built:   # its variables are made here, not inside the first step
+            model.optimizer.build(model.trainable_variables)
+
+        def tracked(prefix: str) -> list:
+            return [keras.metrics.Mean(f"{prefix}loss"),
+                    *(keras.metrics.MeanMetricWrapper(metric, name=f"{prefix}{metric.__name__}") for metric in metrics)]
+
+        train_metrics, validation_metrics = tracked(""), tracked("val_")
+
+    def update(tracked_metrics: list, loss, targets, prediction) -> None:
+        samples = tf.shape(targets)[0]
+        tracked_metrics[0].update_state(loss * strategy.num_replicas_in_sync, sample_weight=samples)
+        for metric in tracked_metrics[1:]:
+            metric.update_state(targets, prediction)
+
+    def train_on_replica(inputs, targets):
+        with tf.GradientTape() as tape:
+            prediction = model(inputs, training=True)
+            loss = model.compute_loss(x=inputs, y=targets, y_pred=prediction, training=True)
+            scaled = model.optimizer.scale_loss(loss)   # a mixed_float16 run's loss scale
+        gradients = tape.gradient(scaled, model.trainable_weights)
+        model.optimizer.apply_gradients(zip(gradients, model.trainable_weights))
+        update(train_metrics, loss, targets, prediction)
+
+    def test_on_replica(inputs, targets):
+        prediction = model(inputs, training=False)
+        update(validation_metrics, model.compute_loss(x=inputs, y=targets, y_pred=prediction, training=False),
+               targets, prediction)
+
+    @tf.function
+    def train_step(iterator):
+        strategy.run(train_on_replica, args=next(iterator))
+
+    @tf.function
+    def test_step(batch):
+        strategy.run(test_on_replica, args=batch)
+
+    def results(tracked_metrics: list) -> dict[str, float]:
+        return {metric.name: float(metric.result()) for metric in tracked_metrics}
+
+    callback_list = keras.callbacks.CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
+                                                 epochs=epochs, steps=steps_per_epoch)
+    batches = iter(strategy.experimental_distribute_dataset(training))
+    model.stop_training = False
+    callback_list.on_train_begin()
+    logs: dict[str, float] = {}
+    for epoch in range(initial_epoch, epochs):
+        for metric in train_metrics + validation_metrics:
+            metric.reset_state()
+        callback_list.on_epoch_begin(epoch)
+        for step in range(steps_per_epoch):
+            callback_list.on_train_batch_begin(step)
+            train_step(batches)
+            callback_list.on_train_batch_end(step)
+        logs = results(train_metrics)
+        if validation is not None:
+            for batch in strategy.experimental_distribute_dataset(validation):
+                test_step(batch)
+            logs |= results(validation_metrics)
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)

@@ -36,7 +36,7 @@ from ..sets.segments import SegmentSet, load_segments
 from ..sets.split import read_selection_manifest, split_positions
 from .command_line import parse_arguments
 from .definition import CHOICES, Definition, dropped_choices
-from .distribution import start_distribution, work_around_keras_multi_worker_fit
+from .distribution import fit_across_workers, start_distribution
 from .manifest import MANIFEST_FILE, ModelManifest
 from .model_dir import DEFINITION_COPY, MODEL_FILE
 from .pipeline import ordered_dataset, training_dataset
@@ -59,6 +59,10 @@ def restored_mse(target, prediction):
 def restored_mae(target, prediction):
     """Mean absolute error of the restored segment, in float32 like :func:`restored_mse`."""
     return keras.ops.mean(keras.ops.abs(keras.ops.cast(prediction, target.dtype) - target[..., 0]), axis=-1)
+
+
+#: What the history records besides the loss, on the training and the validation split.
+TRAINING_METRICS = (restored_mse, restored_mae)
 
 
 def train(definition: Definition, config: TrainingConfig) -> ModelManifest | None:
@@ -140,11 +144,9 @@ def _build_and_compile(run: Run, progress: Progress | None, steps_per_epoch: int
     with distribution.strategy.scope():
         model = definition.make_model(length, run.hyperparameters)
         model.compile(optimizer=definition.make_optimizer(run.hyperparameters, steps_per_epoch),
-                      loss=definition.loss, metrics=[restored_mse, restored_mae])
+                      loss=definition.loss, metrics=list(TRAINING_METRICS))
         if progress is not None:
             restore_checkpoint(model, working_folder(run.model_dir) / CHECKPOINT_DIR)
-        if distribution.workers > 1:
-            work_around_keras_multi_worker_fit(model, length, len(definition.inputs))
     return model
 
 
@@ -164,12 +166,17 @@ def _fit(run: Run, model, pairs: SegmentPairs, parts: dict[str, np.ndarray], pro
         callbacks.append(Checkpoint(working / CHECKPOINT_DIR, progress))
     try:
         if progress.completed_epochs < config.epochs:
-            model.fit(training_dataset(pairs, train_part, config.batch_size, run.seed, config.epochs,
-                                       progress.completed_epochs),
-                      steps_per_epoch=steps, initial_epoch=progress.completed_epochs, epochs=config.epochs,
-                      shuffle=False, verbose=0 if config.quiet else 2, callbacks=callbacks,
-                      validation_data=(ordered_dataset(pairs, validation_part, config.batch_size)
-                                       if len(validation_part) else None))
+            training = training_dataset(pairs, train_part, config.batch_size, run.seed, config.epochs,
+                                        progress.completed_epochs)
+            validation = ordered_dataset(pairs, validation_part, config.batch_size) if len(validation_part) else None
+            verbose = 0 if config.quiet else 2
+            if run.distribution.workers > 1:
+                fit_across_workers(model, run.distribution.strategy, TRAINING_METRICS, training, validation, steps,
+                                   progress.completed_epochs, config.epochs, callbacks, verbose)
+            else:
+                model.fit(training, steps_per_epoch=steps, initial_epoch=progress.completed_epochs,
+                          epochs=config.epochs, shuffle=False, verbose=verbose, callbacks=callbacks,
+                          validation_data=validation)
     except tf.errors.UnavailableError as exc:
         if run.distribution.task is None:
             raise

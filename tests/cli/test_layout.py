@@ -135,3 +135,25 @@ def test_the_window_scaling_check_sees_a_stage_doing_it_itself(tmp_path):
                       "def inputs(w, s, level):\n    return np.clip(w, -level, level), scale_by_run_length(s)\n")
     calls = window_scaling_calls(source, tmp_path)
     assert [call.split()[-1] for call in calls] == ["clip", "scale_by_run_length"]
+
+
+def private_attributes(path: Path) -> list[str]:
+    """``line: expression`` for each private attribute ``path`` reads of anything but its own
+    ``self`` or ``cls``: another library's internals (Keras' ``model._symbolic_build``, say)."""
+    tree = ast.parse(path.read_text())
+    return [f"{node.lineno}: {ast.unparse(node)}" for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_")
+            and not (node.attr.startswith("__") and node.attr.endswith("__"))
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))]
+
+
+def test_seisclip_uses_public_apis_only():
+    uses = {module_name(path): found for path in sorted(PACKAGE.rglob("*.py")) if (found := private_attributes(path))}
+    assert uses == {}
+
+
+def test_the_public_api_check_sees_a_private_attribute(tmp_path):
+    source = tmp_path / "probe.py"
+    source.write_text("class Fit:\n    def run(self, model):\n        self._steps = 1\n"
+                      "        model._symbolic_build(data_batch=None)\n        return model.__class__\n")
+    assert private_attributes(source) == ["4: model._symbolic_build"]

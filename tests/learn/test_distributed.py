@@ -243,6 +243,48 @@ def in_workspace(workspace, monkeypatch, tmp_path):
     return tmp_path
 
 
+def test_fit_across_workers_gives_the_history_and_weights_of_keras_fit():
+    """The loop a multiworker run trains with, under a strategy where Keras' own fit runs too."""
+    import keras
+    import tensorflow as tf
+
+    from seisclip.learn.distribution import fit_across_workers
+    from seisclip.learn.training import TRAINING_METRICS
+
+    rng = np.random.default_rng(0)
+    inputs, targets = rng.normal(size=(2, 64, LENGTH, 2)).astype(np.float32)
+    training = tf.data.Dataset.from_tensor_slices((inputs, targets)).batch(16).repeat(3)
+    validation = tf.data.Dataset.from_tensor_slices((inputs[:20], targets[:20])).batch(16)
+    strategy = tf.distribute.MirroredStrategy()
+
+    class Logs(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.history = {}
+
+        def on_epoch_end(self, epoch, logs=None):
+            for key, value in logs.items():
+                self.history.setdefault(key, []).append(value)
+
+    def compiled():
+        keras.utils.set_random_seed(3)
+        with strategy.scope():
+            window = keras.Input((LENGTH, 2))
+            model = keras.Model(window, keras.layers.Dense(LENGTH)(keras.layers.Flatten()(window)))
+            model.compile(optimizer="adam", loss=lambda target, prediction: keras.ops.mean(
+                keras.ops.square(target[..., 0] - prediction), axis=-1), metrics=list(TRAINING_METRICS))
+        return model
+
+    ours, logs = compiled(), Logs()
+    fit_across_workers(ours, strategy, TRAINING_METRICS, training, validation, 4, 1, 3, [logs], 0)
+    theirs = compiled()
+    history = theirs.fit(training, validation_data=validation, steps_per_epoch=4, initial_epoch=1, epochs=3,
+                         verbose=0, shuffle=False).history
+    assert set(logs.history) == set(history) == {"loss", "restored_mse", "restored_mae", "val_loss",
+                                                 "val_restored_mse", "val_restored_mae"}
+    assert all(np.allclose(logs.history[key], history[key], rtol=1e-6) and len(history[key]) == 2 for key in history)
+    assert all(np.array_equal(a, b) for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True))
+
+
 def test_mirrored_trains_on_every_replica_of_this_machine_and_records_them(in_workspace, capsys):
     assert train_in_process("--epochs", "1", "--strategy", "mirrored", "--models_dir", str(in_workspace / "m")) == 0
     mirrored_err = capsys.readouterr().err
