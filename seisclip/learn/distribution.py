@@ -175,11 +175,12 @@ def fit_across_workers(model, strategy, metrics: Sequence[Callable], training, v
         update(validation_metrics, model.compute_loss(x=inputs, y=targets, y_pred=prediction, training=False),
                targets, prediction)
 
-    @tf.function
+    # Traced as written, like Keras' own steps: nothing here needs AutoGraph's rewriting.
+    @tf.function(autograph=False)
     def train_step(iterator):
         strategy.run(train_on_replica, args=next(iterator))
 
-    @tf.function
+    @tf.function(autograph=False)
     def test_step(batch):
         strategy.run(test_on_replica, args=batch)
 
