@@ -95,25 +95,28 @@ RULES: dict[str, Callable[[Case], np.ndarray]] = {
 }
 
 
-def scores_by_family(cases: list[Case]) -> dict[str, dict[str, list[dict]]]:
+def score_cases(cases: list[Case]) -> dict[str, list[SignalScore]]:
+    """Every rule's score on every case, in the cases' order."""
+    return {rule: [SignalScore.of(case.truth, case.consistent(combine(case)), case.record.status, case.record.values)
+                   for case in cases]
+            for rule, combine in RULES.items()}
+
+
+def scores_by_family(cases: list[Case], scores: dict[str, list[SignalScore]]) -> dict[str, dict[str, list[dict]]]:
     """Per family, :func:`~seisclip.restore.compare.family_scores` of every rule."""
     by_family: dict[str, dict[str, list[dict]]] = {}
     for family in dict.fromkeys(case.family for case in cases):
-        members = [case for case in cases if case.family == family]
-        scores = {rule: [SignalScore.of(case.truth, case.consistent(combine(case)), case.record.status, case.record.values)
-                         for case in members]
-                  for rule, combine in RULES.items()}
-        rows = record_rows([case.record.path for case in members], [case.level for case in members], scores)
-        by_family[family] = family_scores(rows, sorted({case.level for case in members}))
+        members = [i for i, case in enumerate(cases) if case.family == family]
+        rows = record_rows([cases[i].record.path for i in members], [cases[i].level for i in members],
+                           {rule: [rule_scores[i] for i in members] for rule, rule_scores in scores.items()})
+        by_family[family] = family_scores(rows, sorted({cases[i].level for i in members}))
     return by_family
 
 
-def pooled_ratio(cases: list[Case], rule: str, level: float) -> float:
+def pooled_ratio(cases: list[Case], scores: dict[str, list[SignalScore]], rule: str, level: float) -> float:
     """The rule's median error over the real records at ``level``, divided by the spline's."""
-    members = [case for case in cases if case.family != "generated" and case.level == level]
-    median = {name: np.median([SignalScore.of(case.truth, case.consistent(RULES[name](case)), case.record.status,
-                                              case.record.values).rms_clipped for case in members])
-              for name in ("spline", rule)}
+    members = [i for i, case in enumerate(cases) if case.family != "generated" and case.level == level]
+    median = {name: np.median([scores[name][i].rms_clipped for i in members]) for name in ("spline", rule)}
     return float(median[rule] / median["spline"])
 
 
@@ -130,7 +133,8 @@ def main() -> None:
 
     rules = [rule for rule in RULES if rule != "spline"]
     print(f"{args.model}: median error ÷ the spline's (records made worse than the clipped input)\n")
-    for family, scores in scores_by_family(cases).items():
+    scores_of_cases = score_cases(cases)
+    for family, scores in scores_by_family(cases, scores_of_cases).items():
         spline = {row["clip_level"]: row["median_rms_clipped"] for row in scores["spline"]}
         records = scores["spline"][0]["records"]
         print(f"**{family}** ({records} records)\n")
@@ -148,7 +152,7 @@ def main() -> None:
         print("| rule | " + " | ".join(f"{level * 100:.0f} %" for level in levels) + " |")
         print("|---|" + "---:|" * len(levels))
         for rule in rules:
-            print(f"| {rule} | " + " | ".join(f"{pooled_ratio(cases, rule, level):.3f}" for level in levels) + " |")
+            print(f"| {rule} | " + " | ".join(f"{pooled_ratio(cases, scores_of_cases, rule, level):.3f}" for level in levels) + " |")
 
 
 if __name__ == "__main__":
