@@ -1,24 +1,27 @@
-"""Rules for combining the network and the spline run by run, measured on real records.
+"""Rules for combining the network and the classic methods run by run, measured on real records.
 
     .venv/bin/python bench/bench_hybrid_rules.py [--model models/set00002_1024_20000_def004]
         [--records dev_records/*/*] [--clip-levels 0.15 0.25 … 0.95 0.4 0.7]
 
 The recommended method, ``hybrid`` (seisclip/restore/hybrid.py), gives each clipped run to the
-spline where the record is smooth around it and to the network elsewhere. This bench restores
-every record once by the network and once by the spline at every clip level, then scores each
-rule below on those two estimates, so that a new rule costs seconds, not a restoration of the
-development set. Per family and clip level it prints the median over the records of the RMS
-error on the clipped samples ÷ the true peak, divided by the spline's median, with the records
-made worse than the clipped input in brackets; then the same ratio pooled over the real families
-(all but ``generated``) at 40 % and 70 %, the levels the issue's targets name.
+spline where the record is smooth around it and to a blend of the network and POCS elsewhere.
+This bench restores every record once by the network, the spline and POCS at every clip level,
+then scores each rule below on those estimates, so that a new rule costs seconds, not a
+restoration of the development set. Per family and clip level it prints the median over the
+records of the RMS error on the clipped samples ÷ the true peak, divided by the spline's median,
+with the records made worse than the clipped input in brackets; then the same ratio pooled over
+the real families (all but ``generated``) at 40 % and 70 %, the levels the issue's targets name.
 
-The rules besides ``hybrid`` are the ones that were tried against its two kinds of failure, a
-long smooth run that the spline overshoots and a short rough run that the network overshoots:
+The rules besides ``hybrid``:
 
-* ``long smooth runs: mean``: a smooth run longer than LONG_RUN samples gets the mean of the two;
-* ``short rough runs: nearer the clip``: a rough run of at most SHORT_RUN samples gets whichever
-  estimate lies nearer its clip level;
-* ``rough runs: 0.7 network``: every rough run gets 0.7 × the network + 0.3 × the spline.
+* ``rough runs: network alone``: the hybrid as it was before the blend with POCS;
+* ``rough runs: 0.65 network + 0.35 POCS``: a smaller share of the network in the blend;
+* ``rough runs: 0.7 network + 0.3 spline``: the spline in POCS's place;
+* ``long smooth runs: mean``: against the spline's overshoot on long runs, a smooth run longer
+  than LONG_RUN samples gets the mean of the network and the spline;
+* ``short rough runs: nearer the clip``: against the network's overshoot on short runs, a rough
+  run of at most SHORT_RUN samples gets whichever of the hybrid and the spline lies nearer its
+  clip level.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ POOLED_LEVELS = (0.4, 0.7)
 
 
 class Case:
-    """One record clipped at one level, restored by the network and by the spline."""
+    """One record clipped at one level, restored by the network, the spline and POCS."""
 
     def __init__(self, family: str, name: str, level: float, truth: np.ndarray, restorer: ModelRestorer):
         clipped = ClippedSet.clip(truth[None, :], np.array([level]))
@@ -53,6 +56,7 @@ class Case:
         self.family, self.level, self.truth = family, level, truth
         self.network = restore_record(self.record, "model", restorer).restored
         self.spline = restore_record(self.record, "spline").restored
+        self.pocs = restore_record(self.record, "pocs").restored
         self.smooth = smooth_runs(self.record.values, self.record.status)
         self.run_length = np.zeros(truth.size, dtype=np.int64)
         for start, stop in runs_of(self.record.status != 0):
@@ -67,7 +71,7 @@ def hybrid(case: Case) -> np.ndarray:
     """What ``restore`` ships."""
     record = case.record
     return combine_by_smoothness(record.values, record.status, record.clip_high, record.clip_low,
-                                 case.network, case.spline)
+                                 case.network, case.spline, case.pocs)
 
 
 def long_smooth_mean(case: Case) -> np.ndarray:
@@ -77,21 +81,25 @@ def long_smooth_mean(case: Case) -> np.ndarray:
 
 def short_rough_nearer_clip(case: Case) -> np.ndarray:
     short_rough = ~case.smooth & (case.run_length > 0) & (case.run_length <= SHORT_RUN)
-    nearer = np.where(np.abs(case.network) < np.abs(case.spline), case.network, case.spline)
-    return np.where(short_rough, nearer, hybrid(case))
+    shipped = hybrid(case)
+    nearer = np.where(np.abs(shipped) < np.abs(case.spline), shipped, case.spline)
+    return np.where(short_rough, nearer, shipped)
 
 
-def rough_weighted(case: Case) -> np.ndarray:
-    return np.where(case.smooth, case.spline, 0.7 * case.network + 0.3 * case.spline)
+def on_rough_runs(estimate: Callable[[Case], np.ndarray]) -> Callable[[Case], np.ndarray]:
+    """The spline on the smooth runs, ``estimate`` on the rough ones."""
+    return lambda case: np.where(case.smooth, case.spline, estimate(case))
 
 
 RULES: dict[str, Callable[[Case], np.ndarray]] = {
     "spline": lambda case: case.spline,
     "network": lambda case: case.network,
     "hybrid": hybrid,
+    "rough runs: network alone": on_rough_runs(lambda case: case.network),
+    "rough runs: 0.65 network + 0.35 POCS": on_rough_runs(lambda case: 0.65 * case.network + 0.35 * case.pocs),
+    "rough runs: 0.7 network + 0.3 spline": on_rough_runs(lambda case: 0.7 * case.network + 0.3 * case.spline),
     "long smooth runs: mean": long_smooth_mean,
     "short rough runs: nearer the clip": short_rough_nearer_clip,
-    "rough runs: 0.7 network": rough_weighted,
 }
 
 

@@ -179,17 +179,18 @@ def evaluate(clipped: ClippedSet, restorer: ModelRestorer | None) -> dict[str, l
     def metrics(restored: np.ndarray) -> list[dict]:
         return bin_metrics(clipped.truth, restored, clipped.status, clipped.clip_fraction, clipped.values)
 
-    spline = restore_set(clipped, "spline")
+    classic = {method: restore_set(clipped, method) for method in (*BASELINES, UNCHANGED)}
     methods: dict[str, list[dict]] = {}
     if restorer is not None:
         network = restore_set(clipped, "model", restorer)
         methods["hybrid"] = metrics(np.array([combine_by_smoothness(*signal) for signal in zip(
-            clipped.values, clipped.status, clipped.clip_counts, -clipped.clip_counts, network, spline)]))
+            clipped.values, clipped.status, clipped.clip_counts, -clipped.clip_counts, network, classic["spline"],
+            classic["pocs"])]))
         methods["model"] = metrics(network)
         if restorer.normalisation == "peak":
             methods["model (true peak)"] = metrics(restore_set(clipped, "model", restorer, true_peak=True))
-    for method in (*BASELINES, UNCHANGED):
-        methods[method] = metrics(spline if method == "spline" else restore_set(clipped, method))
+    for method, estimate in classic.items():
+        methods[method] = metrics(estimate)
     return methods
 
 
@@ -343,14 +344,15 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
             statuses.append(record.status)
             levels.append(fraction)
             inputs.append(record.values)
-            # The hybrid is made of the network's and the spline's estimates, which are needed for it.
-            wanted = set(methods) | ({"model", "spline"} if restorer else set())
+            # The hybrid is made of the network's, the spline's and POCS's estimates.
+            wanted = set(methods) | ({"model", "spline", "pocs"} if restorer else set())
             estimates = {method: restore_record(record, method, restorer, stride).restored
                          for method in METHODS if method in wanted and method != "hybrid"}
             estimates[UNCHANGED] = record.values
             if restorer:
                 estimates["hybrid"] = combine_by_smoothness(record.values, record.status, record.clip_high,
-                                                            record.clip_low, estimates["model"], estimates["spline"])
+                                                            record.clip_low, estimates["model"], estimates["spline"],
+                                                            estimates["pocs"])
             for method in methods:
                 restored[method].append(estimates[method])
     scores = {method: [SignalScore.of(*signal) for signal in zip(truths, restored[method], statuses, inputs)]

@@ -41,13 +41,13 @@ from ..sets.channels import window_inputs
 from ..sets.labels import NORMALISATIONS
 from .aspade import restore_aspade
 from .baselines import enforce_clip_consistency, restore_pocs, restore_spline, self_check_factor
-from .hybrid import combine_by_smoothness, smooth_runs
+from .hybrid import NETWORK_SHARE, combine_by_smoothness, smooth_runs
 from .records import ClippedRecord, read_clipped_record, window_starts
 
 #: The classic methods, each ``f(values, status, clip_high, clip_low)``.
 BASELINES = {"spline": restore_spline, "pocs": restore_pocs, "aspade": restore_aspade}
-#: The methods that need a trained model: the network alone, and the network with the spline on
-#: the smooth runs (:mod:`.hybrid`), the one to use.
+#: The methods that need a trained model: the network alone, and the hybrid of the network, POCS
+#: and the spline (:mod:`.hybrid`), the one to use.
 MODEL_METHODS = ("hybrid", "model")
 METHODS = (*MODEL_METHODS, *BASELINES)
 COMBINES = ("median", "mean")
@@ -302,17 +302,18 @@ def restore_records(records: list[ClippedRecord], method: str, restorer: ModelRe
     restorations = restorer.restore_all(records, stride=stride, combine=combine)
     if method == "model":
         return restorations
-    return [with_spline_on_smooth_runs(record, restoration) for record, restoration in zip(records, restorations)]
+    return [hybrid_restoration(record, restoration) for record, restoration in zip(records, restorations)]
 
 
-def with_spline_on_smooth_runs(record: ClippedRecord, restoration: Restoration) -> Restoration:
-    """The hybrid: the network's restoration with the cubic spline's on the record's smooth runs."""
+def hybrid_restoration(record: ClippedRecord, restoration: Restoration) -> Restoration:
+    """The hybrid (:mod:`.hybrid`) of the network's ``restoration``, the spline's and POCS's."""
     started = time.perf_counter()
-    spline = restore_spline(record.values, record.status, record.clip_high, record.clip_low)
+    classic = {method: BASELINES[method](record.values, record.status, record.clip_high, record.clip_low)
+               for method in ("spline", "pocs")}
     restored = combine_by_smoothness(record.values, record.status, record.clip_high, record.clip_low,
-                                     restoration.restored, spline)
-    # The spread across windows belongs to the network's runs only.
-    spread = np.where(smooth_runs(record.values, record.status), 0.0, restoration.spread)
+                                     restoration.restored, classic["spline"], classic["pocs"])
+    # The spread across windows is the network's, on its share of the rough runs.
+    spread = np.where(smooth_runs(record.values, record.status), 0.0, NETWORK_SHARE * restoration.spread)
     return Restoration(restored, spread, "hybrid", restoration.windows,
                        restoration.seconds + time.perf_counter() - started, restoration.kept)
 

@@ -1,5 +1,5 @@
-"""The hybrid restoration: the network on the clipped runs where the record is rough, the spline
-where it is smooth, chosen by the roughness of each run's neighbourhood."""
+"""The hybrid restoration: the network blended with POCS on the clipped runs where the record is
+rough, the spline where it is smooth, chosen by the roughness of each run's neighbourhood."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from seisclip.bank.clipping import runs_of
-from seisclip.restore.baselines import restore_spline
-from seisclip.restore.hybrid import SMOOTH_ROUGHNESS, combine_by_smoothness, roughness, smooth_runs
+from seisclip.restore.baselines import restore_pocs, restore_spline
+from seisclip.restore.hybrid import (NETWORK_SHARE, SMOOTH_ROUGHNESS, combine_by_smoothness, roughness,
+                                      smooth_runs)
 from seisclip.restore.records import ClippedRecord
 from seisclip.restore.windows import restore_record
 
@@ -39,12 +40,14 @@ def two_regimes() -> tuple[np.ndarray, np.ndarray, float]:
     return truth, (truth >= level).astype(np.int8) - (truth <= -level).astype(np.int8), level
 
 
-def test_runs_of_the_slow_wave_take_the_spline_and_runs_of_the_fast_one_the_network():
+def test_runs_of_the_slow_wave_take_the_spline_and_runs_of_the_fast_one_the_network_and_pocs():
     truth, status, level = two_regimes()
     values = np.clip(truth, -level, level)
-    network = np.where(status != 0, np.sign(values) * (level + 0.123), values)   # a mark the spline never gives
+    # Marks the spline never gives: the network 0.123 beyond the clip level, POCS 0.456.
+    network = np.where(status != 0, np.sign(values) * (level + 0.123), values)
+    pocs = np.where(status != 0, np.sign(values) * (level + 0.456), values)
     spline = restore_spline(values, status, level, -level)
-    hybrid = combine_by_smoothness(values, status, level, -level, network, spline)
+    hybrid = combine_by_smoothness(values, status, level, -level, network, spline, pocs)
     smooth = smooth_runs(values, status)
     runs = runs_of(status != 0)
     # Runs whose neighbourhood (three times their length on each side) lies in one regime.
@@ -56,7 +59,7 @@ def test_runs_of_the_slow_wave_take_the_spline_and_runs_of_the_fast_one_the_netw
         np.testing.assert_array_equal(hybrid[start:stop], spline[start:stop])
     for start, stop in fast_runs:
         assert not smooth[start:stop].any()
-        np.testing.assert_array_equal(hybrid[start:stop], network[start:stop])
+        np.testing.assert_allclose(hybrid[start:stop], np.sign(values[start:stop]) * (level + 0.8 * 0.123 + 0.2 * 0.456))
     np.testing.assert_array_equal(hybrid[status == 0], values[status == 0])
     assert not smooth[status == 0].any()
     # The spline, right on the slow wave, is far better there than the clip level.
@@ -71,7 +74,7 @@ def test_the_hybrid_is_clip_consistent():
     truth, status, level = two_regimes()
     values = np.clip(truth, -level, level)
     below_level = np.where(status != 0, 0.0, values)   # a network estimate inside the clip levels
-    hybrid = combine_by_smoothness(values, status, level, -level, below_level, below_level)
+    hybrid = combine_by_smoothness(values, status, level, -level, below_level, below_level, below_level)
     assert (hybrid[status > 0] >= level).all() and (hybrid[status < 0] <= -level).all()
 
 
@@ -80,3 +83,21 @@ def test_the_hybrid_needs_a_model():
     record = ClippedRecord("r.txt", np.clip(truth, -level, level), status, level, -level)
     with pytest.raises(Exception, match="'hybrid' needs --model"):
         restore_record(record, "hybrid")
+
+
+def test_restore_gives_the_rough_runs_the_networks_share_and_pocs_the_rest(tiny_model):
+    from seisclip.learn.models import load_any_model
+    from seisclip.restore.windows import ModelRestorer
+
+    truth, status, level = two_regimes()
+    record = ClippedRecord("r.txt", np.clip(truth, -level, level), status, level, -level)
+    restorer = ModelRestorer.of(load_any_model(str(tiny_model)))
+    network = restore_record(record, "model", restorer)
+    hybrid = restore_record(record, "hybrid", restorer)
+    rough = (status != 0) & ~smooth_runs(record.values, status)
+    assert rough.any()
+    blend = NETWORK_SHARE * network.restored + (1 - NETWORK_SHARE) * restore_pocs(record.values, status, level, -level)
+    expected = np.where(status > 0, np.maximum(blend, level), np.minimum(blend, -level))
+    np.testing.assert_allclose(hybrid.restored[rough], expected[rough])
+    np.testing.assert_allclose(hybrid.spread[rough], NETWORK_SHARE * network.spread[rough])
+    assert not hybrid.spread[~rough].any()
