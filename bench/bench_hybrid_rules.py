@@ -4,7 +4,8 @@
         [--records dev_records/*/*] [--clip-levels 0.15 0.25 … 0.95 0.4 0.7]
 
 The recommended method, ``hybrid`` (seisclip/restore/hybrid.py), gives each clipped run to the
-spline where the record is smooth around it and to a blend of the network and POCS elsewhere.
+spline where the record is smooth around it (mostly, where the spline rises far above the others,
+to the blend) and to a blend of the network and POCS elsewhere.
 This bench restores every record once by the network, the spline and POCS at every clip level,
 then scores each rule below on those estimates, so that a new rule costs seconds, not a
 restoration of the development set. Per family and clip level it prints the median over the
@@ -14,7 +15,8 @@ the real families (all but ``generated``) at 40 % and 70 %, the levels the issue
 
 The rules besides ``hybrid``:
 
-* ``rough runs: network alone``: the hybrid as it was before the blend with POCS;
+* ``smooth runs: the spline alone``: the hybrid as it was before its spline could be doubted;
+* ``rough runs: network alone``: that hybrid as it was before the blend with POCS;
 * ``rough runs: 0.65 network + 0.35 POCS``: a smaller share of the network in the blend;
 * ``rough runs: 0.7 network + 0.3 spline``: the spline in POCS's place;
 * ``long smooth runs: mean``: against the spline's overshoot on long runs, a smooth run longer
@@ -37,7 +39,7 @@ from seisclip.learn.models import load_any_model
 from seisclip.restore.baselines import enforce_clip_consistency
 from seisclip.restore.compare import family_of, family_scores
 from seisclip.restore.evaluation import DEFAULT_CLIP_LEVELS, ClippedSet, SignalScore, read_records, record_rows
-from seisclip.restore.hybrid import combine_by_smoothness, smooth_runs
+from seisclip.restore.hybrid import blend_for_rough_runs, combine_by_smoothness, smooth_runs
 from seisclip.restore.records import ClippedRecord
 from seisclip.restore.windows import ModelRestorer, restore_record
 
@@ -95,6 +97,7 @@ RULES: dict[str, Callable[[Case], np.ndarray]] = {
     "spline": lambda case: case.spline,
     "network": lambda case: case.network,
     "hybrid": hybrid,
+    "smooth runs: the spline alone": on_rough_runs(lambda case: blend_for_rough_runs(case.network, case.pocs)),
     "rough runs: network alone": on_rough_runs(lambda case: case.network),
     "rough runs: 0.65 network + 0.35 POCS": on_rough_runs(lambda case: 0.65 * case.network + 0.35 * case.pocs),
     "rough runs: 0.7 network + 0.3 spline": on_rough_runs(lambda case: 0.7 * case.network + 0.3 * case.spline),

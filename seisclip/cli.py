@@ -167,7 +167,8 @@ def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], s
     parser.add_argument(flag("method"), dest="method", choices=("hybrid", "model", "spline", "pocs", "aspade"),
                         default="hybrid",
                         help="hybrid (default, the one to use): the model's network blended with POCS, and the cubic "
-                             "spline on the clipped runs where the record is smooth; model: the network alone; or a classic "
+                             "spline on the clipped runs where the record is smooth (mostly the blend where the spline "
+                             "rises far above it); model: the network alone; or a classic "
                              "method: cubic spline, POCS or A-SPADE (docs/restoration.md)")
     parser.add_argument(flag("window"), dest="window", type=positive_int, default=None,
                         help="window length for a fully convolutional model (default 4096 or its L if longer); "

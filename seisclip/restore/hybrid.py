@@ -14,6 +14,11 @@ On a rough run the network's estimate is blended with POCS's (NETWORK_SHARE): th
 different ways, a network trained on generated records and a sparse spectrum fitted to the
 record's own neighbourhood, and on the development set of real records their blend erred less
 than either alone (docs/restoration.md, "Which method to use").
+
+On a smooth run the spline is doubted where its peak rises far higher above the clip level than
+the blend's (SPLINE_DOUBT_RATIO): across a long run, over a broad peak with a second one inside
+it, its cubic follows the slopes at the run's ends far past the truth. There it keeps only
+DOUBTED_SPLINE_SHARE of the estimate and the blend the rest.
 """
 
 from __future__ import annotations
@@ -38,6 +43,15 @@ HYBRID_NEIGHBOURHOOD_MIN = 32
 #: was the best of the three (0.700 against 0.711 and 0.727), and on generated records clipped at
 #: 95 % it made none worse than the clipped input, where the network alone and 0.65 made 2.
 NETWORK_SHARE = 0.8
+#: A smooth run's spline is doubted where its peak excess over the clip level is at least this
+#: many times the blend's, and then keeps DOUBTED_SPLINE_SHARE of the run's estimate. On the
+#: development set (bench/bench_hybrid_rules.py, def004) the truth on such runs lay at a median
+#: 0.71 of the spline's excess and 2.9 times the blend's; the spline overshot twice the truth's
+#: excess on 11 % of these 55 runs, against 1 % where the two agree within 1.2 times. Ratios of 2 and 2.5
+#: put the teleseismic median above the spline's at some levels, 3.5 left more records worse
+#: than the clipped input; shares of 0.2 and 0.4 measured within a record of 0.3.
+SPLINE_DOUBT_RATIO = 3.0
+DOUBTED_SPLINE_SHARE = 0.3
 
 
 def roughness(values: np.ndarray, known: np.ndarray) -> float:
@@ -64,10 +78,41 @@ def smooth_runs(values: np.ndarray, status: np.ndarray) -> np.ndarray:
     return smooth
 
 
+def blend_for_rough_runs(network: np.ndarray, pocs: np.ndarray) -> np.ndarray:
+    """NETWORK_SHARE × the network's estimate + the rest × POCS's."""
+    return NETWORK_SHARE * np.asarray(network) + (1.0 - NETWORK_SHARE) * np.asarray(pocs)
+
+
+def spline_shares(values: np.ndarray, status: np.ndarray, clip_high: float, clip_low: float,
+                  spline: np.ndarray, blend: np.ndarray) -> np.ndarray:
+    """Per sample, the spline's share of the hybrid's estimate, the ``blend`` having the rest: 1 on a
+    smooth run (:func:`smooth_runs`), DOUBTED_SPLINE_SHARE on a smooth run whose spline peak rises
+    SPLINE_DOUBT_RATIO times as far beyond the clip level as the blend's, 0 elsewhere."""
+    status = np.asarray(status)
+    shares = smooth_runs(values, status).astype(np.float64)
+    for start, stop in runs_of(status != 0):
+        if not shares[start]:
+            continue
+        side, level = (1.0, clip_high) if status[start] > 0 else (-1.0, clip_low)
+        spline_excess = float(np.max(side * (spline[start:stop] - level)))
+        blend_excess = max(float(np.max(side * (blend[start:stop] - level))), 0.0)
+        if spline_excess > 0 and spline_excess >= SPLINE_DOUBT_RATIO * blend_excess:
+            shares[start:stop] = DOUBTED_SPLINE_SHARE
+    return shares
+
+
+def blend_by_shares(values: np.ndarray, status: np.ndarray, clip_high: float, clip_low: float,
+                    shares: np.ndarray, spline: np.ndarray, blend: np.ndarray) -> np.ndarray:
+    """``shares`` × the spline's estimate + the rest × the blend's, clip-consistent."""
+    estimate = shares * np.asarray(spline) + (1.0 - shares) * np.asarray(blend)
+    return enforce_clip_consistency(estimate, values, status, clip_high, clip_low)
+
+
 def combine_by_smoothness(values: np.ndarray, status: np.ndarray, clip_high: float, clip_low: float,
                           network: np.ndarray, spline: np.ndarray, pocs: np.ndarray) -> np.ndarray:
-    """The spline's estimate on the smooth runs (:func:`smooth_runs`), NETWORK_SHARE × the
-    network's + the rest × POCS's on the others."""
-    rough_estimate = NETWORK_SHARE * np.asarray(network) + (1.0 - NETWORK_SHARE) * np.asarray(pocs)
-    estimate = np.where(smooth_runs(values, status), spline, rough_estimate)
-    return enforce_clip_consistency(estimate, values, status, clip_high, clip_low)
+    """The hybrid's estimate from the network's, the spline's and POCS's: the spline's on the smooth
+    runs, :func:`blend_for_rough_runs` on the others and :func:`spline_shares` of each on a smooth
+    run whose spline is doubted."""
+    blend = blend_for_rough_runs(network, pocs)
+    shares = spline_shares(values, status, clip_high, clip_low, spline, blend)
+    return blend_by_shares(values, status, clip_high, clip_low, shares, spline, blend)

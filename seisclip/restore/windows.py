@@ -41,7 +41,7 @@ from ..sets.channels import window_inputs
 from ..sets.labels import NORMALISATIONS
 from .aspade import restore_aspade
 from .baselines import enforce_clip_consistency, restore_pocs, restore_spline, self_check_factor
-from .hybrid import NETWORK_SHARE, combine_by_smoothness, smooth_runs
+from .hybrid import NETWORK_SHARE, blend_by_shares, blend_for_rough_runs, spline_shares
 from .records import ClippedRecord, read_clipped_record, window_starts
 
 #: The classic methods, each ``f(values, status, clip_high, clip_low)``.
@@ -310,10 +310,11 @@ def hybrid_restoration(record: ClippedRecord, restoration: Restoration) -> Resto
     started = time.perf_counter()
     classic = {method: BASELINES[method](record.values, record.status, record.clip_high, record.clip_low)
                for method in ("spline", "pocs")}
-    restored = combine_by_smoothness(record.values, record.status, record.clip_high, record.clip_low,
-                                     restoration.restored, classic["spline"], classic["pocs"])
-    # The spread across windows is the network's, on its share of the rough runs.
-    spread = np.where(smooth_runs(record.values, record.status), 0.0, NETWORK_SHARE * restoration.spread)
+    blend = blend_for_rough_runs(restoration.restored, classic["pocs"])
+    shares = spline_shares(record.values, record.status, record.clip_high, record.clip_low, classic["spline"], blend)
+    restored = blend_by_shares(record.values, record.status, record.clip_high, record.clip_low, shares, classic["spline"], blend)
+    # The spread across windows is the network's, in the share of the estimate it has.
+    spread = (1.0 - shares) * NETWORK_SHARE * restoration.spread
     return Restoration(restored, spread, "hybrid", restoration.windows,
                        restoration.seconds + time.perf_counter() - started, restoration.kept)
 

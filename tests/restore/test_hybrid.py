@@ -8,8 +8,9 @@ import pytest
 
 from seisclip.bank.clipping import runs_of
 from seisclip.restore.baselines import restore_pocs, restore_spline
-from seisclip.restore.hybrid import (NETWORK_SHARE, SMOOTH_ROUGHNESS, combine_by_smoothness, roughness,
-                                      smooth_runs)
+from seisclip.restore.hybrid import (DOUBTED_SPLINE_SHARE, NETWORK_SHARE, SMOOTH_ROUGHNESS, SPLINE_DOUBT_RATIO,
+                                      blend_for_rough_runs, combine_by_smoothness, roughness, smooth_runs,
+                                      spline_shares)
 from seisclip.restore.records import ClippedRecord
 from seisclip.restore.windows import restore_record
 
@@ -70,6 +71,27 @@ def test_runs_of_the_slow_wave_take_the_spline_and_runs_of_the_fast_one_the_netw
     assert SMOOTH_ROUGHNESS > 2 * np.sin(np.pi / 400.0) and SMOOTH_ROUGHNESS < 2 * np.sin(np.pi / 8.0)
 
 
+@pytest.mark.parametrize("blend_excess", [0.02, 0.15])
+def test_a_smooth_runs_spline_rising_far_above_the_blend_keeps_only_its_doubted_share(blend_excess):
+    truth, status, level = two_regimes()
+    values = np.clip(truth, -level, level)
+    marked = np.where(status != 0, np.sign(values) * (level + blend_excess), values)
+    spline = restore_spline(values, status, level, -level)
+    hybrid = combine_by_smoothness(values, status, level, -level, marked, spline, marked)
+    shares = spline_shares(values, status, level, -level, spline, marked)
+    slow_runs = [(start, stop) for start, stop in runs_of(status != 0) if stop + 3 * (stop - start) <= 3000]
+    for start, stop in slow_runs:
+        spline_excess = np.max(np.abs(spline[start:stop])) - level
+        # The slow wave rises 0.3 beyond the clip level; the spline follows it closely.
+        assert spline_excess == pytest.approx(0.3, abs=0.02)
+        doubted = spline_excess >= SPLINE_DOUBT_RATIO * blend_excess
+        assert doubted == (blend_excess == 0.02)
+        share = DOUBTED_SPLINE_SHARE if doubted else 1.0
+        np.testing.assert_array_equal(shares[start:stop], share)
+        np.testing.assert_allclose(hybrid[start:stop], share * spline[start:stop] + (1 - share) * marked[start:stop])
+    assert not shares[status == 0].any()
+
+
 def test_the_hybrid_is_clip_consistent():
     truth, status, level = two_regimes()
     values = np.clip(truth, -level, level)
@@ -97,7 +119,11 @@ def test_restore_gives_the_rough_runs_the_networks_share_and_pocs_the_rest(tiny_
     rough = (status != 0) & ~smooth_runs(record.values, status)
     assert rough.any()
     blend = NETWORK_SHARE * network.restored + (1 - NETWORK_SHARE) * restore_pocs(record.values, status, level, -level)
+    np.testing.assert_allclose(blend, blend_for_rough_runs(network.restored, restore_pocs(record.values, status, level, -level)))
     expected = np.where(status > 0, np.maximum(blend, level), np.minimum(blend, -level))
     np.testing.assert_allclose(hybrid.restored[rough], expected[rough])
     np.testing.assert_allclose(hybrid.spread[rough], NETWORK_SHARE * network.spread[rough])
-    assert not hybrid.spread[~rough].any()
+    # Elsewhere the network has (1 - the spline's share) of the blend: none on a trusted smooth run.
+    shares = spline_shares(record.values, status, level, -level, restore_spline(record.values, status, level, -level), blend)
+    np.testing.assert_allclose(hybrid.spread, (1 - shares) * NETWORK_SHARE * network.spread)
+    assert not hybrid.spread[shares == 1].any()
