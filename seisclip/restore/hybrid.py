@@ -47,9 +47,9 @@ NETWORK_SHARE = 0.8
 #: many times the blend's, and then keeps DOUBTED_SPLINE_SHARE of the run's estimate. On the
 #: development set (bench/bench_hybrid_rules.py, def004) the truth on such runs lay at a median
 #: 0.71 of the spline's excess and 2.9 times the blend's; the spline overshot twice the truth's
-#: excess on 11 % of these 55 runs, against 1 % where the two agree within 1.2 times. Ratios of 2 and 2.5
-#: put the teleseismic median above the spline's at some levels, 3.5 left more records worse
-#: than the clipped input; shares of 0.2 and 0.4 measured within a record of 0.3.
+#: excess on 11 % of these 55 runs, against 1 % where the two agree within 1.2 times. Ratios of
+#: 2 and 2.5 put the teleseismic median above the spline's at some levels, 3.5 left more records
+#: worse than the clipped input; shares of 0.2 and 0.4 measured within a record of 0.3.
 SPLINE_DOUBT_RATIO = 3.0
 DOUBTED_SPLINE_SHARE = 0.3
 
