@@ -5,7 +5,12 @@ Importing TensorFlow prints, straight to file descriptor 2 and before its loggin
 on" (on CPUs where oneDNN is on by default, or with ``TF_ENABLE_ONEDNN_OPTS=1``). They would open
 every error message of a training run or ``seisclip restore --model``. So the import runs with
 descriptor 2 captured; the INFO records and the banner are dropped and everything else (warnings,
-errors, Python's own output) is written on. oneDNN itself stays as TensorFlow chose.
+errors, Python's own output) is written on.
+
+oneDNN is turned on (``TF_ENABLE_ONEDNN_OPTS=1``) unless the user set that variable: TensorFlow
+turns it on by itself on Linux only on CPUs with VNNI, AVX-512 BF16 or AMX, and elsewhere (an AVX2-only
+2-core EPYC) a def004 training step took 2.6 to 2.9 times as long without it, faulting in 170,000
+fresh pages a step (bench/bench_train_step_cpu.py). Training records the setting in its manifest.
 
 Every module of seisclip that needs TensorFlow or Keras takes them from here, and a definition
 script imports seisclip before ``keras``, so the notices never reach the user.
@@ -61,6 +66,9 @@ def start_up_notices_dropped() -> Iterator[None]:
             sys.stderr.flush()
 
 
+#: The environment variables, read by TensorFlow when it loads, that change how it computes on the CPU.
+CPU_SETTINGS = ("TF_ENABLE_ONEDNN_OPTS",)
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 # TensorFlow's later INFO lines (after absl is initialised) obey this; warnings still pass.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 try:
@@ -71,4 +79,4 @@ except ImportError as exc:
     raise SystemExit(f"seisclip: error: TensorFlow is missing ({exc}); training and restoring with a model need "
                      "it: pip install 'seisclip[cpu]' (or '[gpu]' for NVIDIA GPUs)") from None
 
-__all__ = ["keras", "tf", "start_up_notices_dropped", "without_start_up_notices"]
+__all__ = ["CPU_SETTINGS", "keras", "tf", "start_up_notices_dropped", "without_start_up_notices"]

@@ -18,7 +18,7 @@ from ..sets.pairs import SegmentPairs, in_batches
 from ..sets.segments import SegmentSet
 from ..sets.split import SPLIT_FRACTIONS, SPLIT_NAMES
 from .manifest import ModelManifest, TrainingParameters
-from .quiet_tensorflow import keras
+from .quiet_tensorflow import CPU_SETTINGS, keras
 from .resume import Progress
 from .run import Run
 
@@ -167,7 +167,8 @@ def model_manifest(run: Run, source, segments: SegmentSet, parts: dict[str, np.n
         test_metrics=test_metrics,
         model_parameters=model_parameters,
         working_directory=os.getcwd(),
-        run=run_record("numpy", "keras", "tensorflow"),
+        run=run_record("numpy", "keras", "tensorflow") | {
+            "tensorflow_cpu_settings": {name: os.environ.get(name) for name in CPU_SETTINGS}},
         wall_time_s=None,
         files=files,
         segments={"columns": ["index_line", "istart", "rscale", "file", "split"], "rows": rows},

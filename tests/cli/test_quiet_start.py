@@ -53,6 +53,18 @@ def test_captured_descriptor_2_is_written_on_without_the_notices(capfd):
     assert sorted(capfd.readouterr().err.splitlines(keepends=True)) == sorted([WARNING, "from Python\n"])
 
 
+@pytest.mark.parametrize("set_by_user, expected", [(None, "1"), ("0", "0")])
+def test_onednn_is_turned_on_unless_the_user_set_it(set_by_user, expected):
+    env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
+    if set_by_user is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = set_by_user
+    done = subprocess.run([sys.executable, "-c", "import os; import seisclip.learn.quiet_tensorflow; "
+                           "print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected + "\n"
+
+
 def _one_line(done: subprocess.CompletedProcess, message: str) -> None:
     assert done.returncode == 1, done.stderr
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr

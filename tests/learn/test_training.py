@@ -83,6 +83,9 @@ def test_manifest_records_provenance(workspace):
     assert metrics["mse"] > 0 and metrics["mae"] > 0 and metrics["clipped_input_mse"] > 0
     assert {"keras", "tensorflow", "numpy", "seisclip"} <= set(manifest["versions"])
     assert "git_commit" in manifest and manifest["wall_time_s"] > 0
+    # oneDNN changes the numerics, and seisclip turns it on unless the user set the variable
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1")
+    assert manifest["tensorflow_cpu_settings"] == {"TF_ENABLE_ONEDNN_OPTS": onednn}
 
 
 def test_the_written_manifest_is_format_3_and_reads_back_to_the_same_json(workspace):
