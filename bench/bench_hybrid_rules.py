@@ -23,7 +23,11 @@ The rules besides ``hybrid``:
   than LONG_RUN samples gets the mean of the network and the spline;
 * ``short rough runs: nearer the clip``: against the network's overshoot on short runs, a rough
   run of at most SHORT_RUN samples gets whichever of the hybrid and the spline lies nearer its
-  clip level.
+  clip level;
+* ``hybrid, self-checked``: the choice made on the record itself: the hybrid's departure from
+  the clipped input, shrunk by :func:`~seisclip.restore.baselines.self_check_factor`, which
+  clips the record again about as deep and keeps the share of the hybrid that restores those
+  samples best. It restores every record a second time, which doubles the bench's time.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import numpy as np
 
 from seisclip.bank.clipping import runs_of
 from seisclip.learn.models import load_any_model
-from seisclip.restore.baselines import enforce_clip_consistency
+from seisclip.restore.baselines import enforce_clip_consistency, self_check_factor
 from seisclip.restore.compare import family_of, family_scores
 from seisclip.restore.evaluation import DEFAULT_CLIP_LEVELS, ClippedSet, SignalScore, read_records, record_rows
 from seisclip.restore.hybrid import blend_for_rough_runs, combine_by_smoothness, smooth_runs
@@ -59,6 +63,8 @@ class Case:
         self.network = restore_record(self.record, "model", restorer).restored
         self.spline = restore_record(self.record, "spline").restored
         self.pocs = restore_record(self.record, "pocs").restored
+        self.self_check_factor = self_check_factor(_hybrid_restoration(name, restorer), self.record.values,
+                                                   self.record.status, self.record.clip_high, self.record.clip_low)
         self.smooth = smooth_runs(self.record.values, self.record.status)
         self.run_length = np.zeros(truth.size, dtype=np.int64)
         for start, stop in runs_of(self.record.status != 0):
@@ -67,6 +73,16 @@ class Case:
     def consistent(self, estimate: np.ndarray) -> np.ndarray:
         record = self.record
         return enforce_clip_consistency(estimate, record.values, record.status, record.clip_high, record.clip_low)
+
+
+def _hybrid_restoration(name: str, restorer: ModelRestorer) -> Callable[..., np.ndarray]:
+    """The hybrid as a function of (values, status, clip_high, clip_low), as the self-check calls it."""
+    def restore(values, status, clip_high, clip_low):
+        record = ClippedRecord(name, values, status, clip_high, clip_low)
+        return combine_by_smoothness(values, status, clip_high, clip_low,
+                                     *(restore_record(record, method, restorer).restored
+                                       for method in ("model", "spline", "pocs")))
+    return restore
 
 
 def hybrid(case: Case) -> np.ndarray:
@@ -88,6 +104,11 @@ def short_rough_nearer_clip(case: Case) -> np.ndarray:
     return np.where(short_rough, nearer, shipped)
 
 
+def self_checked_hybrid(case: Case) -> np.ndarray:
+    values = case.record.values
+    return values + case.self_check_factor * (hybrid(case) - values)
+
+
 def on_rough_runs(estimate: Callable[[Case], np.ndarray]) -> Callable[[Case], np.ndarray]:
     """The spline on the smooth runs, ``estimate`` on the rough ones."""
     return lambda case: np.where(case.smooth, case.spline, estimate(case))
@@ -103,6 +124,7 @@ RULES: dict[str, Callable[[Case], np.ndarray]] = {
     "rough runs: 0.7 network + 0.3 spline": on_rough_runs(lambda case: 0.7 * case.network + 0.3 * case.spline),
     "long smooth runs: mean": long_smooth_mean,
     "short rough runs: nearer the clip": short_rough_nearer_clip,
+    "hybrid, self-checked": self_checked_hybrid,
 }
 
 

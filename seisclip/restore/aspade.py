@@ -70,25 +70,35 @@ def declip_windows(frames: np.ndarray, status: np.ndarray, clip_high: np.ndarray
     """A-SPADE on every row of ``frames`` (N, L) at once, each with its own clip levels (N,);
     rows stop as they converge."""
     frames = np.asarray(frames, dtype=np.float64)
+    status = np.asarray(status)
     high = np.asarray(clip_high, dtype=np.float64).reshape(-1, 1)
     low = np.asarray(clip_low, dtype=np.float64).reshape(-1, 1)
     operator = _TightDFT(frames.shape[-1])
     tolerance = TOLERANCE * np.maximum(high, -low)[:, 0] * np.sqrt(frames.shape[-1])
+    restored = frames.copy()
+    # The rows still iterating, and their state, kept as arrays of those rows only: a row leaves
+    # them for ``restored`` when it converges.
+    rows = np.arange(len(frames))
     estimate = frames.copy()
     dual = np.zeros((len(frames), operator.size // 2 + 1), dtype=complex)
-    active = np.arange(len(frames))
+    coefficients = operator.analysis(estimate)
     for iteration in range(1, MAX_ITERATIONS + 1):
-        coefficients = operator.analysis(estimate[active])
-        sparse = _keep_largest(coefficients + dual[active], SPARSITY_STEP * iteration)
-        estimate[active] = _consistent(operator.synthesis(sparse - dual[active]), frames[active], status[active],
-                                       high[active], low[active])
-        residual = operator.analysis(estimate[active]) - sparse
-        dual[active] += residual
-        converged = np.linalg.norm(residual, axis=-1) <= tolerance[active]
-        active = active[~converged]
-        if not active.size:
-            break
-    return estimate
+        sparse = _keep_largest(coefficients + dual, SPARSITY_STEP * iteration)
+        estimate = _consistent(operator.synthesis(sparse - dual), frames, status, high, low)
+        coefficients = operator.analysis(estimate)
+        residual = coefficients - sparse
+        dual += residual
+        converged = np.linalg.norm(residual, axis=-1) <= tolerance
+        if np.any(converged):
+            restored[rows[converged]] = estimate[converged]
+            going_on = ~converged
+            rows, estimate, dual, coefficients = rows[going_on], estimate[going_on], dual[going_on], coefficients[going_on]
+            frames, status, high, low = frames[going_on], status[going_on], high[going_on], low[going_on]
+            tolerance = tolerance[going_on]
+            if not rows.size:
+                break
+    restored[rows] = estimate
+    return restored
 
 
 def restore_aspade(values: np.ndarray, status: np.ndarray, clip_high: float, clip_low: float,

@@ -115,7 +115,11 @@ class ModelRestorer:
     def _predict(self, windows: np.ndarray, status: np.ndarray, clip_counts: np.ndarray, scale: np.ndarray) -> np.ndarray:
         """Predictions in counts for windows of counts, each divided by its ``scale`` on the way in."""
         inputs = window_inputs(windows, status, clip_counts, scale, self.sbrl, self.channels)
-        return self.model.predict(inputs, batch_size=self.batch_size, verbose=0) * scale[:, None]
+        # Batch by batch: Model.predict builds a tf.data pipeline on every call, which on a record of
+        # a few windows cost more than the prediction (evaluate predicts once per record and level).
+        predictions = [self.model.predict_on_batch(inputs[first:first + self.batch_size])
+                       for first in range(0, len(inputs), self.batch_size)]
+        return np.concatenate(predictions) * scale[:, None]
 
     def predict(self, windows: np.ndarray, status: np.ndarray, clip_counts: np.ndarray,
                 true_peak: np.ndarray | None = None) -> np.ndarray:

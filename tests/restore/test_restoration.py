@@ -253,6 +253,20 @@ def test_batched_windows_give_the_same_estimate_as_one_window_per_call(models):
     np.testing.assert_allclose(batched, single, rtol=1e-5, atol=1e-3)
 
 
+def test_windows_beyond_one_batch_are_all_predicted_in_order(models):
+    from seisclip.learn.model_dir import load_model
+    from seisclip.restore.windows import ModelRestorer
+
+    loaded = load_model(models["def002"])
+    _, record = clipped_signal(seed=4, n=300)
+    starts = window_starts(record.values.size, LENGTH, 8, record.clipped)
+    assert len(starts) % 2 == 1 and len(starts) > 2
+    in_batches_of_two = ModelRestorer.of(loaded, batch_size=2).predict_record_windows(record, starts, LENGTH)
+    in_one_batch = ModelRestorer.of(loaded).predict_record_windows(record, starts, LENGTH)
+    assert in_batches_of_two.shape == (len(starts), LENGTH)
+    np.testing.assert_allclose(in_batches_of_two, in_one_batch, rtol=1e-5, atol=1e-3)
+
+
 def test_record_without_clipping_is_returned_unchanged(models, tmp_path):
     values = np.round(np.sin(np.arange(300) / 7.0) * 1000 + np.arange(300))  # the maximum is reached once
     source = write_plain(tmp_path / "clean.txt", values)
