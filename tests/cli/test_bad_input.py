@@ -687,7 +687,7 @@ def test_the_model_manifest_decides_the_status_input(tmp_path, capsys):
         def __init__(self):
             self.inputs = []
 
-        def predict(self, inputs, batch_size, verbose):
+        def predict_on_batch(self, inputs):
             self.inputs.append(inputs)
             return inputs[..., 0]
 
