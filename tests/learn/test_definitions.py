@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from seisclip.learn.definition import dropped_choices
-from seisclip.sets.augmentation import AddedNoise, PolarityFlip, RandomGain, augment
+from seisclip.sets.augmentation import AddedNoise, PolarityFlip, RandomGain, TimeStretch, augment
 from seisclip.sets.channels import BUILT_IN, ClippedWindows, network_inputs, resolve
 from seisclip.sets.labels import clip_and_label
 from seisclip.sets.pairs import Representation, labelled_batch
@@ -295,3 +295,21 @@ def test_augmentation_is_seeded_per_batch_and_changes_only_what_it_says():
     assert np.all((gains >= 0.5) & (gains <= 2.0))
     noise = augment(segments, (AddedNoise(0.05),), seed=1, epoch=0, batch=0) - segments
     assert np.all(np.abs(noise).max(axis=1) <= 0.05 * 6 * np.abs(segments).max(axis=1))
+
+
+def test_time_stretch_slows_a_share_of_segments_down_around_their_peak():
+    length = 1024
+    period_samples = 20.0
+    segments = np.sin(2 * np.pi * np.arange(length) / period_samples)[None, :] * np.linspace(1, 3, 400)[:, None]
+    segments[:, 700] = 10.0  # each segment's peak, which a stretch must hold
+    stretched = augment(segments, (TimeStretch(probability=0.5, max_factor=8.0),), seed=3, epoch=0, batch=0)
+    assert np.array_equal(stretched, augment(segments, (TimeStretch(0.5, 8.0),), seed=3, epoch=0, batch=0))
+    changed = ~np.all(np.isclose(stretched, segments), axis=1)
+    assert 160 < changed.sum() < 240
+    # A stretch by a factor k turns the 20-sample period into 20 k: on average over k log-uniform
+    # in [1, 8], 0.42 of the zero crossings are left, and never fewer than an eighth.
+    crossings = np.count_nonzero(np.diff(np.sign(stretched), axis=1), axis=1)[changed]
+    original = np.count_nonzero(np.diff(np.sign(segments[0])))
+    assert np.all(crossings <= original + 2) and np.all(crossings >= original / 8 - 2)
+    assert 0.3 < crossings.mean() / original < 0.55
+    assert np.all(np.abs(stretched[changed]).max(axis=1) > 5.0)
