@@ -182,13 +182,15 @@ class ModelDirectory:
                 raise SeisclipError(f"sha256 differs from the manifest's {key}: the file changed after training",
                                     path)
 
-    def definition_is_trusted(self) -> bool:
-        """Whether definition.py is byte for byte a definition script of the working folder or
-        the project's folder."""
+    def trusted_script(self) -> Path | None:
+        """The definition script of the working folder or the project's folder that definition.py
+        is byte for byte, if any."""
         recorded = self.manifest.definition_sha256
-        folders = {Path.cwd().resolve(), PROJECT_FOLDER}
-        return any(sha256_file(script) == recorded for folder in folders
-                   for script in sorted(folder.glob("create_and_train_model_*.py")))
+        for folder in dict.fromkeys((Path.cwd().resolve(), PROJECT_FOLDER)):
+            for script in sorted(folder.glob("create_and_train_model_*.py")):
+                if sha256_file(script) == recorded:
+                    return script
+        return None
 
     def load(self, trust_definition: bool = False) -> LoadedModel:
         """The network, checked to agree with the manifest: windows ``(L, channels)`` to ``(L,)``, or
@@ -197,13 +199,14 @@ class ModelDirectory:
         from .quiet_tensorflow import keras
 
         self.check_files()
-        trusted = trust_definition or self.definition_is_trusted()
+        script = self.trusted_script()
+        trusted = trust_definition or script is not None
         needs_code = sorted(self.custom_names)
         if needs_code and not trusted:
             raise SeisclipError(f"the model's inputs need {', '.join(needs_code)} from its {DEFINITION_COPY}, which "
                                 "matches no definition script here: add --trust-definition if you trust its code",
                                 self.path)
-        module = self._import_definition() if trusted else None
+        module = self._import_definition(script.parent if script else Path.cwd()) if trusted else None
         path = self.path / MODEL_FILE
         try:
             network = keras.models.load_model(path, safe_mode=True)
@@ -220,9 +223,11 @@ class ModelDirectory:
         custom = {name: getattr(module, name) for name in needs_code}
         return LoadedModel(self, network, custom)
 
-    def _import_definition(self):
+    def _import_definition(self, scripts_folder: Path):
         """Import the model's own copy of its definition script, so that what it registers with
-        Keras (custom layers) is known; its ``__main__`` block does not run."""
+        Keras (custom layers) is known; its ``__main__`` block does not run. A definition may import
+        another's choices (def005 imports def004's), so ``scripts_folder``, where the script it
+        matches lies, is on the import path meanwhile, as the script's own folder was in training."""
         source = self.path / DEFINITION_COPY
         # One import per definition: two model directories of the same name, or a definition
         # changed since, must not share one.
@@ -233,11 +238,14 @@ class ModelDirectory:
         spec = importlib.util.spec_from_file_location(module_name, source)
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
+        sys.path.insert(0, str(scripts_folder))
         try:
             spec.loader.exec_module(module)
         except Exception as exc:   # whatever the script raises, it is this model directory's problem
             del sys.modules[module_name]
             raise SeisclipError(f"cannot import the model's definition: {_one_line(exc)}", source) from None
+        finally:
+            sys.path.remove(str(scripts_folder))
         missing = [name for name in self.custom_names if not callable(getattr(module, name, None))]
         if missing:
             raise SeisclipError(f"definition has no function {missing[0]!r}, which the model's inputs need", source)

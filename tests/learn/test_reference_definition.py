@@ -108,6 +108,32 @@ def test_the_reference_restores_through_the_cli_with_a_window_longer_than_its_tr
         assert np.all(np.abs(restored[clipped, 3]) <= 10 * level)
 
 
+def test_a_definition_that_imports_def004s_choices_restores_from_any_working_folder(tmp_path):
+    """def005 imports def004's loss and optimizer. Its model, trusted as the project's own def005,
+    must load from a folder where no definition script lies and the training folder is not on the
+    import path."""
+    root = tmp_path / "training"
+    generate_demo_bank(root / "bank", root / "outfiles_contents_reordered.txt", n_files=40, seed=BANK_SEED,
+                       progress=False)
+    (root / "outfiles").symlink_to("bank")
+    done = sh(root, REPO_ROOT / "run_select_training_samples.sh", str(LENGTH), "300", "ref")
+    assert done.returncode == 0, done.stderr
+    for name in ("run_create_and_train_model.sh", "create_and_train_model_def004.py", "create_and_train_model_def005.py"):
+        shutil.copy(REPO_ROOT / name, root)
+    done = sh(root, root / "run_create_and_train_model.sh", str(LENGTH), SET, "def005", "--epochs", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    truth = synthetic_seismogram(np.random.default_rng(RECORD_SEED), 1000)
+    level = int(0.5 * np.abs(truth).max())
+    (elsewhere / "record.txt").write_text("".join(f"{value}\n" for value in np.clip(truth, -level, level).tolist()))
+    done = seisclip(elsewhere, "restore", "record.txt", "--model", str(root / "models" / f"{SET}_def005"),
+                    "--out", "restored.txt")
+    assert done.returncode == 0, done.stderr
+    restored = np.loadtxt(elsewhere / "restored.txt", comments="#")
+    assert np.any(np.abs(restored[restored[:, 2] != 0, 3]) > level)
+
+
 def test_restoring_a_record_that_rests_beyond_its_clip_level_warns_which_side_and_how_much(trained):
     root, model = trained
     truth = synthetic_seismogram(np.random.default_rng(RECORD_SEED + 2), 3000)
