@@ -74,10 +74,11 @@ class AddedNoise(_Recorded):
 @dataclass(frozen=True)
 class TimeStretch(_Recorded):
     """Slow segments down: with this probability, a segment is replaced by a stretch of
-    ``1 / factor`` of it at a random place holding its peak, interpolated by a cubic spline back to the full length,
-    ``factor`` drawn log-uniformly from [1, max_factor]. Periods grow by the factor, so runs of
-    clipped samples lengthen: teleseismic records clip in runs of 64 to 600 samples at 40 Hz, which
-    windows of a bank of mostly short-period records rarely hold."""
+    ``1 / factor`` of it at a random place holding its peak, interpolated by a cubic spline back to
+    the full length, ``factor`` drawn log-uniformly from [1, max_factor]. Periods grow by the
+    factor, so runs of clipped samples lengthen: teleseismic records clip in runs of 64 to 600
+    samples at 40 Hz, which windows of a bank of mostly short-period records rarely hold (def005
+    uses it)."""
 
     probability: float = 0.5
     max_factor: float = 8.0
