@@ -17,7 +17,6 @@ predictions: HEATMAP_BINS bins over the record's range, red dots whose opacity g
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 from dataclasses import replace
@@ -92,9 +91,9 @@ def predict_like_the_group(record_path: str, model_path: str, length: int | None
                            heatmap: bool = False, show: bool = False, overwrite: bool = False) -> tuple[str, str]:
     """Restore a labelled record as the group's prediction scripts did; write the restored record
     and the PNG beside it; return their paths."""
-    from ..fsio import atomic_files, output_lock, refuse_existing, remove_stale_temporaries
+    from ..fsio import refuse_existing
     from .records import read_clipped_record
-    from .windows import ModelRestorer, combine_window_estimates, format_restored, plot_restoration
+    from .windows import ModelRestorer, combine_window_estimates, plot_restoration, write_restoration
 
     model = open_group_model(model_path, sbrl)
     stem = f"{record_path}.{model.name}.{'mean_heatmap' if heatmap else 'mean'}"
@@ -111,13 +110,7 @@ def predict_like_the_group(record_path: str, model_path: str, length: int | None
                                                    f"(mean of {windows} windows)")
     if heatmap and windows:
         add_heatmap(figure, record, stacked)
-    image = io.BytesIO()
-    figure.savefig(image, format="png", dpi=100)
-    with output_lock(output, "restored record"):
-        remove_stale_temporaries(plot)
-        with atomic_files([output, plot], overwrite=overwrite) as (output_temporary, plot_temporary):
-            output_temporary.write_bytes(format_restored(record, restoration))
-            plot_temporary.write_bytes(image.getvalue())
+    write_restoration(record, restoration, figure, output, plot, overwrite)
     print(f"restored {int(record.clipped.sum())} clipped samples of {record.values.size} with {model.name}: mean of "
           f"{windows} windows -> {output}, {plot}", file=sys.stderr)
     if show:

@@ -370,6 +370,18 @@ def plot_restoration(record: ClippedRecord, restoration: Restoration, title: str
     return figure
 
 
+def write_restoration(record: ClippedRecord, restoration: Restoration, figure, output: str, plot: str,
+                      overwrite: bool) -> None:
+    """Write the restored record (:func:`format_restored`) and its figure as a PNG, both or neither."""
+    image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=100)
+    with output_lock(output, "restored record"):
+        remove_stale_temporaries(plot)
+        with atomic_files([output, plot], overwrite=overwrite) as (output_temporary, plot_temporary):
+            output_temporary.write_bytes(format_restored(record, restoration))
+            plot_temporary.write_bytes(image.getvalue())
+
+
 def restore_file(record_path: str, method: str = "hybrid", model_dir: str | None = None, output: str | None = None,
                  plot: str | None = None, stride: int | None = None, combine: str = "median",
                  labelled: bool | None = None, clip_counts: float | None = None, tolerance: float = 0.0,
@@ -402,13 +414,7 @@ def restore_file(record_path: str, method: str = "hybrid", model_dir: str | None
 
     name = restorer.name if restorer else method
     figure = plot_restoration(record, restoration, f"{os.path.basename(record_path)} restored by {name}")
-    image = io.BytesIO()
-    figure.savefig(image, format="png", dpi=100)
-    with output_lock(output, "restored record"):
-        remove_stale_temporaries(plot)
-        with atomic_files([output, plot], overwrite=overwrite) as (output_temporary, plot_temporary):
-            output_temporary.write_bytes(format_restored(record, restoration))
-            plot_temporary.write_bytes(image.getvalue())
+    write_restoration(record, restoration, figure, output, plot, overwrite)
     check = f", self-check kept {restoration.kept:.0%}" if restorer and restorer.self_check else ""
     print(f"restored {int(record.clipped.sum())} clipped samples in {len(runs_of(record.clipped))} runs of "
           f"{record.values.size} with {name}: {restoration.windows} windows{check}, {restoration.seconds:.2f} s "
