@@ -42,6 +42,29 @@ class ClipConsistent(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="seisclip")
+class ExcessOfChannel(keras.layers.Layer):
+    """``[amount, window] -> amount + max(sign(status) * (window[..., channel] - clipped), 0)``: the
+    amount a channel's estimate (the spline's, say) lies beyond the clipped samples, plus the
+    network's own. ``amount`` is ``(batch, L, 1)``, ``window`` the inputs ``(batch, L, channels)``
+    whose first two channels are the clipped samples and their status; the result is ``(batch, L)``."""
+
+    def __init__(self, channel: int, **kwargs):
+        super().__init__(**kwargs)
+        self.channel = int(channel)
+
+    def call(self, inputs):
+        amount, window = inputs
+        clipped, status, estimate = window[..., 0], window[..., 1], window[..., self.channel]
+        return amount[..., 0] + ops.maximum(ops.sign(status) * (estimate - clipped), 0.0)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0][:2]
+
+    def get_config(self):
+        return {**super().get_config(), "channel": self.channel}
+
+
+@keras.saving.register_keras_serializable(package="seisclip")
 class PadToMultiple(keras.layers.Layer):
     """Zero-pads the time axis of ``(batch, L, channels)`` at its end to a multiple of ``multiple``."""
 

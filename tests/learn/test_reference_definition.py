@@ -7,13 +7,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from seisclip.bank.synthetic import generate_demo_bank, synthetic_seismogram
-from seisclip.learn.layers import ClipConsistent, CropToLengthOf, PadToMultiple
+from seisclip.learn.layers import ClipConsistent, CropToLengthOf, ExcessOfChannel, PadToMultiple
+from seisclip.learn.networks import clip_consistent_unet
 from seisclip.learn.quiet_tensorflow import keras
 
 from conftest import REPO_ROOT, seisclip, sh
@@ -32,6 +34,31 @@ def test_clip_consistent_output_passes_unclipped_samples_and_bounds_clipped_ones
     np.testing.assert_array_equal(restored[0, [0, 3]], clipped[0, [0, 3]])
     np.testing.assert_array_equal(restored[0, [1, 4]], [4.0, -1.5])
     np.testing.assert_array_equal(restored[0, [2, 5]], [10.0, -10.0])
+
+
+def test_the_excess_of_a_channel_is_how_far_its_estimate_lies_beyond_the_clipped_samples():
+    # Channels: clipped, status, an estimate; the estimate of the third sample falls short of its level.
+    window = np.array([[[0.3, 0, 0.9], [1.0, 1, 1.6], [1.0, 1, 0.7], [-1.0, -1, -1.25]]], dtype=np.float32)
+    amount = np.array([[[0.5], [0.25], [0.5], [-0.25]]], dtype=np.float32)
+    excess = keras.ops.convert_to_numpy(ExcessOfChannel(2)([amount, window]))
+    np.testing.assert_allclose(excess, [[0.5, 0.85, 0.5, 0.0]], rtol=1e-6)
+
+
+def test_a_unet_starting_from_a_channel_returns_its_estimate_untrained_and_reloads(tmp_path):
+    rng = np.random.default_rng(7)
+    truth = 1.8 * np.sin(np.linspace(0, 12, 200)) + 0.1 * rng.standard_normal(200)
+    clipped, status = np.clip(truth, -1, 1), np.sign(truth) * (np.abs(truth) > 1)
+    estimate = np.where(status != 0, 0.8 * truth + 0.1 * status, clipped)   # within the clip level at some samples
+    window = np.stack([clipped, status, estimate], axis=-1)[None].astype(np.float32)
+    model = clip_consistent_unet((4, 8), 3, 3, name="starting", starting_from_channel=2)
+    restored = model.predict(window, verbose=0)[0]
+    expected = np.where(status * (estimate - clipped) > 0, estimate, clipped)
+    np.testing.assert_allclose(restored, expected, atol=1e-6)
+    with warnings.catch_warnings():   # Keras's own saving code under NumPy 2, nothing of ours
+        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+        model.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_array_equal(reloaded.predict(window, verbose=0)[0], restored)
 
 
 @pytest.mark.parametrize("length", [1, 31, 32, 33, 1000])
