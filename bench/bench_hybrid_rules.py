@@ -24,6 +24,13 @@ The rules besides ``hybrid``:
 * ``short rough runs: nearer the clip``: against the network's overshoot on short runs, a rough
   run of at most SHORT_RUN samples gets whichever of the hybrid and the spline lies nearer its
   clip level;
+* ``smooth runs: spline doubted against the higher of network and POCS``: against the spline's
+  overshoot on long smooth runs, a smooth run's spline is doubted (DOUBTED_SPLINE_SHARE) where it
+  rises DOUBT_AGAINST_HIGHER times as far beyond the clip level as the higher of the network and
+  POCS, instead of SPLINE_DOUBT_RATIO times as far as their blend;
+* ``few clipped samples: single samples left``: against the network's overshoot of a sample
+  barely past the clip level, in a record with at most FEW_CLIPPED clipped samples a rough run
+  of one sample is left at its clip level;
 * ``hybrid, self-checked``: the choice made on the record itself: the hybrid's departure from
   the clipped input, shrunk by :func:`~seisclip.restore.baselines.self_check_factor`, which
   clips the record again about as deep and keeps the share of the hybrid that restores those
@@ -43,12 +50,15 @@ from seisclip.learn.models import load_any_model
 from seisclip.restore.baselines import enforce_clip_consistency, self_check_factor
 from seisclip.restore.compare import family_of, family_scores
 from seisclip.restore.evaluation import DEFAULT_CLIP_LEVELS, ClippedSet, SignalScore, read_records, record_rows
-from seisclip.restore.hybrid import blend_for_rough_runs, combine_by_smoothness, smooth_runs
+from seisclip.restore.hybrid import (DOUBTED_SPLINE_SHARE, blend_by_shares, blend_for_rough_runs, combine_by_smoothness,
+                                     smooth_runs, spline_shares)
 from seisclip.restore.records import ClippedRecord
 from seisclip.restore.windows import ModelRestorer, restore_record
 
 LONG_RUN = 150
 SHORT_RUN = 2
+DOUBT_AGAINST_HIGHER = 2.0
+FEW_CLIPPED = 3
 POOLED_LEVELS = (0.4, 0.7)
 
 
@@ -99,6 +109,29 @@ def short_rough_nearer_clip(case: Case) -> np.ndarray:
     return np.where(short_rough, nearer, shipped)
 
 
+def doubted_against_higher(case: Case) -> np.ndarray:
+    record = case.record
+    blend = blend_for_rough_runs(case.network, case.pocs)
+    shares = spline_shares(record.values, record.status, record.clip_high, record.clip_low, case.spline, blend)
+    for start, stop in runs_of(record.status != 0):
+        if shares[start] != 1.0:
+            continue
+        side, level = (1.0, record.clip_high) if record.status[start] > 0 else (-1.0, record.clip_low)
+        spline_excess = float(np.max(side * (case.spline[start:stop] - level)))
+        higher_excess = max(float(np.max(side * (other[start:stop] - level))) for other in (case.network, case.pocs))
+        if spline_excess > 0 and spline_excess >= DOUBT_AGAINST_HIGHER * max(higher_excess, 0.0):
+            shares[start:stop] = DOUBTED_SPLINE_SHARE
+    return blend_by_shares(record.values, record.status, record.clip_high, record.clip_low, shares, case.spline, blend)
+
+
+def few_clipped_single_samples_left(case: Case) -> np.ndarray:
+    estimate = hybrid(case)
+    if np.count_nonzero(case.record.status) <= FEW_CLIPPED:
+        single_rough = ~case.smooth & (case.run_length == 1)
+        estimate = np.where(single_rough, case.record.values, estimate)
+    return estimate
+
+
 def self_checked_hybrid(case: Case) -> np.ndarray:
     values = case.record.values
     return values + case.self_check_factor * (hybrid(case) - values)
@@ -119,6 +152,8 @@ RULES: dict[str, Callable[[Case], np.ndarray]] = {
     "rough runs: 0.7 network + 0.3 spline": on_rough_runs(lambda case: 0.7 * case.network + 0.3 * case.spline),
     "long smooth runs: mean": long_smooth_mean,
     "short rough runs: nearer the clip": short_rough_nearer_clip,
+    "smooth runs: spline doubted against the higher of network and POCS": doubted_against_higher,
+    "few clipped samples: single samples left": few_clipped_single_samples_left,
     "hybrid, self-checked": self_checked_hybrid,
 }
 
