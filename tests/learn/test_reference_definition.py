@@ -1,6 +1,6 @@
 """def004, the reference network, and def003 before it: consistent by construction, fully
 convolutional, trained on generated seismograms, restoring through the CLI with windows longer
-than they trained on; def004's loss."""
+than they trained on; def004's loss and def011's."""
 
 from __future__ import annotations
 
@@ -83,6 +83,20 @@ def test_def004s_loss_is_each_windows_error_as_a_share_of_the_clipped_inputs():
     restored, left_as_is = 0.30 / 12, 1.29 / 12
     np.testing.assert_allclose(value, [restored / (left_as_is + 0.05**2), 0.0], rtol=1e-6)
 
+
+
+def test_def011s_loss_weighs_an_estimate_beyond_the_truth_three_times(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO_ROOT))   # def011 imports def004's choices by module name
+    spec = importlib.util.spec_from_file_location("def011_definition", REPO_ROOT / "create_and_train_model_def011.py")
+    definition = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(definition)
+    truth = np.array([[0.2, 1.5, 2.0, -1.2, 0.5]], dtype=np.float32)
+    status = np.array([[0, 1, 1, -1, 0]], dtype=np.float32)
+    # 0.1 short of 1.5, 0.5 beyond 2.0, and 0.2 short of -1.2 (towards zero, so not beyond it).
+    prediction = np.array([[0.2, 1.4, 2.5, -1.0, 0.5]], dtype=np.float32)
+    value = keras.ops.convert_to_numpy(definition.loss(np.stack([truth, status], axis=-1), prediction))
+    restored, left_as_is = (0.1**2 + 3 * 0.5**2 + 0.2**2) / 12, 1.29 / 12
+    np.testing.assert_allclose(value, [restored / (left_as_is + 0.05**2)], rtol=1e-6)
 
 @pytest.fixture(scope="module", params=["def003", "def004"])
 def trained(request, tmp_path_factory) -> tuple[Path, Path]:
