@@ -70,10 +70,18 @@ def test_padding_to_a_multiple_is_undone_by_cropping(length):
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(CropToLengthOf()([padded, x])), x)
 
 
-def test_def004s_loss_is_each_windows_error_as_a_share_of_the_clipped_inputs():
-    spec = importlib.util.spec_from_file_location("def004_definition", REPO_ROOT / "create_and_train_model_def004.py")
+def definition_module(name: str, monkeypatch):
+    """The project's create_and_train_model_<name>.py, imported as a module (the definitions it
+    imports its choices from found beside it)."""
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+    spec = importlib.util.spec_from_file_location(f"{name}_definition", REPO_ROOT / f"create_and_train_model_{name}.py")
     definition = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(definition)
+    return definition
+
+
+def test_def004s_loss_is_each_windows_error_as_a_share_of_the_clipped_inputs(monkeypatch):
+    definition = definition_module("def004", monkeypatch)
     # Clip-normalised windows: the second has nothing clipped.
     truth = np.array([[0.2, 1.5, 2.0, -1.2, 0.5], [0.1, -0.3, 0.9, 0.4, 0.0]], dtype=np.float32)
     status = np.array([[0, 1, 1, -1, 0], [0, 0, 0, 0, 0]], dtype=np.float32)
@@ -84,12 +92,8 @@ def test_def004s_loss_is_each_windows_error_as_a_share_of_the_clipped_inputs():
     np.testing.assert_allclose(value, [restored / (left_as_is + 0.05**2), 0.0], rtol=1e-6)
 
 
-
 def test_def011s_loss_weighs_an_estimate_beyond_the_truth_three_times(monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO_ROOT))   # def011 imports def004's choices by module name
-    spec = importlib.util.spec_from_file_location("def011_definition", REPO_ROOT / "create_and_train_model_def011.py")
-    definition = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(definition)
+    definition = definition_module("def011", monkeypatch)
     truth = np.array([[0.2, 1.5, 2.0, -1.2, 0.5]], dtype=np.float32)
     status = np.array([[0, 1, 1, -1, 0]], dtype=np.float32)
     # 0.1 short of 1.5, 0.5 beyond 2.0, and 0.2 short of -1.2 (towards zero, so not beyond it).
@@ -97,6 +101,7 @@ def test_def011s_loss_weighs_an_estimate_beyond_the_truth_three_times(monkeypatc
     value = keras.ops.convert_to_numpy(definition.loss(np.stack([truth, status], axis=-1), prediction))
     restored, left_as_is = (0.1**2 + 3 * 0.5**2 + 0.2**2) / 12, 1.29 / 12
     np.testing.assert_allclose(value, [restored / (left_as_is + 0.05**2)], rtol=1e-6)
+
 
 @pytest.fixture(scope="module", params=["def003", "def004"])
 def trained(request, tmp_path_factory) -> tuple[Path, Path]:
