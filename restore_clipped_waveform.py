@@ -2,7 +2,9 @@
 """Restore the clipped samples of a record with a trained model (or a classic baseline).
 
     python restore_clipped_waveform.py --input_file record.txt --model_dir models/set00001_256_40000_def002 \
-        [--output_file record.restored.txt] [--plot_file record.restored.png] [--method hybrid|model|spline|pocs|aspade]
+        [--output_file record.restored.txt] [--plot_file record.restored.png] [--method METHOD]
+
+METHOD is one of seisclip.restore.registry's methods, its recommended one by default.
 
 Writes `index value status restored spread` lines and a PNG plot; see `seisclip restore --help`.
 The group's prediction flags work too: --ASCIIlabelledwaveform FILE, --modeldir DIR --modelname NAME
@@ -15,7 +17,7 @@ from seisclip.arguments import ArgumentParser, run_guarded
 from seisclip.cli import add_restore_options
 from seisclip.errors import SeisclipError
 from seisclip.restore.group_scripts import add_group_model_flags, group_model_path
-from seisclip.restore.windows import restore_file
+from seisclip.restore.single import restore_file
 
 
 def main() -> int:

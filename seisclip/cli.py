@@ -113,7 +113,7 @@ def _restore(args: argparse.Namespace) -> int:
     if not args.records and args.records_from is None:
         raise SeisclipError("no record to restore: give RECORD… or --records-from FILE")
     if args.out_dir is None and len(args.records) == 1 and args.records_from is None:
-        from .restore.windows import restore_file
+        from .restore.single import restore_file
 
         from .restore.seismic import is_seismic_file
 
@@ -144,13 +144,13 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _verify_restorations(args: argparse.Namespace) -> int:
-    from .restore.archive import verify_restorations
+    from .restore.ledger import verify_restorations
 
     return verify_restorations(args.out_dir)
 
 
 def _merge_restorations(args: argparse.Namespace) -> int:
-    from .restore.archive import merge_restorations
+    from .restore.ledger import merge_restorations
 
     return merge_restorations(args.out_dirs, args.out)
 
@@ -164,12 +164,11 @@ def add_trust_option(parser: argparse.ArgumentParser, flag: Callable[[str], str]
 def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], str]) -> None:
     """Options shared by ``seisclip restore`` and restore_clipped_waveform.py; ``flag`` spells
     each option's name in the command's style."""
-    parser.add_argument(flag("method"), dest="method", choices=("hybrid", "model", "spline", "pocs", "aspade"),
-                        default="hybrid",
-                        help="hybrid (default, the one to use): the model's network blended with POCS, and the cubic "
-                             "spline on the clipped runs where the record is smooth (mostly the blend where the spline "
-                             "rises far above it); model: the network alone; or a classic "
-                             "method: cubic spline, POCS or A-SPADE (docs/restoration.md)")
+    from .restore.registry import RECOMMENDED, REGISTRY
+
+    parser.add_argument(flag("method"), dest="method", choices=tuple(REGISTRY), default=RECOMMENDED,
+                        help=f"default {RECOMMENDED}, the one to use; " + "; ".join(
+                            f"{entry.name}: {entry.summary}" for entry in REGISTRY.values()) + " (docs/restoration.md)")
     parser.add_argument(flag("window"), dest="window", type=positive_int, default=None,
                         help="window length for a fully convolutional model (default 4096 or its L if longer); "
                              "other models take windows of their L only")

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..bank.settings import DEFAULT_SAMPLING_RATE
 from ..errors import SeisclipError
-from ..fsio import output_lock, sha256_file, write_file_atomic
+from ..fsio import output_lock, sha256_bytes, sha256_file, write_file_atomic
 from ..provenance import check_fields, dump_json, read_manifest, run_record, utc_now
 from .model_dir import LoadedModel, representation_of
 
@@ -141,6 +141,51 @@ class AdoptedModel:
     def description(self) -> str:
         kind = "SavedModel" if self.model_format == "savedmodel" else "legacy HDF5 model"
         return f"adopted {kind}, {self.scaling}-scaled{', sbrl' if self.sbrl else ''}"
+
+    @property
+    def definition_name(self) -> str:
+        """No definition: its name."""
+        return self.name
+
+    def sha256(self) -> str:
+        """The sha256 of the list of its files with theirs."""
+        listing = "".join(f"{name}\0{digest}\n" for name, digest in sorted(model_files(self.path).items()))
+        return sha256_bytes(listing.encode())
+
+    def files_key(self) -> dict[str, Any]:
+        return {"files": model_files(self.path), "scaling": self.scaling, "sbrl": self.sbrl}
+
+    def manifest_json(self) -> dict[str, Any]:
+        return self.manifest or {}
+
+    def model_columns(self, parameter_count: int | None) -> dict[str, Any]:
+        """No training on record: its description only."""
+        return {"definition": self.description,
+                "parameters": self.manifest_json().get("model_parameters", parameter_count),
+                "epochs": None, "training_s": None, "test_mse": None, "test_mae": None, "test_mse_clipped": None}
+
+    def summary_lines(self) -> list[str]:
+        """What its manifest records."""
+        if self.manifest is None:
+            raise SeisclipError("a model of the group's own scripts with no manifest: run `seisclip adopt-model` "
+                                "to record how it is fed", self.path)
+        parameters = self.manifest["parameters"]
+        return [f"{self.name}: {self.description}, adopted {self.manifest.get('adopted_utc')}: "
+                f"L={parameters.get('segment_length')}, inputs {', '.join(self.inputs)}, "
+                f"{self.manifest.get('model_parameters')} parameters; no training on record"]
+
+    def training_record(self, command: str):
+        raise SeisclipError(f"a model of the group's own scripts: nothing recorded which segments trained it, so "
+                            f"there is nothing to {command} (restore, evaluate --records and compare use it)", self.path)
+
+    def fed_as_group_scripts(self, sbrl: bool) -> "AdoptedModel":
+        """Without a manifest, fed as ``sbrl`` says; with one, as it records, which ``sbrl`` must agree with."""
+        if self.manifest is None:
+            return replace(self, scaling="none", sbrl=True) if sbrl else self
+        if self.sbrl != sbrl:
+            raise SeisclipError(f"{self.manifest_path} says the model was trained {'with' if self.sbrl else 'without'} "
+                                f"sbrl; {'add' if self.sbrl else 'drop'} --sbrl", self.path)
+        return self
 
     def check_files(self) -> None:
         """Every file matches the sha256 its manifest records (nothing to check without one)."""

@@ -132,6 +132,58 @@ class ModelDirectory:
         return representation_of(self, custom or {})
 
     @property
+    def description(self) -> str:
+        return f"seisclip model of definition {self.manifest.definition}"
+
+    @property
+    def definition_name(self) -> str:
+        return self.manifest.definition
+
+    def sha256(self) -> str:
+        """The sha256 of ``model.keras``."""
+        return sha256_file(self.path / MODEL_FILE)
+
+    def files_key(self) -> dict[str, Any]:
+        return {"manifest_sha256": sha256_file(self.manifest_path), "model_sha256": self.sha256()}
+
+    def manifest_json(self) -> dict[str, Any]:
+        return self.manifest.to_json()
+
+    def model_columns(self, parameter_count: int | None) -> dict[str, Any]:
+        manifest, metrics = self.manifest, self.test_metrics
+        return {
+            "definition": manifest.definition,
+            "parameters": parameter_count if manifest.model_parameters is None else manifest.model_parameters,
+            "epochs": manifest.parameters.epochs if manifest.epochs_trained is None else manifest.epochs_trained,
+            "training_s": manifest.wall_time_s,
+            "test_mse": metrics["mse"],
+            "test_mae": metrics["mae"],
+            "test_mse_clipped": metrics.get("mse_clipped_samples"),
+        }
+
+    def summary_lines(self) -> list[str]:
+        manifest = self.manifest
+        parameters, counts, metrics = manifest.parameters, manifest.segment_counts, manifest.test_metrics
+        augmentation = ", ".join(step.get("step", "?") for step in parameters.augmentation) or "none"
+        return [f"{manifest.model_name}: definition {manifest.definition} on {manifest.index_file}, "
+                f"L={parameters.segment_length}, sbrl={parameters.sbrl}, {parameters.epochs} epochs, seed {manifest.seed}",
+                f"  inputs: {', '.join(self.inputs)}; normalisation {self.normalisation}; augmentation: {augmentation}",
+                f"  segments: {counts['train']} train, {counts['validation']} validation, {counts['test']} test, "
+                f"{counts['index_lines'] - counts['used']} skipped",
+                f"  test MSE {metrics['mse']:.5f}, MAE {metrics['mae']:.5f}; "
+                f"clipped input left unchanged: MSE {metrics['clipped_input_mse']:.5f}"]
+
+    def training_record(self, command: str) -> "ModelDirectory":
+        return self
+
+    def fed_as_group_scripts(self, sbrl: bool) -> "ModelDirectory":
+        """Its manifest says how it is fed: ``sbrl`` must agree."""
+        if self.sbrl != sbrl:
+            raise SeisclipError(f"{self.manifest_path} says the model was trained {'with' if self.sbrl else 'without'} "
+                                f"sbrl; {'add' if self.sbrl else 'drop'} --sbrl", self.path)
+        return self
+
+    @property
     def test_metrics(self) -> dict[str, Any]:
         return self.manifest.test_metrics
 

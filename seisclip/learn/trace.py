@@ -6,16 +6,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import SeisclipError
 from ..fsio import sha256_file
-from .adopted import AdoptedModel, is_adopted_model
-from .model_dir import ModelDirectory
-
-
-def _refuse_adopted(model_dir: str, command: str) -> None:
-    if is_adopted_model(model_dir):
-        raise SeisclipError(f"a model of the group's own scripts: nothing recorded which segments trained it, so "
-                            f"there is nothing to {command} (restore, evaluate --records and compare use it)", model_dir)
+from .models import open_model
 
 
 def _check_hash(path: str | None, expected: str | None, what: str, folder: str) -> str | None:
@@ -35,8 +27,7 @@ def _check_hash(path: str | None, expected: str | None, what: str, folder: str) 
 def trace_model(model_dir: str, split: str | None = None, check: bool = True) -> int:
     """Print every segment of the model's index file with its split (tab-separated) to stdout;
     report on stderr whether the index and every waveform file still have their recorded hashes."""
-    _refuse_adopted(model_dir, "trace")
-    directory = ModelDirectory.open(model_dir)
+    directory = open_model(model_dir).training_record("trace")
     files = directory.files
     print("# " + "\t".join(["index_line", "split", "istart", "rscale", "path"]))
     for row in directory.segment_rows():
@@ -71,26 +62,6 @@ def trace_model(model_dir: str, split: str | None = None, check: bool = True) ->
 def summarise_model(model_dir: str) -> int:
     """Print what a model is, what trained it and how it scored on its test split (of an adopted
     model: what its manifest records)."""
-    if is_adopted_model(model_dir):
-        adopted = AdoptedModel.open(model_dir)
-        if adopted.manifest is None:
-            raise SeisclipError("a model of the group's own scripts with no manifest: run `seisclip adopt-model` "
-                                "to record how it is fed", model_dir)
-        parameters = adopted.manifest["parameters"]
-        print(f"{adopted.name}: {adopted.description}, adopted {adopted.manifest.get('adopted_utc')}: "
-              f"L={parameters.get('segment_length')}, inputs {', '.join(adopted.inputs)}, "
-              f"{adopted.manifest.get('model_parameters')} parameters; no training on record")
-        return 0
-    directory = ModelDirectory.open(model_dir)
-    manifest = directory.manifest
-    parameters, counts, metrics = manifest.parameters, manifest.segment_counts, manifest.test_metrics
-    print(f"{manifest.model_name}: definition {manifest.definition} on {manifest.index_file}, "
-          f"L={parameters.segment_length}, sbrl={parameters.sbrl}, {parameters.epochs} epochs, seed {manifest.seed}")
-    augmentation = ", ".join(step.get("step", "?") for step in parameters.augmentation) or "none"
-    print(f"  inputs: {', '.join(directory.inputs)}; normalisation {directory.normalisation}; "
-          f"augmentation: {augmentation}")
-    print(f"  segments: {counts['train']} train, {counts['validation']} validation, {counts['test']} test, "
-          f"{counts['index_lines'] - counts['used']} skipped")
-    print(f"  test MSE {metrics['mse']:.5f}, MAE {metrics['mae']:.5f}; "
-          f"clipped input left unchanged: MSE {metrics['clipped_input_mse']:.5f}")
+    for line in open_model(model_dir).summary_lines():
+        print(line)
     return 0

@@ -35,21 +35,25 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 from .. import __version__
 from ..errors import SeisclipError
 from ..fsio import (atomic_files, fsync_directory, output_lock, read_input, remove_stale_temporaries_under,
-                    sha256_bytes, sha256_file, write_file_atomic)
-from ..provenance import check_fields, dump_json, read_manifest, utc_now
+                    sha256_bytes, write_file_atomic)
+from ..provenance import dump_json, utc_now
+from .inference import ModelRestorer
+from .ledger import RESTORATIONS_FILE, RUN_FILE, RUN_KIND, Ledger
+from .methods import Restoration, RestorationMethod
+from .output import format_restored
 from .records import ClippedRecord, clipped_values, parse_clipped_record
-from .windows import MODEL_METHODS, ModelRestorer, Restoration, format_restored, restore_records
+from .registry import build_method, method_entry
 
-RESTORATIONS_FILE = "restorations.jsonl"
-RUN_FILE = "restore_run.json"
-RUN_KIND = "seisclip restore run"
+if TYPE_CHECKING:
+    from ..learn.models import ModelHandle
+
 #: Records whose windows go through the network together: enough to fill batches of short records,
 #: few enough that a killed run loses little.
 CHUNK_RECORDS = 16
@@ -166,58 +170,6 @@ def _seismic_outputs(job: Job, format_name: str) -> None:
     job.status_output = base.with_name(f"{stem}.restored.status{suffix}")
 
 
-class Ledger:
-    """``restorations.jsonl``: the lines of earlier runs by input path, and this run's lines as
-    they are written."""
-
-    def __init__(self, out_dir: Path):
-        self.path = out_dir / RESTORATIONS_FILE
-        self.lines: dict[str, dict] = {}
-        if self.path.exists():
-            text = self.path.read_text()
-            rows = text.splitlines()
-            for number, row in enumerate(rows, start=1):
-                try:
-                    line = json.loads(row)
-                except json.JSONDecodeError:
-                    if number == len(rows) and not text.endswith("\n"):   # a run killed while writing it
-                        continue
-                    raise SeisclipError("line is not JSON: the file is damaged", self.path, number) from None
-                self.lines[line["input"]] = line
-            if text and not text.endswith("\n"):   # leave no partial line for the next to be appended to
-                self._write(list(self.lines.values()))
-        self.handle = open(self.path, "a")
-
-    def _write(self, lines: list[dict]) -> None:
-        write_file_atomic(self.path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines).encode(),
-                          overwrite=True)
-
-    def ours(self, path: Path) -> bool:
-        """Whether ``path`` is an output some line names: one this command may replace."""
-        text = str(path)
-        return any(text in (line["output"], line.get("status_output")) for line in self.lines.values())
-
-    def unchanged(self, job: Job, settings_sha256: str) -> bool:
-        line = self.lines.get(job.path)
-        if not line or line["input_sha256"] != job.input_sha256 or line["settings_sha256"] != settings_sha256:
-            return False
-        return all(os.path.isfile(line[key]) and sha256_file(line[key]) == line[f"{key}_sha256"]
-                   for key in ("output", "status_output") if line.get(key))
-
-    def append(self, line: dict) -> None:
-        self.lines[line["input"]] = line
-        self.handle.write(json.dumps(line, sort_keys=True) + "\n")
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-
-    def rewrite(self, order: list[str]) -> None:
-        """One line per record, this run's records first in list order, then earlier runs' others."""
-        self.handle.close()
-        listed = set(order)
-        self._write([self.lines[path] for path in order if path in self.lines]
-                    + [line for path, line in self.lines.items() if path not in listed])
-
-
 @dataclass
 class Summary:
     restored: int = 0
@@ -245,8 +197,8 @@ def run_archive(records: list[str], out_dir: str, settings_of: dict[str, Any], r
     if out.exists() and not out.is_dir():
         raise SeisclipError("output folder is a file", out)
     out.mkdir(parents=True, exist_ok=True)
-    restorer, directory = _restorer(settings_of, batch_size, trust_definition)
-    settings = Settings(model_dir=settings_of["model_dir"], model_sha256=_model_sha256(directory), **{
+    method, model = _method(settings_of, batch_size, trust_definition)
+    settings = Settings(model_dir=settings_of["model_dir"], model_sha256=model.sha256() if model else None, **{
         key: settings_of[key] for key in ("method", "window", "stride", "combine", "labelled", "clip_level",
                                           "tolerance", "resample", "self_check")})
     settings_sha256 = settings.sha256()
@@ -263,7 +215,7 @@ def run_archive(records: list[str], out_dir: str, settings_of: dict[str, Any], r
                 list(pool.map(_read, chunk))
                 to_restore = []
                 for job in chunk:
-                    if job.failure is None and ledger.unchanged(job, settings_sha256):
+                    if job.failure is None and ledger.unchanged(job.path, job.input_sha256, settings_sha256):
                         summary.skipped += 1
                         bar.update(1)
                     elif job.failure is None:
@@ -272,8 +224,8 @@ def run_archive(records: list[str], out_dir: str, settings_of: dict[str, Any], r
                             bar.write(f"note: {job.path}: changed since it was restored (its sha256 differs from "
                                       f"{RESTORATIONS_FILE}'s): restored again", file=sys.stderr)
                         to_restore.append(job)
-                list(pool.map(lambda job: _parse(job, settings, directory), to_restore))
-                _restore_chunk([job for job in to_restore if job.failure is None], settings, restorer, pool)
+                list(pool.map(lambda job: _parse(job, settings, model), to_restore))
+                _restore_chunk([job for job in to_restore if job.failure is None], method, model is not None, pool)
                 for job in to_restore:
                     if job.failure is None:
                         _write(job, settings, settings_sha256, ledger)
@@ -299,25 +251,20 @@ def _chunks(items: list[Job], size: int) -> Iterator[list[Job]]:
         yield items[start:start + size]
 
 
-def _restorer(settings_of: dict[str, Any], batch_size: int, trust_definition: bool):
-    if settings_of["method"] not in MODEL_METHODS:
-        return None, None
+def _method(settings_of: dict[str, Any], batch_size: int,
+            trust_definition: bool) -> tuple[RestorationMethod, "ModelHandle | None"]:
+    """The run's method and, for one that needs a model, the model: opened and loaded once."""
+    entry = method_entry(settings_of["method"])
+    if not entry.needs_model:
+        return build_method(entry.name), None
     if settings_of["model_dir"] is None:
-        raise SeisclipError(f"method {settings_of['method']!r} needs a model directory (--model)")
+        raise SeisclipError(f"method {entry.name!r} needs a model directory (--model)")
     from ..learn.models import open_model
 
-    directory = open_model(settings_of["model_dir"])
-    restorer = ModelRestorer.of(directory.load(trust_definition), batch_size=batch_size,
+    model = open_model(settings_of["model_dir"])
+    restorer = ModelRestorer.of(model.load(trust_definition), batch_size=batch_size,
                                 window=settings_of["window"], self_check=settings_of["self_check"])
-    return restorer, directory
-
-
-def _model_sha256(directory) -> str | None:
-    if directory is None:
-        return None
-    from ..learn.models import model_sha256
-
-    return model_sha256(directory)
+    return build_method(entry.name, restorer, settings_of["stride"], settings_of["combine"]), model
 
 
 def _write_run_file(out: Path, every_record: list[str], share: Shard | None, settings: Settings) -> None:
@@ -354,7 +301,7 @@ def _read(job: Job) -> None:
 _SEISMIC_READS = threading.Lock()
 
 
-def _parse(job: Job, settings: Settings, directory) -> None:
+def _parse(job: Job, settings: Settings, model: "ModelHandle | None") -> None:
     """The record's clipped samples: an ASCII record, or each trace of a seismic one (in a worker thread)."""
     from .seismic import check_rate, is_seismic_file, read_seismic
 
@@ -366,7 +313,7 @@ def _parse(job: Job, settings: Settings, directory) -> None:
         with _SEISMIC_READS:
             job.format, traces = read_seismic(job.path)
         _seismic_outputs(job, job.format)
-        model_rate = directory.sampling_rate if directory is not None else None
+        model_rate = model.sampling_rate if model is not None else None
         for trace in traces:
             name = f"{job.path}#{trace.seed_id}"
             record = clipped_values(trace.values, name, settings.clip_level, settings.tolerance)
@@ -394,22 +341,21 @@ def _resampled_with_status(trace, record: ClippedRecord, rate: float):
     return trace, ClippedRecord(record.path, values, status, record.clip_high, record.clip_low)
 
 
-def _restore_chunk(chunk: list[Job], settings: Settings, restorer, pool: ThreadPoolExecutor) -> None:
-    """Restore every record of the chunk: a model's windows all together, a classic method's
-    records in parallel. A record the restoration refuses fails alone."""
+def _restore_chunk(chunk: list[Job], method: RestorationMethod, batched: bool, pool: ThreadPoolExecutor) -> None:
+    """Restore every record of the chunk: a model's windows all together (``batched``), a classic
+    method's records in parallel. A record the restoration refuses fails alone."""
     def restore(job: Job) -> None:
         try:
-            job.restorations = restore_records(job.records, settings.method, restorer, settings.stride,
-                                               settings.combine)
+            job.restorations = method.restore_all(job.records)
         except SeisclipError as exc:
             job.failure = str(exc)
 
-    if restorer is None:
+    if not batched:
         list(pool.map(restore, chunk))
         return
     flat = [record for job in chunk for record in job.records]
     try:
-        restorations = restore_records(flat, settings.method, restorer, settings.stride, settings.combine)
+        restorations = method.restore_all(flat)
     except SeisclipError:   # one record the model cannot take (too short): find it by restoring each alone
         for job in chunk:
             restore(job)
@@ -478,79 +424,3 @@ def _line(job: Job, settings: Settings, settings_sha256: str, digests: dict[Path
     }
 
 
-def read_ledger(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """The lines of ``out_dir``'s restorations.jsonl."""
-    path = Path(out_dir) / RESTORATIONS_FILE
-    lines = []
-    for number, row in enumerate(read_input(path, "restoration log").decode("utf-8", errors="replace").splitlines(), 1):
-        try:
-            line = json.loads(row)
-        except json.JSONDecodeError:
-            raise SeisclipError("line is not JSON: the file is damaged", path, number) from None
-        if not isinstance(line, dict) or not {"input", "input_sha256", "output", "output_sha256"} <= line.keys():
-            raise SeisclipError("line is not a restoration: input, output and their sha256 expected", path, number)
-        lines.append(line)
-    return lines
-
-
-def verify_restorations(out_dir: str) -> int:
-    """``seisclip verify-restorations DIR``: every input and output of the log re-hashed."""
-    from ..bank.verify import report
-
-    lines = read_ledger(out_dir)
-    problems = []
-    for line in lines:
-        for key, what in (("input", "input record"), ("output", "restored record"), ("status_output", "status")):
-            path, recorded = line.get(key), line.get(f"{key}_sha256")
-            if path is None:
-                continue
-            if not os.path.isfile(path):
-                problems.append(f"{path}: {what} not found")
-            elif sha256_file(path) != recorded:
-                problems.append(f"{path}: sha256 differs from the one {RESTORATIONS_FILE} records for this {what}")
-    return report("verify-restorations", problems, f"{len(lines)} restorations of {out_dir}/{RESTORATIONS_FILE}: "
-                                                   "inputs and outputs checked against their recorded sha256")
-
-
-def merge_restorations(out_dirs: list[str], output: str) -> int:
-    """``seisclip merge-restorations DIR… --out FILE``: the shares' logs joined in the order of the
-    record list, once every record of the list is restored exactly once."""
-    runs = []
-    for out_dir in out_dirs:
-        run = read_manifest(Path(out_dir) / RUN_FILE)
-        check_fields(run, Path(out_dir) / RUN_FILE, {"records_sha256": str, "records": list})
-        runs.append((out_dir, run, read_ledger(out_dir)))
-    lists = {run["records_sha256"] for _, run, _ in runs}
-    if len(lists) > 1:
-        raise SeisclipError("the folders restored different record lists (their restore_run.json differ): "
-                            "merge the shares of one run")
-    every_record = runs[0][1]["records"]
-    problems = []
-    shares = [run["shard"] or "1/1" for _, run, _ in runs]
-    counts = {share.split("/")[1] for share in shares}
-    if len(counts) > 1:
-        problems.append(f"the folders were cut into different numbers of shares: {', '.join(sorted(shares))}")
-    else:
-        total = int(counts.pop())
-        expected = {f"{number}/{total}" for number in range(1, total + 1)}
-        problems += [f"share {share} is given twice" for share in sorted({s for s in shares if shares.count(s) > 1})]
-        problems += [f"share {share} is missing" for share in sorted(expected - set(shares))]
-    found: dict[str, list[str]] = {}
-    for out_dir, _, lines in runs:
-        for line in lines:
-            found.setdefault(line["input"], []).append(out_dir)
-    problems += [f"{path}: restored in {len(folders)} folders ({', '.join(folders)})"
-                 for path, folders in found.items() if len(folders) > 1]
-    problems += [f"{path}: not restored in any folder" for path in every_record if path not in found]
-    problems += [f"{path}: restored, but not in the record list" for path in found if path not in set(every_record)]
-    if problems:
-        for problem in problems:
-            print(f"merge-restorations: {problem}", file=sys.stderr)
-        print(f"merge-restorations: {len(problems)} problem(s); nothing written", file=sys.stderr)
-        return 1
-    by_input = {line["input"]: line for _, _, lines in runs for line in lines}
-    write_file_atomic(output, "".join(json.dumps(by_input[path], sort_keys=True) + "\n"
-                                      for path in every_record).encode())
-    print(f"merge-restorations: {len(every_record)} records from {len(runs)} folders, each exactly once -> {output}",
-          file=sys.stderr)
-    return 0

@@ -36,13 +36,12 @@ from .. import __version__
 from ..errors import SeisclipError
 from ..fsio import atomic_directory, output_lock, refuse_existing, sha256_bytes, sha256_file, write_file_atomic
 from ..provenance import dump_json, run_record, source_sha256
-from ..learn.adopted import AdoptedModel, model_files
-from ..learn.model_dir import MODEL_FILE, ModelDirectory
-from ..learn.models import open_model
+from ..learn.models import ModelHandle, open_model
 from .evaluation import UNCHANGED, checked_clip_levels, evaluate_records, titled_png
-from .windows import BASELINES, ModelRestorer
+from .inference import ModelRestorer
+from .registry import method_names
 
-CLASSIC_METHODS = (*BASELINES, UNCHANGED)
+CLASSIC_METHODS = (*method_names(model=False), UNCHANGED)
 #: How the Markdown, the CSV's model column and the plot name the classic methods.
 CLASSIC_LABELS = {"spline": "spline", "pocs": "POCS", "aspade": "A-SPADE", UNCHANGED: UNCHANGED}
 DEFAULT_CACHE = os.path.join("evaluations", "compare_cache")
@@ -73,45 +72,21 @@ class ComparedModel:
     """A model directory given to ``compare``, checked against its manifest, and its label in the table."""
 
     given_path: str
-    directory: ModelDirectory | AdoptedModel
+    directory: ModelHandle
     label: str
 
     @property
     def manifest(self) -> dict[str, Any]:
-        """The manifest as JSON: an adopted model's (``{}`` without one) or a model directory's."""
-        if self.adopted:
-            return self.directory.manifest or {}
-        return self.directory.manifest.to_json()
-
-    @property
-    def adopted(self) -> bool:
-        return isinstance(self.directory, AdoptedModel)
+        """The manifest as JSON (``{}`` for a model without one)."""
+        return self.directory.manifest_json()
 
     def files_key(self) -> dict[str, Any]:
-        """What the model's evaluation depends on, by sha256: its files (and, adopted, how it is fed)."""
-        if self.adopted:
-            return {"files": model_files(self.directory.path), "scaling": self.directory.scaling,
-                    "sbrl": self.directory.sbrl}
-        return {"manifest_sha256": sha256_file(self.directory.manifest_path),
-                "model_sha256": sha256_file(self.directory.path / MODEL_FILE)}
+        """What the model's evaluation depends on, by sha256."""
+        return self.directory.files_key()
 
     def summary(self, parameter_count: int | None) -> dict[str, Any]:
-        """The model's columns: its definition, parameters, epochs trained, training time and test
-        metrics (an adopted model has no training on record: its description only)."""
-        if self.adopted:
-            return {"definition": self.directory.description,
-                    "parameters": self.manifest.get("model_parameters", parameter_count),
-                    "epochs": None, "training_s": None, "test_mse": None, "test_mae": None, "test_mse_clipped": None}
-        manifest, metrics = self.directory.manifest, self.directory.test_metrics
-        return {
-            "definition": manifest.definition,
-            "parameters": parameter_count if manifest.model_parameters is None else manifest.model_parameters,
-            "epochs": manifest.parameters.epochs if manifest.epochs_trained is None else manifest.epochs_trained,
-            "training_s": manifest.wall_time_s,
-            "test_mse": metrics["mse"],
-            "test_mae": metrics["mae"],
-            "test_mse_clipped": metrics.get("mse_clipped_samples"),
-        }
+        """The model's columns: its definition, parameters, epochs trained, training time and test metrics."""
+        return self.directory.model_columns(parameter_count)
 
 
 def open_models(paths: list[str]) -> list[ComparedModel]:
@@ -124,8 +99,7 @@ def open_models(paths: list[str]) -> list[ComparedModel]:
     def unique(names: list[str]) -> bool:
         return len(set(names)) == len(names)
 
-    definitions = [directory.name if isinstance(directory, AdoptedModel) else directory.manifest.definition
-                   for directory in directories]
+    definitions = [directory.definition_name for directory in directories]
     names = [directory.name for directory in directories]
     labels = (definitions if unique(definitions) else names if unique(names)
               else [f"{name}#{position}" for position, name in enumerate(names, 1)])

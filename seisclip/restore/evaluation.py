@@ -32,7 +32,6 @@ from ..bank.ascii import AsciiFolder
 from ..bank.hdf5 import BankSource
 from ..errors import SeisclipError
 from ..fsio import atomic_directory, output_lock, read_input, refuse_existing, sha256_file
-from ..learn.adopted import AdoptedModel
 from ..learn.model_dir import ModelDirectory
 from ..learn.models import open_model
 from ..provenance import dump_json, run_record
@@ -42,8 +41,9 @@ from ..sets.segments import load_segments
 from .aspade import declip_windows
 from .baselines import enforce_clip_consistency, self_checked
 from .hybrid import combine_by_smoothness
+from .inference import ModelRestorer
 from .records import ClippedRecord
-from .windows import BASELINES, METHODS, MODEL_METHODS, ModelRestorer, restore_record
+from .registry import build_method, build_methods, method_names
 
 #: Clip-level bins of 0.1; a bin without clipped samples gets no row.
 BIN_EDGES = np.round(np.linspace(0.0, 1.0, 11), 1)
@@ -90,8 +90,9 @@ def restore_set(clipped: ClippedSet, method: str, restorer: ModelRestorer | None
         return clipped.values.copy()
     if method == "aspade":   # all windows at once
         return self_checked(declip_windows, clipped.values, clipped.status, clipped.clip_counts, -clipped.clip_counts)
-    if method in BASELINES:
-        return np.array([BASELINES[method](v, s, c, -c)
+    if method in method_names(model=False):
+        classic = build_method(method)
+        return np.array([classic.restore(ClippedRecord(method, v, s, c, -c)).restored
                          for v, s, c in zip(clipped.values, clipped.status, clipped.clip_counts)])
     def predict(values, status, clip_high, clip_low):
         # The self-check's clip levels lie about each window's median: scale by the larger side.
@@ -179,11 +180,11 @@ def evaluate(clipped: ClippedSet, restorer: ModelRestorer | None) -> dict[str, l
     def metrics(restored: np.ndarray) -> list[dict]:
         return bin_metrics(clipped.truth, restored, clipped.status, clipped.clip_fraction, clipped.values)
 
-    classic = {method: restore_set(clipped, method) for method in (*BASELINES, UNCHANGED)}
+    classic = {method: restore_set(clipped, method) for method in (*method_names(model=False), UNCHANGED)}
     methods: dict[str, list[dict]] = {}
     if restorer is not None:
         network = restore_set(clipped, "model", restorer)
-        methods["hybrid"] = metrics(np.array([combine_by_smoothness(*signal) for signal in zip(
+        methods["hybrid"] = metrics(np.array([combine_by_smoothness(*signal).restored for signal in zip(
             clipped.values, clipped.status, clipped.clip_counts, -clipped.clip_counts, network, classic["spline"],
             classic["pocs"])]))
         methods["model"] = metrics(network)
@@ -324,9 +325,10 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
     with ``skip_short`` left out. Returns the rows per bin of every method, and one row per record,
     level and method (:func:`record_rows`)."""
 
-    methods = (list(MODEL_METHODS) if restorer else []) + ([*BASELINES, UNCHANGED] if baselines else [])
+    methods = method_names(model=restorer is not None, classic=baselines) + ([UNCHANGED] if baselines else [])
     if not methods:
         raise SeisclipError("nothing to evaluate: no model and no baselines")
+    restoring = build_methods([method for method in methods if method != UNCHANGED], restorer, stride)
     names, truths, statuses, levels, inputs = [], [], [], [], []
     restored: dict[str, list[np.ndarray]] = {method: [] for method in methods}
     for name, truth in (record for path in paths for record in read_records(path)):
@@ -344,15 +346,8 @@ def evaluate_records(paths: list[str], clip_levels: list[float], restorer: Model
             statuses.append(record.status)
             levels.append(fraction)
             inputs.append(record.values)
-            # The hybrid is made of the network's, the spline's and POCS's estimates.
-            wanted = set(methods) | ({"model", "spline", "pocs"} if restorer else set())
-            estimates = {method: restore_record(record, method, restorer, stride).restored
-                         for method in METHODS if method in wanted and method != "hybrid"}
+            estimates = {method: restoring[method].restore(record).restored for method in restoring}
             estimates[UNCHANGED] = record.values
-            if restorer:
-                estimates["hybrid"] = combine_by_smoothness(record.values, record.status, record.clip_high,
-                                                            record.clip_low, estimates["model"], estimates["spline"],
-                                                            estimates["pocs"])
             for method in methods:
                 restored[method].append(estimates[method])
     scores = {method: [SignalScore.of(*signal) for signal in zip(truths, restored[method], statuses, inputs)]
@@ -398,15 +393,13 @@ def run_evaluate(model_dir: str | None = None, records: list[str] | None = None,
     restorer = None
     if model_dir:
         directory = open_model(model_dir)
-        if isinstance(directory, AdoptedModel) and not records:
-            raise SeisclipError("a model of the group's own scripts has no test split on record: give --records",
-                                model_dir)
+        trained = None if records else directory.training_record("evaluate on its test split")
         restorer = ModelRestorer.of(directory.load(trust_definition), window=window, self_check=self_check)
     if records:
         levels = checked_clip_levels(clip_levels)
         methods, per_record = evaluate_records(records, levels, restorer, stride)
     else:
-        methods, per_record = evaluate(model_test_set(directory, progress), restorer), None
+        methods, per_record = evaluate(model_test_set(trained, progress), restorer), None
 
     table = markdown_table(methods)
     title = f"{name}: {source}"

@@ -19,13 +19,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
 
 from ..arguments import ArgumentParser, positive_int, run_guarded
-from ..errors import SeisclipError
 
 STRIDE = 20
 SBRL_STRIDE = 10
@@ -52,17 +50,9 @@ def group_model_path(modeldir: str, modelname: str) -> str:
 def open_group_model(model_path: str, sbrl: bool):
     """The model, fed as the group's mean scripts fed it or, with ``sbrl``, as their sbrl variant did.
     A model with a manifest says how it is fed; ``--sbrl`` must agree with it."""
-    from ..learn.adopted import AdoptedModel
     from ..learn.models import open_model
 
-    model = open_model(model_path)
-    if isinstance(model, AdoptedModel) and model.manifest is None:
-        return replace(model, scaling="none", sbrl=True) if sbrl else model
-    if model.sbrl != sbrl:
-        where = model.manifest_path
-        raise SeisclipError(f"{where} says the model was trained {'with' if model.sbrl else 'without'} sbrl; "
-                            f"{'add' if model.sbrl else 'drop'} --sbrl", model_path)
-    return model
+    return open_model(model_path).fed_as_group_scripts(sbrl)
 
 
 def add_heatmap(figure, record, stacked: np.ndarray) -> None:
@@ -93,7 +83,8 @@ def predict_like_the_group(record_path: str, model_path: str, length: int | None
     and the PNG beside it; return their paths."""
     from ..fsio import refuse_existing
     from .records import read_clipped_record
-    from .windows import ModelRestorer, combine_window_estimates, plot_restoration, write_restoration
+    from .inference import ModelRestorer, combine_window_estimates
+    from .output import plot_restoration, write_restoration
 
     model = open_group_model(model_path, sbrl)
     stem = f"{record_path}.{model.name}.{'mean_heatmap' if heatmap else 'mean'}"

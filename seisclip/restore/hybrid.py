@@ -23,10 +23,15 @@ DOUBTED_SPLINE_SHARE of the estimate and the blend the rest.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..bank.clipping import runs_of
 from .baselines import enforce_clip_consistency
+from .methods import WINDOW_SPREAD, Restoration, RestorationMethod
+from .records import ClippedRecord
 
 #: A clipped run is restored by the spline where the record around it is at most this rough, as
 #: a sinusoid of 15.6 samples (0.39 s at 40 Hz) or slower is. On the development set (bench/real_records.py)
@@ -108,11 +113,43 @@ def blend_by_shares(values: np.ndarray, status: np.ndarray, clip_high: float, cl
     return enforce_clip_consistency(estimate, values, status, clip_high, clip_low)
 
 
+@dataclass
+class HybridEstimate:
+    restored: np.ndarray       # clip-consistent
+    network_share: np.ndarray  # per sample, the network's share of the estimate
+
+
 def combine_by_smoothness(values: np.ndarray, status: np.ndarray, clip_high: float, clip_low: float,
-                          network: np.ndarray, spline: np.ndarray, pocs: np.ndarray) -> np.ndarray:
+                          network: np.ndarray, spline: np.ndarray, pocs: np.ndarray) -> HybridEstimate:
     """The hybrid's estimate from the network's, the spline's and POCS's: the spline's on the smooth
     runs, :func:`blend_for_rough_runs` on the others and :func:`spline_shares` of each on a smooth
     run whose spline is doubted."""
     blend = blend_for_rough_runs(network, pocs)
     shares = spline_shares(values, status, clip_high, clip_low, spline, blend)
-    return blend_by_shares(values, status, clip_high, clip_low, shares, spline, blend)
+    return HybridEstimate(blend_by_shares(values, status, clip_high, clip_low, shares, spline, blend),
+                          (1.0 - shares) * NETWORK_SHARE)
+
+
+class HybridMethod:
+    """``hybrid``: :func:`combine_by_smoothness` of the ``network`` method's, the ``spline``'s and
+    ``pocs``'s restorations. Its spread across windows is the network's, in the network's share."""
+
+    name = "hybrid"
+
+    def __init__(self, network: RestorationMethod, spline: RestorationMethod, pocs: RestorationMethod):
+        self.network, self.spline, self.pocs = network, spline, pocs
+
+    def restore(self, record: ClippedRecord) -> Restoration:
+        return self.restore_all([record])[0]
+
+    def restore_all(self, records: list[ClippedRecord]) -> list[Restoration]:
+        restorations = []
+        for record, network in zip(records, self.network.restore_all(records)):
+            started = time.perf_counter()
+            hybrid = combine_by_smoothness(record.values, record.status, record.clip_high, record.clip_low,
+                                           network.restored, self.spline.restore(record).restored,
+                                           self.pocs.restore(record).restored)
+            diagnostics = {**network.diagnostics, WINDOW_SPREAD: hybrid.network_share * network.window_spread}
+            restorations.append(Restoration(hybrid.restored, self.name, network.windows,
+                                            network.seconds + time.perf_counter() - started, diagnostics=diagnostics))
+        return restorations

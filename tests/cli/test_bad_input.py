@@ -679,7 +679,7 @@ def test_the_model_manifest_decides_the_status_input(tmp_path, capsys):
     from seisclip.restore.records import read_clipped_record
     from seisclip.learn.manifest import ModelManifest
     from seisclip.learn.model_dir import ModelDirectory
-    from seisclip.restore.windows import ModelRestorer
+    from seisclip.restore.inference import ModelRestorer
 
     class RecordingModel:
         input_shape = (None, 32, 2)

@@ -9,7 +9,15 @@ import pytest
 from seisclip.bank.clipping import runs_of
 from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.restore.baselines import restore_pocs, self_check_factor, self_checked
-from seisclip.restore.windows import BASELINES
+from seisclip.restore.records import ClippedRecord
+from seisclip.restore.registry import build_method, method_names
+
+#: The registry's classic methods.
+BASELINES = method_names(model=False)
+
+
+def restore_with(name, values, status, high, low):
+    return build_method(name).restore(ClippedRecord(name, values, status, high, low)).restored
 
 #: Seeds apart from the demo bank's (19830924) and the other tests' (100–111, 200–205).
 SEEDS = range(500, 512)
@@ -43,8 +51,8 @@ def errors() -> dict[tuple[int, float], dict[str, float]]:
         for fraction in FRACTIONS:
             values, status, high, low = clipped(truth, fraction)
             table[seed, fraction] = {"input": clipped_error(values, truth, status)} | {
-                name: clipped_error(restore(values, status, high, low), truth, status)
-                for name, restore in BASELINES.items()}
+                name: clipped_error(restore_with(name, values, status, high, low), truth, status)
+                for name in BASELINES}
     return table
 
 
@@ -70,7 +78,7 @@ CASES = hand_made_cases()
 def test_baselines_are_consistent_with_the_record(name, case):
     truth, high_fraction, low_fraction = CASES.get(case, (generated(503), 0.7, None))
     values, status, high, low = clipped(truth, high_fraction, low_fraction)
-    restored = BASELINES[name](values, status, high, low)
+    restored = restore_with(name, values, status, high, low)
     assert restored.dtype == np.float64 and restored.shape == values.shape
     assert np.array_equal(restored[status == 0], values[status == 0])
     assert np.all(restored[status > 0] >= high) and np.all(restored[status < 0] <= low)
@@ -80,7 +88,7 @@ def test_baselines_are_consistent_with_the_record(name, case):
 @pytest.mark.parametrize("name", BASELINES)
 def test_a_record_without_clipping_comes_back_unchanged(name):
     values = generated(505)
-    restored = BASELINES[name](values.astype(np.int64), np.zeros(values.size, dtype=np.int8), 1e9, -1e9)
+    restored = restore_with(name, values.astype(np.int64), np.zeros(values.size, dtype=np.int8), 1e9, -1e9)
     assert restored.dtype == np.float64
     np.testing.assert_array_equal(restored, values)
 
@@ -95,7 +103,7 @@ def test_the_end_case_clips_the_first_and_last_samples():
 def test_runs_at_the_record_ends_stay_at_their_clip_level_and_the_others_are_restored(name):
     truth, fraction, _ = CASES["clipped first and last samples"]
     values, status, high, low = clipped(truth, fraction)
-    restored = BASELINES[name](values, status, high, low)
+    restored = restore_with(name, values, status, high, low)
     runs = runs_of(status != 0)
     assert runs[0][0] == 0 and runs[-1][1] == values.size and len(runs) > 2
     for start, stop in (runs[0], runs[-1]):

@@ -16,7 +16,7 @@ from seisclip.bank.wc_list import format_wc_line
 from seisclip.cli import main
 from seisclip.learn.model_dir import load_model
 from seisclip.restore.evaluation import evaluate_records
-from seisclip.restore.windows import ModelRestorer
+from seisclip.restore.inference import ModelRestorer
 
 from conftest import REPO_ROOT, sh
 

@@ -104,7 +104,7 @@ def restored_columns(path: Path) -> np.ndarray:
 def test_the_groups_models_predict_as_their_own_keras_does(group, models, name, adopt, stride, sbrl):
     from seisclip.learn.models import load_any_model
     from seisclip.restore.records import read_clipped_record
-    from seisclip.restore.windows import ModelRestorer
+    from seisclip.restore.inference import ModelRestorer
 
     if adopt:
         assert main(["adopt-model", str(models / name), *adopt]) == 0

@@ -12,7 +12,7 @@ from seisclip.restore.hybrid import (DOUBTED_SPLINE_SHARE, NETWORK_SHARE, SMOOTH
                                       blend_for_rough_runs, combine_by_smoothness, roughness, smooth_runs,
                                       spline_shares)
 from seisclip.restore.records import ClippedRecord
-from seisclip.restore.windows import restore_record
+from seisclip.restore.registry import build_method
 
 
 @pytest.mark.parametrize("period", [4.0, 10.0, 31.0, 400.0])
@@ -48,7 +48,7 @@ def test_runs_of_the_slow_wave_take_the_spline_and_runs_of_the_fast_one_the_netw
     network = np.where(status != 0, np.sign(values) * (level + 0.123), values)
     pocs = np.where(status != 0, np.sign(values) * (level + 0.456), values)
     spline = restore_spline(values, status, level, -level)
-    hybrid = combine_by_smoothness(values, status, level, -level, network, spline, pocs)
+    hybrid = combine_by_smoothness(values, status, level, -level, network, spline, pocs).restored
     smooth = smooth_runs(values, status)
     runs = runs_of(status != 0)
     # Runs whose neighbourhood (three times their length on each side) lies in one regime.
@@ -77,7 +77,7 @@ def test_a_smooth_runs_spline_rising_far_above_the_blend_keeps_only_its_doubted_
     values = np.clip(truth, -level, level)
     marked = np.where(status != 0, np.sign(values) * (level + blend_excess), values)
     spline = restore_spline(values, status, level, -level)
-    hybrid = combine_by_smoothness(values, status, level, -level, marked, spline, marked)
+    hybrid = combine_by_smoothness(values, status, level, -level, marked, spline, marked).restored
     shares = spline_shares(values, status, level, -level, spline, marked)
     slow_runs = [(start, stop) for start, stop in runs_of(status != 0) if stop + 3 * (stop - start) <= 3000]
     for start, stop in slow_runs:
@@ -96,7 +96,7 @@ def test_the_hybrid_is_clip_consistent():
     truth, status, level = two_regimes()
     values = np.clip(truth, -level, level)
     below_level = np.where(status != 0, 0.0, values)   # a network estimate inside the clip levels
-    hybrid = combine_by_smoothness(values, status, level, -level, below_level, below_level, below_level)
+    hybrid = combine_by_smoothness(values, status, level, -level, below_level, below_level, below_level).restored
     assert (hybrid[status > 0] >= level).all() and (hybrid[status < 0] <= -level).all()
 
 
@@ -104,26 +104,26 @@ def test_the_hybrid_needs_a_model():
     truth, status, level = two_regimes()
     record = ClippedRecord("r.txt", np.clip(truth, -level, level), status, level, -level)
     with pytest.raises(Exception, match="'hybrid' needs --model"):
-        restore_record(record, "hybrid")
+        build_method("hybrid").restore(record)
 
 
 def test_restore_gives_the_rough_runs_the_networks_share_and_pocs_the_rest(tiny_model):
     from seisclip.learn.models import load_any_model
-    from seisclip.restore.windows import ModelRestorer
+    from seisclip.restore.inference import ModelRestorer
 
     truth, status, level = two_regimes()
     record = ClippedRecord("r.txt", np.clip(truth, -level, level), status, level, -level)
     restorer = ModelRestorer.of(load_any_model(str(tiny_model)))
-    network = restore_record(record, "model", restorer)
-    hybrid = restore_record(record, "hybrid", restorer)
+    network = build_method("model", restorer).restore(record)
+    hybrid = build_method("hybrid", restorer).restore(record)
     rough = (status != 0) & ~smooth_runs(record.values, status)
     assert rough.any()
     blend = NETWORK_SHARE * network.restored + (1 - NETWORK_SHARE) * restore_pocs(record.values, status, level, -level)
     np.testing.assert_allclose(blend, blend_for_rough_runs(network.restored, restore_pocs(record.values, status, level, -level)))
     expected = np.where(status > 0, np.maximum(blend, level), np.minimum(blend, -level))
     np.testing.assert_allclose(hybrid.restored[rough], expected[rough])
-    np.testing.assert_allclose(hybrid.spread[rough], NETWORK_SHARE * network.spread[rough])
+    np.testing.assert_allclose(hybrid.window_spread[rough], NETWORK_SHARE * network.window_spread[rough])
     # Elsewhere the network has (1 - the spline's share) of the blend: none on a trusted smooth run.
     shares = spline_shares(record.values, status, level, -level, restore_spline(record.values, status, level, -level), blend)
-    np.testing.assert_allclose(hybrid.spread, (1 - shares) * NETWORK_SHARE * network.spread)
-    assert not hybrid.spread[shares == 1].any()
+    np.testing.assert_allclose(hybrid.window_spread, (1 - shares) * NETWORK_SHARE * network.window_spread)
+    assert not hybrid.window_spread[shares == 1].any()

@@ -20,7 +20,7 @@ from seisclip.restore.aspade import declip_windows, restore_aspade
 from seisclip.restore.baselines import restore_pocs, restore_spline
 from seisclip.restore.evaluation import ClippedSet, bin_metrics
 from seisclip.restore.records import ClippedRecord, detect_clipping, read_clipped_record
-from seisclip.restore.windows import window_starts
+from seisclip.restore.records import window_starts
 from seisclip.sets.channels import spline_across_runs
 
 from conftest import REPO_ROOT, format_wc_line
@@ -243,7 +243,7 @@ def test_model_restoration_is_consistent_and_keeps_unclipped_samples_bit_identic
 
 def test_batched_windows_give_the_same_estimate_as_one_window_per_call(models):
     from seisclip.learn.model_dir import load_model
-    from seisclip.restore.windows import ModelRestorer
+    from seisclip.restore.inference import ModelRestorer
 
     restorer = ModelRestorer.of(load_model(models["def002"]))
     _, record = clipped_signal(seed=4, n=300)
@@ -255,7 +255,7 @@ def test_batched_windows_give_the_same_estimate_as_one_window_per_call(models):
 
 def test_windows_beyond_one_batch_are_all_predicted_in_order(models):
     from seisclip.learn.model_dir import load_model
-    from seisclip.restore.windows import ModelRestorer
+    from seisclip.restore.inference import ModelRestorer
 
     loaded = load_model(models["def002"])
     _, record = clipped_signal(seed=4, n=300)

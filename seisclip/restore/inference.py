@@ -1,11 +1,11 @@
-"""Restoring the clipped samples of a record with a trained model or a classic baseline.
+"""Network inference: restoring the clipped samples of records with a trained model.
 
 With a model, windows slide along the record with a stride: of the model's length L, or for a
 fully convolutional model (one whose input length is not fixed) of ``--window`` samples,
 FULLY_CONVOLUTIONAL_WINDOW by default, so that each estimate sees context much longer than a
 clipped run. Every window that holds a clipped sample is predicted, all in batches; each
 clipped sample's estimate combines every window covering it (median or mean) and their
-standard deviation is kept as the spread. Only clipped samples change, and each ends at or
+standard deviation is kept as a diagnostic, the spread across windows. Only clipped samples change, and each ends at or
 beyond its clip level.
 
 Windows are scaled as the model was trained (its manifest's ``normalisation``), or for a model
@@ -23,33 +23,22 @@ of the group's own scripts as their prediction scripts scaled them (:mod:`seiscl
 
 from __future__ import annotations
 
-import io
 import os
-import sys
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from ..bank.clipping import runs_of
 from ..errors import SeisclipError
-from ..fsio import atomic_files, output_lock, refuse_existing, remove_stale_temporaries
 from ..learn.adopted import SCALINGS
-from ..learn.model_dir import LoadedModel, ModelDirectory
+from ..learn.model_dir import LoadedModel
+from ..learn.models import ModelHandle
 from ..sets.channels import window_inputs
 from ..sets.labels import NORMALISATIONS
-from .aspade import restore_aspade
-from .baselines import enforce_clip_consistency, restore_pocs, restore_spline, self_check_factor
-from .hybrid import NETWORK_SHARE, blend_by_shares, blend_for_rough_runs, spline_shares
-from .records import ClippedRecord, read_clipped_record, window_starts
+from .baselines import enforce_clip_consistency, self_check_factor
+from .methods import SELF_CHECK_KEPT, WINDOW_SPREAD, Restoration
+from .records import ClippedRecord, window_starts
 
-#: The classic methods, each ``f(values, status, clip_high, clip_low)``.
-BASELINES = {"spline": restore_spline, "pocs": restore_pocs, "aspade": restore_aspade}
-#: The methods that need a trained model: the network alone, and the hybrid of the network, POCS
-#: and the spline (:mod:`.hybrid`), the one to use.
-MODEL_METHODS = ("hybrid", "model")
-METHODS = (*MODEL_METHODS, *BASELINES)
 COMBINES = ("median", "mean")
 #: Default window of a fully convolutional model: 102 s at 40 Hz, several times the longest
 #: clipped runs of long-period waves.
@@ -62,22 +51,12 @@ PEAK_CANDIDATES = 25
 PEAK_WEIGHT = 0.3
 
 
-@dataclass
-class Restoration:
-    restored: np.ndarray        # the record with its clipped samples restored
-    spread: np.ndarray          # standard deviation across windows (0 where not restored by windows)
-    method: str
-    windows: int
-    seconds: float
-    kept: float = 1.0           # share of the network's departure from the input its self-check kept
-
-
 class ModelRestorer:
     """A trained network with what its model directory says about the windows it expects: their
     length, normalisation and input channels (``custom``: the definition's own functions among them).
     ``window`` is the length of the windows it restores records with (see the module's text)."""
 
-    def __init__(self, network, directory: ModelDirectory, batch_size: int = 256,
+    def __init__(self, network, directory: ModelHandle, batch_size: int = 256,
                  custom: dict[str, Callable] | None = None, window: int | None = None, self_check: bool = False):
         custom = custom or {}
         self.model = network
@@ -188,8 +167,9 @@ class ModelRestorer:
 
         kept = self_check_factor(restore_again, record.values, record.status, record.clip_high, record.clip_low)
         values = record.values.astype(np.float64)
-        return Restoration(values + kept * (restoration.restored - values), kept * restoration.spread, "model",
-                           restoration.windows, time.perf_counter() - started, kept)
+        return Restoration(values + kept * (restoration.restored - values), "model", restoration.windows,
+                           time.perf_counter() - started,
+                           diagnostics={WINDOW_SPREAD: kept * restoration.window_spread, SELF_CHECK_KEPT: kept})
 
     def window_estimates(self, record: ClippedRecord, stride: int | None = None) -> tuple[np.ndarray, int]:
         """Every window's estimate of each sample of ``record``, ``(depth, samples)``: one row per
@@ -272,151 +252,26 @@ def combine_window_estimates(record: ClippedRecord, stacked: np.ndarray, windows
     clipped = record.clipped
     spread = np.zeros(record.values.size)
     if not clipped.any():
-        return Restoration(record.values.copy(), spread, "model", 0, 0.0)
+        return Restoration(record.values.copy(), "model", diagnostics={WINDOW_SPREAD: spread})
     covered = stacked[:, clipped]
     estimate = record.values.astype(np.float64, copy=True)
     estimate[clipped] = np.nanmedian(covered, axis=0) if combine == "median" else np.nanmean(covered, axis=0)
     spread[clipped] = np.nanstd(covered, axis=0)
     restored = enforce_clip_consistency(estimate, record.values, record.status, record.clip_high, record.clip_low)
-    return Restoration(restored, spread, "model", windows, 0.0)
+    return Restoration(restored, "model", windows, diagnostics={WINDOW_SPREAD: spread})
 
 
-def restore_record(record: ClippedRecord, method: str, restorer: ModelRestorer | None = None,
-                   stride: int | None = None, combine: str = "median") -> Restoration:
-    """Restore ``record`` with ``method``: ``hybrid`` or ``model`` (both need ``restorer``), or a
-    classic one (BASELINES)."""
-    return restore_records([record], method, restorer, stride, combine)[0]
 
+class NetworkMethod:
+    """The network alone (``model``): each clipped sample the median (or mean) of the windows' estimates."""
 
-def restore_records(records: list[ClippedRecord], method: str, restorer: ModelRestorer | None = None,
-                    stride: int | None = None, combine: str = "median") -> list[Restoration]:
-    """:func:`restore_record` of each record; a model's windows of all of them are predicted together."""
-    if method not in METHODS:
-        raise SeisclipError(f"method must be one of {METHODS}, got {method!r}")
-    if method in BASELINES:
-        restorations = []
-        for record in records:
-            started = time.perf_counter()
-            restored = BASELINES[method](record.values, record.status, record.clip_high, record.clip_low)
-            restorations.append(Restoration(restored, np.zeros(record.values.size), method, 0,
-                                            time.perf_counter() - started))
-        return restorations
-    if restorer is None:
-        raise SeisclipError(f"method {method!r} needs --model MODEL_DIR")
-    restorations = restorer.restore_all(records, stride=stride, combine=combine)
-    if method == "model":
-        return restorations
-    return [hybrid_restoration(record, restoration) for record, restoration in zip(records, restorations)]
+    name = "model"
 
+    def __init__(self, restorer: ModelRestorer, stride: int | None = None, combine: str = "median"):
+        self.restorer, self.stride, self.combine = restorer, stride, combine
 
-def hybrid_restoration(record: ClippedRecord, restoration: Restoration) -> Restoration:
-    """The hybrid (:mod:`.hybrid`) of the network's ``restoration``, the spline's and POCS's."""
-    started = time.perf_counter()
-    classic = {method: BASELINES[method](record.values, record.status, record.clip_high, record.clip_low)
-               for method in ("spline", "pocs")}
-    blend = blend_for_rough_runs(restoration.restored, classic["pocs"])
-    shares = spline_shares(record.values, record.status, record.clip_high, record.clip_low, classic["spline"], blend)
-    restored = blend_by_shares(record.values, record.status, record.clip_high, record.clip_low, shares, classic["spline"], blend)
-    # The spread across windows is the network's, in the share of the estimate it has.
-    spread = (1.0 - shares) * NETWORK_SHARE * restoration.spread
-    return Restoration(restored, spread, "hybrid", restoration.windows,
-                       restoration.seconds + time.perf_counter() - started, restoration.kept)
+    def restore(self, record: ClippedRecord) -> Restoration:
+        return self.restore_all([record])[0]
 
-
-def format_restored(record: ClippedRecord, restoration: Restoration) -> bytes:
-    """ASCII output: a header line, then ``index value status restored spread`` per sample."""
-    header = f"# index value status restored spread  (method {restoration.method}; source {record.path})\n"
-    lines = [
-        f"{i} {value:.10g} {status} {restored:.10g} {spread:.6g}\n"
-        for i, (value, status, restored, spread) in enumerate(zip(
-            record.values.tolist(), record.status.tolist(), restoration.restored.tolist(), restoration.spread.tolist()))
-    ]
-    return (header + "".join(lines)).encode()
-
-
-def plot_restoration(record: ClippedRecord, restoration: Restoration, title: str):
-    """A figure of the whole record and a close-up of its longest clipped run: clipped input,
-    restored estimate with its spread, clip levels and clipped spans shaded."""
-    # The Figure API: no pyplot state, and the caller's backend is left as it is.
-    from matplotlib.figure import Figure
-
-    runs = runs_of(record.clipped)
-    figure = Figure(figsize=(12, 7))
-    axes = figure.subplots(2, 1)
-    longest = max(runs, key=lambda run: run[1] - run[0]) if runs else (0, min(record.values.size, 200))
-    margin = max(40, 3 * (longest[1] - longest[0]))
-    close_up = (max(0, longest[0] - margin), min(record.values.size, longest[1] + margin))
-    samples = np.arange(record.values.size)
-    for axis, (first, last) in zip(axes, [(0, record.values.size), close_up]):
-        shown = slice(first, last)
-        for start, stop in runs:
-            if stop > first and start < last:
-                axis.axvspan(start - 0.5, stop - 0.5, color="orange", alpha=0.25, lw=0)
-        axis.plot(samples[shown], restoration.restored[shown], color="tab:blue", lw=0.8, label=f"restored ({restoration.method})")
-        if restoration.spread.any():
-            axis.fill_between(samples[shown], (restoration.restored - restoration.spread)[shown],
-                              (restoration.restored + restoration.spread)[shown], color="tab:blue", alpha=0.3, lw=0,
-                              label="± spread across windows")
-        axis.plot(samples[shown], record.values[shown], color="black", lw=0.8, label="clipped input")
-        for level in (record.clip_high, record.clip_low):
-            axis.axhline(level, color="red", lw=0.6, ls="--")
-        axis.set_xlim(first, last - 1)
-        axis.set_xlabel("sample")
-        axis.set_ylabel("counts")
-    axes[0].set_title(title)
-    axes[1].set_title("close-up of the longest clipped run (shaded: clipped samples; dashed: clip levels)")
-    axes[0].legend(loc="upper right", fontsize=8)
-    figure.tight_layout()
-    return figure
-
-
-def write_restoration(record: ClippedRecord, restoration: Restoration, figure, output: str, plot: str,
-                      overwrite: bool) -> None:
-    """Write the restored record (:func:`format_restored`) and its figure as a PNG, both or neither."""
-    image = io.BytesIO()
-    figure.savefig(image, format="png", dpi=100)
-    with output_lock(output, "restored record"):
-        remove_stale_temporaries(plot)
-        with atomic_files([output, plot], overwrite=overwrite) as (output_temporary, plot_temporary):
-            output_temporary.write_bytes(format_restored(record, restoration))
-            plot_temporary.write_bytes(image.getvalue())
-
-
-def restore_file(record_path: str, method: str = "hybrid", model_dir: str | None = None, output: str | None = None,
-                 plot: str | None = None, stride: int | None = None, combine: str = "median",
-                 labelled: bool | None = None, clip_counts: float | None = None, tolerance: float = 0.0,
-                 batch_size: int = 256, overwrite: bool = False, trust_definition: bool = False,
-                 window: int | None = None, self_check: bool = False, window_length: int | None = None) -> Restoration:
-    """Read a clipped record, restore it, write the ASCII output and the plot; print a summary line.
-    ``window_length``: the window length the user expects the model to take (checked)."""
-    from ..learn.models import load_any_model
-
-    output = output or f"{os.path.basename(record_path)}.restored.txt"
-    plot = plot or f"{os.path.splitext(output)[0]}.png"
-    if not overwrite:
-        refuse_existing(output, "restored record")
-        refuse_existing(plot, "plot")
-    record = read_clipped_record(record_path, labelled=labelled, clip_counts=clip_counts, tolerance=tolerance)
-    restorer = None
-    if method in MODEL_METHODS:
-        if model_dir is None:
-            raise SeisclipError(f"method {method!r} needs a model directory (--model)")
-        restorer = ModelRestorer.of(load_any_model(model_dir, trust_definition), batch_size=batch_size,
-                                    window=window, self_check=self_check)
-        restorer.check_window_length(window_length, model_dir)
-    resting = record.resting_clipped_side()
-    if restorer and resting:
-        # bench/bench_offsets.py: there the network made most generated records worse, POCS and A-SPADE none.
-        print(f"warning: {record_path}: {resting[1]:.0%} of its samples are clipped at {resting[0]}, so it rests "
-              "beyond its clip level, unlike any window the model trained on: try --method pocs or aspade "
-              "(docs/restoration.md)", file=sys.stderr)
-    restoration = restore_record(record, method, restorer, stride=stride, combine=combine)
-
-    name = restorer.name if restorer else method
-    figure = plot_restoration(record, restoration, f"{os.path.basename(record_path)} restored by {name}")
-    write_restoration(record, restoration, figure, output, plot, overwrite)
-    check = f", self-check kept {restoration.kept:.0%}" if restorer and restorer.self_check else ""
-    print(f"restored {int(record.clipped.sum())} clipped samples in {len(runs_of(record.clipped))} runs of "
-          f"{record.values.size} with {name}: {restoration.windows} windows{check}, {restoration.seconds:.2f} s "
-          f"-> {output}, {plot}", file=sys.stderr)
-    return restoration
+    def restore_all(self, records: list[ClippedRecord]) -> list[Restoration]:
+        return self.restorer.restore_all(records, self.stride, self.combine)
