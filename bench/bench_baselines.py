@@ -19,7 +19,11 @@ import time
 import numpy as np
 
 from seisclip.bank.synthetic import synthetic_seismogram
-from seisclip.restore.windows import BASELINES
+from seisclip.restore.records import ClippedRecord
+from seisclip.restore.registry import build_method, method_names
+
+#: The registry's classic methods.
+BASELINES = {name: build_method(name) for name in method_names(model=False)}
 
 LEVELS = (0.7, 0.4)
 
@@ -51,9 +55,9 @@ def main() -> None:
                 return float(np.sqrt(np.mean(((estimate - truth)[clipped] / peak) ** 2)))
 
             errors["clipped input"].append(error(values))
-            for name, restore in BASELINES.items():
+            for name, method in BASELINES.items():
                 started = time.perf_counter()
-                restored = restore(values, status, level, -level)
+                restored = method.restore(ClippedRecord(name, values, status, level, -level)).restored
                 seconds[name].append(time.perf_counter() - started)
                 errors[name].append(error(restored))
                 worse[name] += int(np.linalg.norm(restored - truth) > np.linalg.norm(values - truth))

@@ -33,7 +33,8 @@ from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.learn.model_dir import ModelDirectory
 from seisclip.restore.evaluation import ClippedSet
 from seisclip.restore.records import ClippedRecord
-from seisclip.restore.windows import ModelRestorer, restore_record
+from seisclip.restore.inference import ModelRestorer
+from seisclip.restore.registry import build_method
 from seisclip.sets.channels import window_inputs
 
 SEED = 11
@@ -105,8 +106,8 @@ def main() -> None:
     batch_by_batch, every_call = ModelRestorer.of(loaded), PredictOnEveryCall.of(loaded)
 
     rows = []
-    former_seconds, former = timed(lambda record: restore_record(record, "model", every_call).restored, records)
-    seconds, current = timed(lambda record: restore_record(record, "model", batch_by_batch).restored, records)
+    former_seconds, former = timed(lambda record: build_method("model", every_call).restore(record).restored, records)
+    seconds, current = timed(lambda record: build_method("model", batch_by_batch).restore(record).restored, records)
     rows.append((loaded.directory.name, "Model.predict on every call",
                  former_seconds, "predict_on_batch, batch by batch", seconds, largest_difference(former, current)))
     aspade_restore = lambda record: aspade.restore_aspade(record.values, record.status, record.clip_high,  # noqa: E731

@@ -53,7 +53,8 @@ from seisclip.restore.evaluation import DEFAULT_CLIP_LEVELS, ClippedSet, SignalS
 from seisclip.restore.hybrid import (DOUBTED_SPLINE_SHARE, blend_by_shares, blend_for_rough_runs, combine_by_smoothness,
                                      smooth_runs, spline_shares)
 from seisclip.restore.records import ClippedRecord
-from seisclip.restore.windows import ModelRestorer, restore_record
+from seisclip.restore.inference import ModelRestorer
+from seisclip.restore.registry import build_method
 
 LONG_RUN = 150
 SHORT_RUN = 2
@@ -70,9 +71,9 @@ class Case:
         self.record = ClippedRecord(name, clipped.values[0], clipped.status[0], clipped.clip_counts[0],
                                     -clipped.clip_counts[0])
         self.family, self.level, self.truth = family, level, truth
-        self.network = restore_record(self.record, "model", restorer).restored
-        self.spline = restore_record(self.record, "spline").restored
-        self.pocs = restore_record(self.record, "pocs").restored
+        self.network = build_method("model", restorer).restore(self.record).restored
+        self.spline = build_method("spline").restore(self.record).restored
+        self.pocs = build_method("pocs").restore(self.record).restored
         self.self_check_factor = self_check_factor(_hybrid_restoration(name, restorer), self.record.values,
                                                    self.record.status, self.record.clip_high, self.record.clip_low)
         self.smooth = smooth_runs(self.record.values, self.record.status)
@@ -87,14 +88,15 @@ class Case:
 
 def _hybrid_restoration(name: str, restorer: ModelRestorer) -> Callable[..., np.ndarray]:
     """``restore``'s hybrid as a function of (values, status, clip_high, clip_low), as the self-check calls it."""
-    return lambda *clipped: restore_record(ClippedRecord(name, *clipped), "hybrid", restorer).restored
+    hybrid = build_method("hybrid", restorer)
+    return lambda *clipped: hybrid.restore(ClippedRecord(name, *clipped)).restored
 
 
 def hybrid(case: Case) -> np.ndarray:
     """What ``restore`` ships."""
     record = case.record
     return combine_by_smoothness(record.values, record.status, record.clip_high, record.clip_low,
-                                 case.network, case.spline, case.pocs)
+                                 case.network, case.spline, case.pocs).restored
 
 
 def long_smooth_mean(case: Case) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 
 from seisclip.bank.clipping import runs_of
 from seisclip.restore.records import ClippedRecord
-from seisclip.restore.windows import BASELINES
+from seisclip.restore.registry import build_method, method_names
 
 SAMPLING_RATE = 40.0
 PERIODS = (5, 10, 20, 30)
@@ -36,10 +36,11 @@ def wave_train(period: float, samples: int = 20_000) -> np.ndarray:
 def restoration_methods(model_dir: str | None) -> dict:
     """``restore(values, status, clip_high, clip_low)`` by name: the model's whole-record restoration
     first (when ``model_dir`` is given; TensorFlow is loaded only then), then the classic methods."""
-    methods = dict(BASELINES)
+    methods = {name: lambda values, status, high, low, method=build_method(name): method.restore(
+        ClippedRecord("generated record", values, status, high, low)).restored for name in method_names(model=False)}
     if model_dir:
         from seisclip.learn.model_dir import load_model
-        from seisclip.restore.windows import ModelRestorer
+        from seisclip.restore.inference import ModelRestorer
 
         restorer = ModelRestorer.of(load_model(model_dir))
         methods = {restorer.name: lambda values, status, high, low: restorer.restore(

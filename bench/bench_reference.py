@@ -33,7 +33,8 @@ from seisclip.learn.manifest import ModelManifest
 from seisclip.learn.model_dir import ModelDirectory
 from seisclip.learn.pipeline import training_dataset
 from seisclip.learn.quiet_tensorflow import keras, tf
-from seisclip.restore.windows import BASELINES, ModelRestorer
+from seisclip.restore.inference import ModelRestorer
+from seisclip.restore.registry import build_method, method_names
 from seisclip.sets.channels import resolve
 from seisclip.sets.pairs import Representation, SegmentPairs, batch_count, epoch_order, in_batches
 
@@ -144,8 +145,8 @@ def main() -> None:
     model_restorer = restorer(definition, args.model, args.length)
     rows = [f"| {REFERENCE} ({'trained' if args.model else 'untrained'}), windows of {model_restorer.window} | "
             f"{timed(lambda: model_restorer.restore(record)):.3f} s |"]
-    for name, restore in BASELINES.items():
-        seconds = timed(lambda: restore(record.values, record.status, record.clip_high, record.clip_low))
+    for name in method_names(model=False):
+        seconds = timed(lambda: build_method(name).restore(record))
         rows.append(f"| {name} | {seconds:.3f} s |")
     print(f"Restoring {args.samples:,} samples, {int(record.clipped.sum()):,} clipped "
           f"({record.clipped.mean():.1%}):\n\n| method | time |\n|---|---:|")

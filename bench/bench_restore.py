@@ -36,8 +36,8 @@ from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.learn.manifest import ModelManifest
 from seisclip.learn.model_dir import ModelDirectory
 from seisclip.learn.quiet_tensorflow import keras
-from seisclip.restore.records import ClippedRecord
-from seisclip.restore.windows import PEAK_CANDIDATES, ModelRestorer, window_starts
+from seisclip.restore.inference import PEAK_CANDIDATES, ModelRestorer
+from seisclip.restore.records import ClippedRecord, window_starts
 
 REPO = Path(__file__).resolve().parent.parent
 TRACE_SAMPLES = 10_000

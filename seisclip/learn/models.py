@@ -70,8 +70,19 @@ class ModelHandle(Protocol):
         """The model fed as the group's prediction scripts fed it (``sbrl``: their sbrl variant)."""
 
 
+#: The kinds of model besides seisclip's model directories: how each is recognised by its path,
+#: and opened. A new kind of model is a class implementing ModelHandle and an entry here.
+MODEL_KINDS: list[tuple[Callable[[Path], bool], Callable[[Path], ModelHandle]]] = [
+    (is_adopted_model, AdoptedModel.open),
+]
+
+
 def open_model(path: str | os.PathLike) -> ModelHandle:
-    return AdoptedModel.open(path) if is_adopted_model(path) else ModelDirectory.open(path)
+    """The model at ``path``, of the first kind that recognises it, else a seisclip model directory."""
+    for recognises, open_kind in MODEL_KINDS:
+        if recognises(Path(path)):
+            return open_kind(Path(path))
+    return ModelDirectory.open(path)
 
 
 def load_any_model(path: str | os.PathLike, trust_definition: bool = False) -> LoadedModel:
