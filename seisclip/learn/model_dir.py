@@ -17,7 +17,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ..bank.settings import DEFAULT_SAMPLING_RATE
 from ..errors import SeisclipError
@@ -27,9 +27,6 @@ from ..sets.labels import NORMALISATIONS
 from ..sets.pairs import Representation
 from ..sets.segments import MAX_SEGMENT_LENGTH
 from .manifest import MANIFEST_FILE, ModelManifest, TrainingParameters
-
-if TYPE_CHECKING:
-    from .models import ModelHandle
 
 MODEL_FILE = "model.keras"
 DEFINITION_COPY = "definition.py"
@@ -47,7 +44,7 @@ class LoadedModel:
     """A model directory's network with the functions of its definition that building its inputs
     needs (its own channels or normalisation; empty for built-in ones)."""
 
-    directory: "ModelHandle"        # the model directory, or the adopted model, it was loaded from
+    directory: Any     # the ModelHandle (seisclip.learn.models) it was loaded from: this directory or an adopted model
     network: Any
     custom: dict[str, Callable]
 

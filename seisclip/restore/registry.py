@@ -9,14 +9,13 @@ A new method is a module with its class (:class:`~.methods.RestorationMethod`) a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..errors import SeisclipError
-from .aspade import restore_aspade
-from .baselines import restore_pocs, restore_spline
-from .hybrid import HybridMethod
-from .inference import ModelRestorer, NetworkMethod
-from .methods import ClassicMethod, RestorationMethod, Reused
+
+if TYPE_CHECKING:
+    from .inference import ModelRestorer
+    from .methods import RestorationMethod
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,8 @@ def build_methods(names: list[str], restorer: ModelRestorer | None = None, strid
                   combine: str = "median") -> dict[str, RestorationMethod]:
     """The named methods, each built once with the parts it needs: the hybrid and the network
     alone asked for together predict the network's windows once."""
+    from .methods import Reused
+
     built: dict[str, RestorationMethod] = {}
 
     def build(name: str) -> RestorationMethod:
@@ -85,12 +86,36 @@ def build_method(name: str, restorer: ModelRestorer | None = None, stride: int |
     return build_methods([name], restorer, stride, combine)[name]
 
 
-register(MethodEntry("hybrid", lambda build: HybridMethod(*build.parts.values()),
-                     "the model's network blended with POCS, and the cubic spline on the clipped runs where the "
-                     "record is smooth (mostly the blend where the spline rises far above it)",
+# Each method's module is imported when the method is built: listing the methods (``--help``,
+# every command's parser) loads none of them.
+
+def _hybrid(build: Build) -> RestorationMethod:
+    from .hybrid import HybridMethod
+
+    return HybridMethod(build.parts["model"], build.parts["spline"], build.parts["pocs"])
+
+
+def _network(build: Build) -> RestorationMethod:
+    from .inference import NetworkMethod
+
+    return NetworkMethod(build.restorer, build.stride, build.combine)
+
+
+def _classic(name: str) -> Callable[[Build], RestorationMethod]:
+    def classic(build: Build) -> RestorationMethod:
+        from .aspade import restore_aspade
+        from .baselines import restore_pocs, restore_spline
+        from .methods import ClassicMethod
+
+        return ClassicMethod(name, {"spline": restore_spline, "pocs": restore_pocs, "aspade": restore_aspade}[name])
+
+    return classic
+
+
+register(MethodEntry("hybrid", _hybrid, "the model's network blended with POCS, and the cubic spline on the clipped "
+                     "runs where the record is smooth (mostly the blend where the spline rises far above it)",
                      needs_model=True, parts=("model", "spline", "pocs")))
-register(MethodEntry("model", lambda build: NetworkMethod(build.restorer, build.stride, build.combine),
-                     "the network alone", needs_model=True))
-register(MethodEntry("spline", lambda build: ClassicMethod("spline", restore_spline), "cubic spline"))
-register(MethodEntry("pocs", lambda build: ClassicMethod("pocs", restore_pocs), "POCS"))
-register(MethodEntry("aspade", lambda build: ClassicMethod("aspade", restore_aspade), "A-SPADE"))
+register(MethodEntry("model", _network, "the network alone", needs_model=True))
+register(MethodEntry("spline", _classic("spline"), "cubic spline"))
+register(MethodEntry("pocs", _classic("pocs"), "POCS"))
+register(MethodEntry("aspade", _classic("aspade"), "A-SPADE"))
