@@ -175,8 +175,9 @@ def test_restore_and_evaluate_run_on_the_groups_models_and_keep_unclipped_sample
 
 def test_an_evaluation_on_the_test_split_of_a_group_model_is_refused(models, capsys):
     line = error_line(capsys, main, ["evaluate", "--model", f"models/{SAVED_MODEL}"])
-    assert line == (f"seisclip evaluate: error: models/{SAVED_MODEL}: a model of the group's own scripts has no test "
-                    "split on record: give --records")
+    assert line == (f"seisclip evaluate: error: models/{SAVED_MODEL}: a model of the group's own scripts: nothing "
+                    "recorded which segments trained it, so there is nothing to evaluate on its test split (restore, "
+                    "evaluate --records and compare use it)")
 
 
 def test_compare_puts_a_group_model_beside_the_baselines(models, capsys):
