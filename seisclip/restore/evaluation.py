@@ -92,7 +92,7 @@ def restore_set(clipped: ClippedSet, method: str, restorer: ModelRestorer | None
         return self_checked(declip_windows, clipped.values, clipped.status, clipped.clip_counts, -clipped.clip_counts)
     if method in method_names(model=False):
         classic = build_method(method)
-        return np.array([classic.restore(ClippedRecord(method, v, s, c, -c)).restored
+        return np.array([classic.restore(ClippedRecord("signal", v, s, c, -c)).restored
                          for v, s, c in zip(clipped.values, clipped.status, clipped.clip_counts)])
     def predict(values, status, clip_high, clip_low):
         # The self-check's clip levels lie about each window's median: scale by the larger side.
