@@ -31,7 +31,7 @@ import numpy as np
 import seisclip.restore.aspade as aspade
 from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.learn.model_dir import ModelDirectory
-from seisclip.restore.evaluation import ClippedSet
+from seisclip.evaluate.metrics import ClippedSet
 from seisclip.restore.records import ClippedRecord
 from seisclip.restore.windows import ModelRestorer, restore_record
 from seisclip.sets.channels import window_inputs

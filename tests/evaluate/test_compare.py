@@ -15,7 +15,7 @@ from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.bank.wc_list import format_wc_line
 from seisclip.cli import main
 from seisclip.learn.model_dir import load_model
-from seisclip.restore.evaluation import evaluate_records
+from seisclip.evaluate.runs import evaluate_records
 from seisclip.restore.windows import ModelRestorer
 
 from conftest import REPO_ROOT, sh
@@ -93,14 +93,14 @@ def expected_scores(records: dict[str, list[str]], models: dict[str, Path]) -> d
     per record: the baselines evaluated alone (model ""), each model's own methods with it."""
     scores = {}
     for family, paths in records.items():
-        labelled = [("", row) for row in evaluate_records(paths, list(LEVELS), None)[1]]
+        labelled = [("", row) for row in evaluate_records(paths, list(LEVELS), None)]
         for name, path in models.items():
-            labelled += [(name, row) for row in evaluate_records(paths, list(LEVELS), ModelRestorer.of(load_model(path)))[1]
+            labelled += [(name, row) for row in evaluate_records(paths, list(LEVELS), ModelRestorer.of(load_model(path)))
                          if row["method"] not in BASELINE_LABELS]
         for level in LEVELS:
             groups: dict[tuple[str, str], list[dict]] = {}
             for model, record_row in labelled:
-                if record_row["clip_level"] == level:
+                if record_row["clip_fraction"] == level:
                     groups.setdefault((model, record_row["method"]), []).append(record_row)
             spline = np.median([r["rms_clipped"] for r in groups[("", "spline")]])
             for (model, method), group in groups.items():
@@ -125,7 +125,7 @@ def test_compare_gives_a_column_per_family_the_numbers_of_evaluate_records_and_r
     records = write_records(tmp_path / "dev_records")
     arguments = [str(models["def002"]), str(models["def003"]), "--records",
                  *(path for paths in records.values() for path in paths),
-                 "--clip-levels", *map(str, LEVELS), "--quiet"]
+                 "--clip-fractions", *map(str, LEVELS), "--quiet"]
 
     expected = expected_scores(records, models)
     # Every method of a model's evaluation is a row ("def002" for "model", "def002 hybrid" for "hybrid").
@@ -159,9 +159,9 @@ def test_compare_gives_a_column_per_family_the_numbers_of_evaluate_records_and_r
             assert float(cells[column]) == pytest.approx(np.mean(ratios), abs=5e-4)
 
     csv_rows = read_csv(tmp_path / "first" / "compare.csv")
-    assert {(r["model"], r["method"], r["family"], r["clip_level"]) for r in csv_rows} == set(expected)
+    assert {(r["model"], r["method"], r["family"], r["clip_fraction"]) for r in csv_rows} == set(expected)
     for csv_row in csv_rows:
-        figures = expected[(csv_row["model"], csv_row["method"], csv_row["family"], csv_row["clip_level"])]
+        figures = expected[(csv_row["model"], csv_row["method"], csv_row["family"], csv_row["clip_fraction"])]
         assert int(csv_row["records"]) == figures["records"] == 2
         assert int(csv_row["worse"]) == figures["worse"]
         for column in ("median_rms_clipped", "ratio_to_spline", "delta_sdr_db"):
@@ -171,7 +171,7 @@ def test_compare_gives_a_column_per_family_the_numbers_of_evaluate_records_and_r
 
     status, _, err = compare(capsys, *arguments, "--out-dir", "second")
     assert status == 0, err
-    assert sorted(line.split(":")[1].strip() for line in err if "reusing the evaluation" in line) == [
+    assert sorted(line.split(":").strip() for line in err if "reusing the evaluation" in line) == [
         "baselines", "def002", "def003"]
     assert (tmp_path / "second" / "compare.csv").read_bytes() == (tmp_path / "first" / "compare.csv").read_bytes()
 
@@ -259,7 +259,7 @@ def test_records_shorter_than_a_fixed_length_models_window_are_left_out_for_it_a
         "it restored"]
     rows = {(r["model"], r["method"]): r for r in read_csv(tmp_path / "out" / "compare.csv")}
     assert int(rows["def002", "model"]["records"]) == 2 and int(rows["def003", "model"]["records"]) == 3
-    spline = {row["record"]: row["rms_clipped"] for row in evaluate_records(paths, [0.6], None)[1]
+    spline = {row["record"]: row["rms_clipped"] for row in evaluate_records(paths, [0.6], None)
               if row["method"] == "spline"}
     assert float(rows["def002", "model"]["ratio_to_spline"]) == pytest.approx(
         float(rows["def002", "model"]["median_rms_clipped"]) / np.median([spline[path] for path in records]), rel=1e-5)
