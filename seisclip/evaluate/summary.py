@@ -4,7 +4,6 @@ three clip levels, read from an evaluation's evaluation.json, and where the full
 from __future__ import annotations
 
 import json
-import math
 import os
 
 from ..errors import SeisclipError
@@ -53,12 +52,15 @@ def evaluation_summary(out_dir: str, method: str = RECOMMENDED) -> str:
              f"against the {REFERENCE_METHOD}'s (below 1 is better):"]
     for score in shown_scores(metrics[method]):
         spline = reference.get(score["bin"])
-        ratio = score["ratio_to_spline"]
-        ratio_text = "n/a" if ratio is None or math.isnan(ratio) else f"{ratio:.2f}"
-        spline_text = "" if spline is None else f" vs {spline['median_rms_clipped']:.4f}"
-        lines.append(f"  clipped at {score['bin']} of the peak: {ratio_text}  "
-                     f"({score['median_rms_clipped']:.4f}{spline_text} of the true peak; "
-                     f"{score['worse']} of {score['signals']} made worse)")
+        # evaluate scores every method on the same signals: the ratio of the medians is the table's
+        # ratio_to_spline, and it reads evaluations written before that column too.
+        median, worse = score["median_rms_clipped"], f"{score['worse']} of {score['signals']} made worse"
+        if spline is None or not spline["median_rms_clipped"] > 0:
+            lines.append(f"  clipped at {score['bin']} of the peak: {median:.4f} of the true peak "
+                         f"(no spline score to compare with; {worse})")
+        else:
+            lines.append(f"  clipped at {score['bin']} of the peak: {median / spline['median_rms_clipped']:.2f}  "
+                         f"({median:.4f} vs {spline['median_rms_clipped']:.4f} of the true peak; {worse})")
     written = ["evaluation.md (full table)", "evaluation.csv", "evaluation.png"]
     if os.path.isfile(os.path.join(out_dir, "records.csv")):
         written.append("records.csv (per record)")

@@ -171,7 +171,7 @@ def test_compare_gives_a_column_per_family_the_numbers_of_evaluate_records_and_r
 
     status, _, err = compare(capsys, *arguments, "--out-dir", "second")
     assert status == 0, err
-    assert sorted(line.split(":").strip() for line in err if "reusing the evaluation" in line) == [
+    assert sorted(line.split(":")[1].strip() for line in err if "reusing the evaluation" in line) == [
         "baselines", "def002", "def003"]
     assert (tmp_path / "second" / "compare.csv").read_bytes() == (tmp_path / "first" / "compare.csv").read_bytes()
 
@@ -264,3 +264,36 @@ def test_records_shorter_than_a_fixed_length_models_window_are_left_out_for_it_a
     assert float(rows["def002", "model"]["ratio_to_spline"]) == pytest.approx(
         float(rows["def002", "model"]["median_rms_clipped"]) / np.median([spline[path] for path in records]), rel=1e-5)
     assert float(rows["", "spline"]["median_rms_clipped"]) == pytest.approx(np.median(list(spline.values())), rel=1e-5)
+
+
+def test_evaluate_and_compare_give_the_same_scores_on_the_same_records_and_the_summary_reads_them(
+        models, tmp_path, monkeypatch, capsys):
+    """One score table: each family's records evaluated alone give, per clip fraction (one per bin
+    here), the figures compare gives that family; the demo's summary shows the recommended
+    method's ratios to the spline from that evaluation."""
+    monkeypatch.chdir(tmp_path)
+    records = write_records(tmp_path / "dev_records")
+    status, _, err = compare(capsys, str(models["def002"]), "--records", *records["regional"],
+                             "--clip-fractions", *map(str, LEVELS), "--quiet", "--out-dir", "cmp")
+    assert status == 0, err
+    compared = {(r["model"], r["method"], r["clip_fraction"]): r for r in read_csv(tmp_path / "cmp" / "compare.csv")}
+    assert main(["evaluate", "--model", str(models["def002"]), "--records", *records["regional"],
+                 "--clip-fractions", *map(str, LEVELS), "--quiet", "--out-dir", "ev"]) == 0
+    capsys.readouterr()
+    metrics = json.loads((tmp_path / "ev" / "evaluation.json").read_text())["metrics"]
+    for method, model in (("model", "def002"), ("hybrid", "def002"), ("spline", ""), ("pocs", ""), ("aspade", "")):
+        assert [score["bin"] for score in metrics[method]] == ["0.3-0.4", "0.6-0.7"]
+        for score, level in zip(metrics[method], LEVELS):
+            row = compared[(model, method, f"{level:g}")]
+            assert int(row["records"]) == score["signals"] and int(row["worse"]) == score["worse"]
+            for column in ("median_rms_clipped", "ratio_to_spline", "delta_sdr_db"):
+                assert float(row[column]) == pytest.approx(score[column], rel=1e-5), (method, column)
+
+    assert main(["evaluation-summary", "ev"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and "the hybrid method's median error" in lines[0]
+    for line, score in zip(lines[1:3], metrics["hybrid"]):
+        assert line.startswith(f"  clipped at {score['bin']} of the peak: {score['ratio_to_spline']:.2f}  "
+                               f"({score['median_rms_clipped']:.4f} vs ")
+    assert lines[3] == ("Full results in ev/: evaluation.md (full table), evaluation.csv, evaluation.png, "
+                        "records.csv (per record)")
