@@ -1,7 +1,7 @@
 """Rules for combining the network and the classic methods run by run, measured on real records.
 
     .venv/bin/python bench/bench_hybrid_rules.py [--model models/set00002_1024_20000_def004]
-        [--records dev_records/*/*] [--clip-levels 0.15 0.25 … 0.95 0.4 0.7]
+        [--records dev_records/*/*] [--clip-fractions 0.15 0.25 … 0.95 0.4 0.7]
 
 The recommended method, ``hybrid`` (seisclip/restore/hybrid.py), gives each clipped run to the
 spline where the record is smooth around it (mostly, where the spline rises far above the others,
@@ -188,12 +188,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/set00002_1024_20000_def004")
     parser.add_argument("--records", nargs="+", default=sorted(glob.glob("dev_records/*/*.txt*")))
-    parser.add_argument("--clip-levels", nargs="+", type=float,
+    parser.add_argument("--clip-fractions", "--clip-levels", dest="clip_fractions", nargs="+", type=float,
                         default=sorted({*DEFAULT_CLIP_FRACTIONS, *POOLED_LEVELS}))
     args = parser.parse_args()
     restorer = ModelRestorer.of(load_any_model(args.model))
     cases = [Case(family_of(path), name, level, truth, restorer)
-             for path in args.records for name, truth in read_records(path) for level in args.clip_levels]
+             for path in args.records for name, truth in read_records(path) for level in args.clip_fractions]
 
     rules = [rule for rule in RULES if rule != "spline"]
     print(f"{args.model}: median error ÷ the spline's (records made worse than the clipped input)\n")
@@ -210,7 +210,7 @@ def main() -> None:
             worse = next(row["worse"] for row in scores["spline"] if row["clip_fraction"] == level)
             print(f"| {level * 100:.0f} % | {spline[level]:.4f} ({worse}) | " + " | ".join(cells) + " |")
         print()
-    levels = [level for level in POOLED_LEVELS if level in args.clip_levels]
+    levels = [level for level in POOLED_LEVELS if level in args.clip_fractions]
     if any(case.family != "generated" for case in cases) and levels:
         print("Pooled over the real records: median error ÷ the spline's\n")
         print("| rule | " + " | ".join(f"{level * 100:.0f} %" for level in levels) + " |")
