@@ -26,10 +26,9 @@ from .scores import score_table
 from .writer import CLIP_FRACTION_AXIS, Panel, Series, csv_bytes, figure_png, markdown_table, write_folder
 
 #: Each figure panel's metric, title, axis label in words with units, and scale.
-PANELS = (("median_rms_clipped", "per signal, median over the bin",
-           "median RMS error on clipped samples (fraction of the true peak)", "log"),
-          ("rms_clipped", "pooled over the bin's clipped samples",
-           "RMS error on clipped samples (fraction of the true peak)", "log"),
+PANELS = (("median_rms_clipped", "clipped samples: each signal's RMS, median over the bin",
+           "median RMS error (fraction of the true peak)", "log"),
+          ("rms_clipped", "clipped samples: RMS pooled over the bin", "RMS error (fraction of the true peak)", "log"),
           ("delta_sdr_db", "gain over the clipped input", "mean ΔSDR (dB)", "linear"))
 CSV_COLUMNS = ("method", "bin", "signals", "clipped_samples", "median_rms_clipped", "ratio_to_spline", "rms_clipped",
                "relative_l2", "delta_sdr_db", "worse")

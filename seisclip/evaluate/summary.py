@@ -48,8 +48,8 @@ def evaluation_summary(out_dir: str, method: str = RECOMMENDED) -> str:
     reference = {score["bin"]: score for score in metrics[REFERENCE_METHOD]}
     source = report.get("source", "")
     name = os.path.basename(report["model_dir"].rstrip("/")) if report.get("model_dir") else "baselines"
-    lines = [f"{name} on its {source}: the {method} method's median error on the clipped samples, "
-             f"against the {REFERENCE_METHOD}'s (below 1 is better):"]
+    lines = [f"{name}, {source}: {method}'s median error on clipped samples ÷ the {REFERENCE_METHOD}'s "
+             "(below 1 is better)"]
     for score in shown_scores(metrics[method]):
         spline = reference.get(score["bin"])
         # evaluate scores every method on the same signals: the ratio of the medians is the table's
