@@ -49,13 +49,13 @@ demo: $(STAMP)
 	$(call once,$(MODEL),sh run_create_and_train_model.sh 1024 set00002_1024_20000 $(DEFINITION) --resume)
 	$(BIN)/seisclip summary $(MODEL)
 	$(BIN)/seisclip demo-bank $(BENCHMARK) --files 30 --seed $(BENCHMARK_SEED) --quiet
-	$(call once,$(EVALUATION),$(BIN)/seisclip evaluate --model $(MODEL) --records $(BENCHMARK)/*.txtseg* --clip-levels 0.15 0.25 0.35 0.45 0.55 0.65 0.75 0.85 0.95 --quiet >/dev/null)
+	$(call once,$(EVALUATION),$(BIN)/seisclip evaluate --model $(MODEL) --records $(BENCHMARK)/*.txtseg* --clip-fractions 0.15 0.25 0.35 0.45 0.55 0.65 0.75 0.85 0.95 --quiet >/dev/null)
 	@mkdir -p restored
-	$(call once,$(CLIPPED),$(BIN)/seisclip clip $(RECORD) --level 0.4 --out $(CLIPPED))
+	$(call once,$(CLIPPED),$(BIN)/seisclip clip $(RECORD) --fraction 0.4 --out $(CLIPPED))
 	$(call once,$(RESTORED),$(BIN)/seisclip restore $(CLIPPED) --model $(MODEL) --out $(RESTORED))
 	@echo "outputs: $(SET) (+ .json), $(MODEL)/, $(EVALUATION)/evaluation.{md,csv,png,json} and records.csv, $(RESTORED) and restored/demo_record_clipped40.restored.png"
 	@echo
-	@cat $(EVALUATION)/evaluation.md
+	@$(BIN)/seisclip evaluation-summary $(EVALUATION)
 
 clean-demo:
 	rm -rf demo_bank benchmark_bank outfiles restored

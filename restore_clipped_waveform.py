@@ -14,7 +14,7 @@ and --number_of_consecutive_samples L (checked against the model).
 import sys
 
 from seisclip.arguments import ArgumentParser, run_guarded
-from seisclip.cli import add_restore_options
+from seisclip.restoration_cli import add_restore_options
 from seisclip.errors import SeisclipError
 from seisclip.restore.group_scripts import add_group_model_flags, group_model_path
 from seisclip.restore.single import restore_file

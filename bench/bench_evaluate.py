@@ -2,11 +2,11 @@
 the way seisclip did it before, on the same records in the same run.
 
     .venv/bin/python bench/bench_evaluate.py [--model models/set00002_1024_20000_def004]
-        [--records 30] [--clip-levels 0.25 0.55 0.85]
+        [--records 30] [--clip-fractions 0.25 0.55 0.85]
 
 ``evaluate`` restores every record at every clip level on its own, as a user's record comes: the
 demo's benchmark is 30 records at 9 levels, 270 calls of each method. The records here are
-generated traces of 2,000 to 40,000 samples (seeded), each clipped at ``--clip-levels`` of its peak.
+generated traces of 2,000 to 40,000 samples (seeded), each clipped at ``--clip-fractions`` of its peak.
 
 * **def004** (``make demo``'s, or ``--model``): ``ModelRestorer`` predicting batch by batch with
   ``Model.predict_on_batch``, against ``Model.predict``, which builds a ``tf.data`` pipeline on
@@ -31,7 +31,7 @@ import numpy as np
 import seisclip.restore.aspade as aspade
 from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.learn.model_dir import ModelDirectory
-from seisclip.restore.evaluation import ClippedSet
+from seisclip.evaluate.metrics import ClippedSet
 from seisclip.restore.records import ClippedRecord
 from seisclip.restore.inference import ModelRestorer
 from seisclip.restore.registry import build_method
@@ -99,9 +99,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/set00002_1024_20000_def004")
     parser.add_argument("--records", type=int, default=30)
-    parser.add_argument("--clip-levels", nargs="+", type=float, default=[0.25, 0.55, 0.85])
+    parser.add_argument("--clip-fractions", "--clip-levels", dest="clip_fractions", nargs="+", type=float,
+                        default=[0.25, 0.55, 0.85])
     args = parser.parse_args()
-    records = clipped_records(args.records, args.clip_levels)
+    records = clipped_records(args.records, args.clip_fractions)
     loaded = ModelDirectory.open(args.model).load()
     batch_by_batch, every_call = ModelRestorer.of(loaded), PredictOnEveryCall.of(loaded)
 
@@ -119,7 +120,7 @@ def main() -> None:
                  "one spectrum, unconverged rows kept apart", seconds, largest_difference(former, current)))
 
     samples = sum(record.values.size for record in records)
-    print(f"{len(records)} calls ({args.records} generated records × {len(args.clip_levels)} clip levels, "
+    print(f"{len(records)} calls ({args.records} generated records × {len(args.clip_fractions)} clip levels, "
           f"{samples:,} samples in all), one record a call as evaluate restores them:\n")
     print("| method | former path | s | now | s | ratio to former | largest difference (counts) |")
     print("|---|---|---:|---|---:|---:|---:|")

@@ -1,7 +1,7 @@
 """Rules for combining the network and the classic methods run by run, measured on real records.
 
     .venv/bin/python bench/bench_hybrid_rules.py [--model models/set00002_1024_20000_def004]
-        [--records dev_records/*/*] [--clip-levels 0.15 0.25 … 0.95 0.4 0.7]
+        [--records dev_records/*/*] [--clip-fractions 0.15 0.25 … 0.95 0.4 0.7]
 
 The recommended method, ``hybrid`` (seisclip/restore/hybrid.py), gives each clipped run to the
 spline where the record is smooth around it (mostly, where the spline rises far above the others,
@@ -48,8 +48,9 @@ import numpy as np
 from seisclip.bank.clipping import runs_of
 from seisclip.learn.models import load_any_model
 from seisclip.restore.baselines import enforce_clip_consistency, self_check_factor
-from seisclip.restore.compare import family_of, family_scores
-from seisclip.restore.evaluation import DEFAULT_CLIP_LEVELS, ClippedSet, SignalScore, read_records, record_rows
+from seisclip.bank.records import read_records
+from seisclip.evaluate.metrics import DEFAULT_CLIP_FRACTIONS, ClippedSet, SignalScore, signal_rows
+from seisclip.evaluate.scores import family_of, score_table
 from seisclip.restore.hybrid import (DOUBTED_SPLINE_SHARE, blend_by_shares, blend_for_rough_runs, combine_by_smoothness,
                                      smooth_runs, spline_shares)
 from seisclip.restore.records import ClippedRecord
@@ -168,13 +169,13 @@ def score_cases(cases: list[Case]) -> dict[str, list[SignalScore]]:
 
 
 def scores_by_family(cases: list[Case], scores: dict[str, list[SignalScore]]) -> dict[str, dict[str, list[dict]]]:
-    """Per family, :func:`~seisclip.restore.compare.family_scores` of every rule."""
+    """Per family, the score table (:func:`~seisclip.evaluate.scores.score_table`) of every rule per clip fraction."""
     by_family: dict[str, dict[str, list[dict]]] = {}
     for family in dict.fromkeys(case.family for case in cases):
         members = [i for i, case in enumerate(cases) if case.family == family]
-        rows = record_rows([cases[i].record.path for i in members], [cases[i].level for i in members],
+        rows = signal_rows([cases[i].record.path for i in members], [cases[i].level for i in members],
                            {rule: [rule_scores[i] for i in members] for rule, rule_scores in scores.items()})
-        by_family[family] = family_scores(rows, sorted({cases[i].level for i in members}))
+        by_family[family] = score_table(rows, "clip_fraction")
     return by_family
 
 
@@ -189,29 +190,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/set00002_1024_20000_def004")
     parser.add_argument("--records", nargs="+", default=sorted(glob.glob("dev_records/*/*.txt*")))
-    parser.add_argument("--clip-levels", nargs="+", type=float,
-                        default=sorted({*DEFAULT_CLIP_LEVELS, *POOLED_LEVELS}))
+    parser.add_argument("--clip-fractions", "--clip-levels", dest="clip_fractions", nargs="+", type=float,
+                        default=sorted({*DEFAULT_CLIP_FRACTIONS, *POOLED_LEVELS}))
     args = parser.parse_args()
     restorer = ModelRestorer.of(load_any_model(args.model))
     cases = [Case(family_of(path), name, level, truth, restorer)
-             for path in args.records for name, truth in read_records(path) for level in args.clip_levels]
+             for path in args.records for name, truth in read_records(path) for level in args.clip_fractions]
 
     rules = [rule for rule in RULES if rule != "spline"]
     print(f"{args.model}: median error ÷ the spline's (records made worse than the clipped input)\n")
     scores_of_cases = score_cases(cases)
     for family, scores in scores_by_family(cases, scores_of_cases).items():
-        spline = {row["clip_level"]: row["median_rms_clipped"] for row in scores["spline"]}
-        records = scores["spline"][0]["records"]
+        spline = {row["clip_fraction"]: row["median_rms_clipped"] for row in scores["spline"]}
+        records = scores["spline"][0]["signals"]
         print(f"**{family}** ({records} records)\n")
         print("| clipped at | spline | " + " | ".join(rules) + " |")
         print("|---|---:|" + "---:|" * len(rules))
         for level in spline:
             cells = [f"{row['median_rms_clipped'] / spline[level]:.2f} ({row['worse']})"
-                     for rule in rules for row in scores[rule] if row["clip_level"] == level]
-            worse = next(row["worse"] for row in scores["spline"] if row["clip_level"] == level)
+                     for rule in rules for row in scores[rule] if row["clip_fraction"] == level]
+            worse = next(row["worse"] for row in scores["spline"] if row["clip_fraction"] == level)
             print(f"| {level * 100:.0f} % | {spline[level]:.4f} ({worse}) | " + " | ".join(cells) + " |")
         print()
-    levels = [level for level in POOLED_LEVELS if level in args.clip_levels]
+    levels = [level for level in POOLED_LEVELS if level in args.clip_fractions]
     if any(case.family != "generated" for case in cases) and levels:
         print("Pooled over the real records: median error ÷ the spline's\n")
         print("| rule | " + " | ".join(f"{level * 100:.0f} %" for level in levels) + " |")

@@ -2,7 +2,7 @@
 traces written back in the record's own format with its headers.
 
 * **Read**: a file that is not text (a NUL byte in its first 4096 bytes, the rule of
-  :func:`seisclip.restore.evaluation.read_records`) is a waveform file: miniSEED, SAC, or any
+  :func:`seisclip.bank.records.read_records`) is a waveform file: miniSEED, SAC, or any
   other format ObsPy reads. Each trace keeps its samples as recorded (float64) and a copy of its
   ObsPy ``Stats``.
 * **Write**: miniSEED and SAC are written as miniSEED and SAC; any other format ObsPy reads is

@@ -1,8 +1,9 @@
-"""The package's layout follows the data's way: bank → sets → learn → restore → the command line.
+"""The package's layout follows the data's way: bank → sets → learn → restore → evaluate → the
+command line.
 
 Read from the source (every import, at the top of a module or inside a function): a stage
 imports only its own and lower stages, nothing imports in a cycle, and only ``learn`` imports
-TensorFlow or Keras.
+TensorFlow or Keras. No module is over MAX_MODULE_LINES lines.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from conftest import REPO_ROOT
 PACKAGE = REPO_ROOT / "seisclip"
 #: Each stage's rank; the shared modules at the bottom, the command line at the top.
 STAGES = {"errors": 0, "fsio": 0, "provenance": 0, "arguments": 0, "bank": 1, "sets": 2, "learn": 3, "restore": 4,
-          "cli": 5, "__main__": 5}
+          "evaluate": 5, "cli": 6, "restoration_cli": 6, "__main__": 6}
+MAX_MODULE_LINES = 450
 
 
 def module_name(path: Path, root: Path = REPO_ROOT) -> str:
@@ -58,6 +60,19 @@ def stage(module: str) -> int:
 
 def test_every_module_belongs_to_a_stage():
     assert all(len(name.split(".")) == 1 or name.split(".")[1] in STAGES for name in graph())
+
+
+def test_no_module_is_over_the_line_limit():
+    lengths = {module_name(path): len(path.read_text().splitlines()) for path in sorted(PACKAGE.rglob("*.py"))}
+    assert "seisclip.cli" in lengths
+    assert {name: lines for name, lines in lengths.items() if lines > MAX_MODULE_LINES} == {}
+
+
+def test_evaluation_is_a_stage_between_restoration_and_the_command_line():
+    """Evaluation runs restorations and the command line runs evaluations, never the other way."""
+    assert (PACKAGE / "evaluate" / "__init__.py").is_file()
+    assert STAGES["restore"] < STAGES["evaluate"] < STAGES["cli"]
+    assert all(stage(name) == STAGES["evaluate"] for name in graph() if name.startswith("seisclip.evaluate."))
 
 
 def test_no_stage_imports_a_higher_one():
@@ -122,7 +137,7 @@ def window_scaling_calls(path: Path, root: Path = REPO_ROOT) -> list[str]:
 def test_restore_and_learn_do_not_scale_windows_or_clip_signals_themselves():
     """Training, restoring and evaluating make a network's inputs through the one function in
     ``sets`` (and clip through ``sets.labels.clip_signal``), so they cannot drift apart."""
-    calls = [call for stage_name in ("learn", "restore") for path in sorted((PACKAGE / stage_name).rglob("*.py"))
+    calls = [call for stage_name in ("learn", "restore", "evaluate") for path in sorted((PACKAGE / stage_name).rglob("*.py"))
              for call in window_scaling_calls(path)]
     assert calls == []
     assert any("scaled_windows" in call for path in (PACKAGE / "sets").rglob("*.py")

@@ -132,7 +132,7 @@ LIGHT_COMMANDS = (
     ("bank", "verify", "bank.h5", "--quiet"),
     ("bank", "import", "test.mseed", "--out", "imported.h5", "--quiet"),
     ("export", "indices_files/s_64_40.txt", "--bank", "bank.h5", "--out", "set.h5", "--quiet"),
-    ("clip", "bank/19830924.0500.BRV.SKM.s09E0.024.txtseg00000009", "--level", "0.4", "--out", "clipped.txt"),
+    ("clip", "bank/19830924.0500.BRV.SKM.s09E0.024.txtseg00000009", "--fraction", "0.4", "--out", "clipped.txt"),
     ("restore", "clipped.txt", "--method", "spline", "--out", "spline.txt"),
     ("restore", "clipped.txt", "--method", "pocs", "--out", "pocs.txt"),
     ("restore", "clipped.txt", "bank/19830924.0500.BRV.SKM.s09E0.024.txtseg00000009", "--method", "spline",
@@ -142,7 +142,8 @@ LIGHT_COMMANDS = (
 )
 HELP = ((), ("demo-bank",), ("select",), ("verify",), ("bank",), ("bank", "ingest"), ("bank", "import"),
         ("bank", "verify"), ("export",), ("clip",), ("restore",), ("evaluate",), ("trace",), ("summary",),
-        ("adopt",), ("adopt-model",), ("verify-restorations",), ("merge-restorations",))
+        ("adopt",), ("adopt-model",), ("verify-restorations",), ("merge-restorations",), ("compare",),
+        ("evaluation-summary",))
 
 
 def test_commands_without_a_network_never_import_tensorflow(bank, tmp_path):

@@ -122,11 +122,11 @@ def test_a_method_registered_by_one_entry_runs_through_restore_and_evaluate(line
     truth, record = clipped_wave()
     np.savetxt(tmp_path / "truth.txt", truth)
     status, _, err = run_in_process(capsys, main, ["evaluate", "--records", str(tmp_path / "truth.txt"),
-                                                   "--clip-levels", "0.4", "0.7", "--out-dir", str(tmp_path / "ev"),
+                                                   "--clip-fractions", "0.4", "0.7", "--out-dir", str(tmp_path / "ev"),
                                                    "--quiet"])
     assert status == 0, err
     rows = list(csv.DictReader((tmp_path / "ev" / "records.csv").open()))
-    by_method = {(row["method"], row["clip_level"]): row for row in rows}
+    by_method = {(row["method"], row["clip_fraction"]): row for row in rows}
     assert {method for method, _ in by_method} == {"spline", "pocs", "aspade", "linear", "clipped input"}
     for level in ("0.4", "0.7"):
         # A line between two samples inside the clip levels, pushed to them, is the clipped input.

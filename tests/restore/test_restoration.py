@@ -1,8 +1,7 @@
-"""Restoring clipped records: reading, detection, baselines, the model path, evaluation, errors."""
+"""Restoring clipped records: reading, detection, baselines, the model path, evaluating it, errors."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
@@ -18,7 +17,6 @@ from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.errors import SeisclipError
 from seisclip.restore.aspade import declip_windows, restore_aspade
 from seisclip.restore.baselines import restore_pocs, restore_spline
-from seisclip.restore.evaluation import ClippedSet, bin_metrics
 from seisclip.restore.records import ClippedRecord, detect_clipping, read_clipped_record
 from seisclip.restore.records import window_starts
 from seisclip.sets.channels import spline_across_runs
@@ -196,32 +194,6 @@ def test_window_starts_cover_every_clipped_sample_and_only_windows_that_touch_on
         window_starts(50, 100, 25, clipped[:50])
 
 
-def test_bin_metrics_match_a_hand_calculation():
-    truth = np.array([[0.0, 10.0, -10.0, 5.0], [0.0, 4.0, 2.0, -1.5]])
-    clipped = ClippedSet.clip(truth, np.array([0.5, 0.25]))
-    np.testing.assert_array_equal(clipped.status, [[0, 1, -1, 0], [0, 1, 1, -1]])
-    restored = clipped.values.copy()
-    restored[0, 1], restored[1, 1] = 8.0, 3.0
-    rows = bin_metrics(clipped.truth, restored, clipped.status, clipped.clip_fraction, clipped.values)
-    assert [row["bin"] for row in rows] == ["0.2-0.3", "0.5-0.6"]
-    # 0.25: errors on clipped samples (3-4, 1-2, -1+1.5)/4; 0.5: (8-10, -5+10)/10
-    assert rows[0]["rms_clipped"] == pytest.approx(np.sqrt((0.25**2 + 0.25**2 + 0.125**2) / 3))
-    assert rows[1]["rms_clipped"] == pytest.approx(np.sqrt((0.2**2 + 0.5**2) / 2))
-    assert rows[1]["relative_l2"] == pytest.approx(np.sqrt(2**2 + 5**2) / np.sqrt(225))
-    # One signal per bin: the median of per-signal RMS is that signal's, here the pooled value.
-    assert rows[0]["median_rms_clipped"] == pytest.approx(rows[0]["rms_clipped"])
-    two = bin_metrics([truth[0], truth[0] * 2], [restored[0], restored[0] * 2 + [0, 1, 0, 0]],
-                      [clipped.status[0]] * 2, np.array([0.5, 0.5]), [clipped.values[0], clipped.values[0] * 2])
-    # 0.5: (2, 5)/10 -> rms sqrt(14.5)/10; doubled with +1: (3, 10)/20 -> sqrt(54.5)/20 = sqrt(13.625)/10
-    assert two[0]["median_rms_clipped"] == pytest.approx((np.sqrt(14.5) + np.sqrt(13.625)) / 20)
-    # ΔSDR: ||true - clipped|| over ||true - restored||, in dB: (5, 5) -> (2, 5); (3, 1, 0.5) -> (1, 1, 0.5)
-    assert rows[1]["delta_sdr_db"] == pytest.approx(20 * np.log10(np.sqrt(50) / np.sqrt(29)))
-    assert rows[0]["delta_sdr_db"] == pytest.approx(20 * np.log10(np.sqrt(3**2 + 1 + 0.25) / np.sqrt(2.25)))
-    assert rows[0]["worse"] == rows[1]["worse"] == 0
-    worse = bin_metrics(clipped.truth, clipped.values * 0, clipped.status, clipped.clip_fraction, clipped.values)
-    assert [row["worse"] for row in worse] == [1, 1] and all(row["delta_sdr_db"] < 0 for row in worse)
-
-
 @pytest.mark.parametrize("definition", ["def001", "def002"])
 def test_model_restoration_is_consistent_and_keeps_unclipped_samples_bit_identical(models, definition, tmp_path):
     _, record = clipped_signal(seed=3, n=300)
@@ -353,33 +325,6 @@ def test_evaluate_on_records_clipped_at_given_levels(models, tmp_path):
     assert [row["bin"] for row in metrics["spline"]] == ["0.3-0.4", "0.6-0.7"]
     assert all(row["rms_clipped"] < unchanged["rms_clipped"]
                for row, unchanged in zip(metrics["spline"], metrics["clipped input"]))
-
-
-def test_evaluate_on_records_lists_every_record_level_and_method(tmp_path):
-    """records.csv has a row per record, clip level and method; its figures are those the table
-    sums up: per bin, the median of the records' rms_clipped and the count of records made worse."""
-    for seed, name in ((3, "a.txt"), (4, "b.txt"), (5, "c.txt")):
-        write_plain(tmp_path / name, clipped_signal(seed=seed, n=300)[0])
-    done = seisclip(tmp_path, "evaluate", "--records", "a.txt", "b.txt", "c.txt", "--clip-levels", "0.3", "0.6",
-                    "--out-dir", "ev", "--quiet")
-    assert done.returncode == 0, done.stderr
-    assert "records.csv" in done.stderr
-    with open(tmp_path / "ev" / "records.csv", newline="") as file:
-        rows = list(csv.DictReader(file))
-    methods = ["spline", "pocs", "aspade", "clipped input"]
-    assert [(row["record"], row["clip_level"], row["method"]) for row in rows] == [
-        (record, level, method) for record in ("a.txt", "b.txt", "c.txt") for level in ("0.3", "0.6") for method in methods]
-    metrics = json.loads((tmp_path / "ev" / "evaluation.json").read_text())["metrics"]
-    for method in methods:
-        for table_row, level in zip(metrics[method], ("0.3", "0.6")):
-            mine = [row for row in rows if row["method"] == method and row["clip_level"] == level]
-            assert np.median([float(row["rms_clipped"]) for row in mine]) == pytest.approx(
-                table_row["median_rms_clipped"], rel=1e-5)
-            assert sum(int(row["worse"]) for row in mine) == table_row["worse"]
-            assert sum(int(row["clipped_samples"]) for row in mine) == table_row["clipped_samples"]
-    unchanged = [row for row in rows if row["method"] == "clipped input"]
-    assert all(row["worse"] == "0" and float(row["delta_sdr_db"]) == 0.0 for row in unchanged)
-    assert all(float(row["rms_clipped"]) > 0 for row in unchanged)
 
 
 def test_clip_marks_every_sample_at_the_rail_clipped_as_a_real_record_reads(tmp_path):

@@ -15,7 +15,7 @@ from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.bank.wc_list import format_wc_line
 from seisclip.cli import main
 from seisclip.learn.model_dir import load_model
-from seisclip.restore.evaluation import evaluate_records
+from seisclip.evaluate.runs import evaluate_records
 from seisclip.restore.inference import ModelRestorer
 
 from conftest import REPO_ROOT, sh
@@ -93,14 +93,14 @@ def expected_scores(records: dict[str, list[str]], models: dict[str, Path]) -> d
     per record: the baselines evaluated alone (model ""), each model's own methods with it."""
     scores = {}
     for family, paths in records.items():
-        labelled = [("", row) for row in evaluate_records(paths, list(LEVELS), None)[1]]
+        labelled = [("", row) for row in evaluate_records(paths, list(LEVELS), None)]
         for name, path in models.items():
-            labelled += [(name, row) for row in evaluate_records(paths, list(LEVELS), ModelRestorer.of(load_model(path)))[1]
+            labelled += [(name, row) for row in evaluate_records(paths, list(LEVELS), ModelRestorer.of(load_model(path)))
                          if row["method"] not in BASELINE_LABELS]
         for level in LEVELS:
             groups: dict[tuple[str, str], list[dict]] = {}
             for model, record_row in labelled:
-                if record_row["clip_level"] == level:
+                if record_row["clip_fraction"] == level:
                     groups.setdefault((model, record_row["method"]), []).append(record_row)
             spline = np.median([r["rms_clipped"] for r in groups[("", "spline")]])
             for (model, method), group in groups.items():
@@ -125,7 +125,7 @@ def test_compare_gives_a_column_per_family_the_numbers_of_evaluate_records_and_r
     records = write_records(tmp_path / "dev_records")
     arguments = [str(models["def002"]), str(models["def003"]), "--records",
                  *(path for paths in records.values() for path in paths),
-                 "--clip-levels", *map(str, LEVELS), "--quiet"]
+                 "--clip-fractions", *map(str, LEVELS), "--quiet"]
 
     expected = expected_scores(records, models)
     # Every method of a model's evaluation is a row ("def002" for "model", "def002 hybrid" for "hybrid").
@@ -159,9 +159,9 @@ def test_compare_gives_a_column_per_family_the_numbers_of_evaluate_records_and_r
             assert float(cells[column]) == pytest.approx(np.mean(ratios), abs=5e-4)
 
     csv_rows = read_csv(tmp_path / "first" / "compare.csv")
-    assert {(r["model"], r["method"], r["family"], r["clip_level"]) for r in csv_rows} == set(expected)
+    assert {(r["model"], r["method"], r["family"], r["clip_fraction"]) for r in csv_rows} == set(expected)
     for csv_row in csv_rows:
-        figures = expected[(csv_row["model"], csv_row["method"], csv_row["family"], csv_row["clip_level"])]
+        figures = expected[(csv_row["model"], csv_row["method"], csv_row["family"], csv_row["clip_fraction"])]
         assert int(csv_row["records"]) == figures["records"] == 2
         assert int(csv_row["worse"]) == figures["worse"]
         for column in ("median_rms_clipped", "ratio_to_spline", "delta_sdr_db"):
@@ -259,8 +259,41 @@ def test_records_shorter_than_a_fixed_length_models_window_are_left_out_for_it_a
         "it restored"]
     rows = {(r["model"], r["method"]): r for r in read_csv(tmp_path / "out" / "compare.csv")}
     assert int(rows["def002", "model"]["records"]) == 2 and int(rows["def003", "model"]["records"]) == 3
-    spline = {row["record"]: row["rms_clipped"] for row in evaluate_records(paths, [0.6], None)[1]
+    spline = {row["record"]: row["rms_clipped"] for row in evaluate_records(paths, [0.6], None)
               if row["method"] == "spline"}
     assert float(rows["def002", "model"]["ratio_to_spline"]) == pytest.approx(
         float(rows["def002", "model"]["median_rms_clipped"]) / np.median([spline[path] for path in records]), rel=1e-5)
     assert float(rows["", "spline"]["median_rms_clipped"]) == pytest.approx(np.median(list(spline.values())), rel=1e-5)
+
+
+def test_evaluate_and_compare_give_the_same_scores_on_the_same_records_and_the_summary_reads_them(
+        models, tmp_path, monkeypatch, capsys):
+    """One score table: each family's records evaluated alone give, per clip fraction (one per bin
+    here), the figures compare gives that family; the demo's summary shows the recommended
+    method's ratios to the spline from that evaluation."""
+    monkeypatch.chdir(tmp_path)
+    records = write_records(tmp_path / "dev_records")
+    status, _, err = compare(capsys, str(models["def002"]), "--records", *records["regional"],
+                             "--clip-fractions", *map(str, LEVELS), "--quiet", "--out-dir", "cmp")
+    assert status == 0, err
+    compared = {(r["model"], r["method"], r["clip_fraction"]): r for r in read_csv(tmp_path / "cmp" / "compare.csv")}
+    assert main(["evaluate", "--model", str(models["def002"]), "--records", *records["regional"],
+                 "--clip-fractions", *map(str, LEVELS), "--quiet", "--out-dir", "ev"]) == 0
+    capsys.readouterr()
+    metrics = json.loads((tmp_path / "ev" / "evaluation.json").read_text())["metrics"]
+    for method, model in (("model", "def002"), ("hybrid", "def002"), ("spline", ""), ("pocs", ""), ("aspade", "")):
+        assert [score["bin"] for score in metrics[method]] == ["0.3-0.4", "0.6-0.7"]
+        for score, level in zip(metrics[method], LEVELS):
+            row = compared[(model, method, f"{level:g}")]
+            assert int(row["records"]) == score["signals"] and int(row["worse"]) == score["worse"]
+            for column in ("median_rms_clipped", "ratio_to_spline", "delta_sdr_db"):
+                assert float(row[column]) == pytest.approx(score[column], rel=1e-5), (method, column)
+
+    assert main(["evaluation-summary", "ev"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and "hybrid's median error on clipped samples ÷ the spline's" in lines[0]
+    for line, score in zip(lines[1:3], metrics["hybrid"]):
+        assert line.startswith(f"  clipped at {score['bin']} of the peak: {score['ratio_to_spline']:.2f}  "
+                               f"({score['median_rms_clipped']:.4f} vs ")
+    assert lines[3] == ("Full results in ev/: evaluation.md (full table), evaluation.csv, evaluation.png, "
+                        "records.csv (per record)")

@@ -1,0 +1,39 @@
+"""Reading whole unclipped records to evaluate restorations on, whatever their format: the ASCII
+waveform files, HDF5 banks, and everything ``seisclip bank import`` reads (:mod:`.readers`)."""
+
+from __future__ import annotations
+
+import os
+
+import h5py
+import numpy as np
+
+from ..errors import SeisclipError
+from ..fsio import read_input
+from .ascii import parse_waveform
+from .hdf5 import FORMAT, Bank
+from .importing import read_all
+from .settings import ImportSettings
+
+
+def read_records(path: str) -> list[tuple[str, np.ndarray]]:
+    """The unclipped records a file holds, named: a text file is an ASCII waveform (one sample per
+    line); an HDF5 bank gives every trace; anything else ``seisclip bank import`` reads (miniSEED,
+    SAC, …, CREDIT-X1local HDF5) gives each contiguous trace resampled to 40 Hz as import does,
+    clipped traces left out."""
+    if not os.path.isfile(path):
+        raise SeisclipError("record file not found", path)
+    if h5py.is_hdf5(path):
+        with h5py.File(path, "r") as file:
+            is_bank = file.attrs.get("format") == FORMAT
+        if is_bank:
+            with Bank(path) as bank:
+                return [(f"{path}/{name}", bank.trace_values(number).astype(np.float64))
+                        for number, name in enumerate(bank.names)]
+    else:
+        raw = read_input(path, "record")
+        if b"\0" not in raw[:4096]:   # text is the ASCII format; miniSEED and SAC are binary
+            return [(path, parse_waveform(raw, path))]
+    report = read_all([path], ImportSettings(), progress=False)
+    return [(f"{path}#{trace.raw.seed_id}.{trace.starttime:%Y%m%dT%H%M%S}", trace.values.astype(np.float64))
+            for trace in report.traces]
