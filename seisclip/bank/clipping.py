@@ -20,8 +20,9 @@ baseline instead of holding the rail. A back-to-zero run is a run of at least th
 minimum run of samples within ``tolerance_counts`` of zero or of the record's median, none of
 them near a rail, whose neighbours on both sides each lie within
 :data:`BACK_TO_ZERO_NEAR_EXTREME` of the record's range (maximum - minimum) from its maximum or
-minimum and at least :data:`BACK_TO_ZERO_MIN_JUMP` of the range from the run: the record jumps
-from near a rail to the baseline and back. A zero crossing passes through the baseline from small
+minimum and at least :data:`BACK_TO_ZERO_MIN_JUMP` of the range (and
+:data:`BACK_TO_ZERO_MIN_STEPS` quantisation steps) from the run: the record jumps from near a
+rail to the baseline and back. A zero crossing passes through the baseline from small
 values, and a quiet stretch is entered from small values, so neither is one. seisclip does not
 restore such records (the run's samples say nothing of how far beyond the rail the signal went,
 and restoring them would change the record model), and bank import keeps such traces out.
@@ -50,8 +51,11 @@ CLIP_EDGE_STEPS = 2
 #: Back-to-zero: a neighbour of the baseline run lies within this fraction of the record's range
 #: (maximum - minimum) from the maximum or the minimum ...
 BACK_TO_ZERO_NEAR_EXTREME = 0.25
-#: ... and at least this fraction of the range away from the run's samples.
+#: ... and at least this fraction of the range away from the run's samples ...
 BACK_TO_ZERO_MIN_JUMP = 0.25
+#: ... and at least this many quantisation steps: a trace that wanders over a few counts is no
+#: digitiser leaving its rail.
+BACK_TO_ZERO_MIN_STEPS = 10
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,7 @@ def detect_clipping(values: np.ndarray, preset: str = "restore", *, clip_counts:
     runs = tuple(ClippedRun(start, stop, int(status[start])) for side in (1, -1)
                  for start, stop in runs_of(status == side))
     high_level, low_level = clip_levels_of(values, status)
-    back_to_zero = () if constant or not values.size else _back_to_zero_runs(values, tolerance, min_run)
+    back_to_zero = () if constant or not values.size else _back_to_zero_runs(values, tolerance, min_run, quantum)
     return Clipping(status=status, runs=tuple(sorted(runs, key=lambda run: run.start)), clip_high=high_level,
                     clip_low=low_level, back_to_zero_runs=back_to_zero, constant=constant, quantum=quantum, how=how)
 
@@ -193,9 +197,11 @@ def _plateaus(values: np.ndarray, preset: Preset, tolerance: float, min_run: int
     return masks[0], masks[1]
 
 
-def _back_to_zero_runs(values: np.ndarray, tolerance: float, min_run: int) -> tuple[tuple[int, int], ...]:
+def _back_to_zero_runs(values: np.ndarray, tolerance: float, min_run: int,
+                       quantum: float) -> tuple[tuple[int, int], ...]:
     high, low = float(values.max()), float(values.min())
     spread = high - low
+    jump = max(BACK_TO_ZERO_MIN_JUMP * spread, BACK_TO_ZERO_MIN_STEPS * quantum)
     near_rail = (values >= high - BACK_TO_ZERO_NEAR_EXTREME * spread) | (values <= low + BACK_TO_ZERO_NEAR_EXTREME * spread)
     found = set()
     for baseline in {0.0, float(np.median(values))}:
@@ -204,7 +210,6 @@ def _back_to_zero_runs(values: np.ndarray, tolerance: float, min_run: int) -> tu
             if stop - start < min_run or start == 0 or stop == values.size or near_rail[start:stop].any():
                 continue
             run_level = float(values[start:stop].mean())
-            if all(near_rail[i] and abs(values[i] - run_level) >= BACK_TO_ZERO_MIN_JUMP * spread
-                   for i in (start - 1, stop)):
+            if all(near_rail[i] and abs(values[i] - run_level) >= jump for i in (start - 1, stop)):
                 found.add((start, stop))
     return tuple(sorted(found))

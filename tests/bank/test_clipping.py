@@ -12,8 +12,10 @@ import pytest
 from seisclip.bank.clipping import PRESETS, ClippedRun, detect_clipping, runs_of
 from seisclip.bank.importing import EXCLUDED_BACK_TO_ZERO, read_all
 from seisclip.bank.settings import ImportSettings
+from seisclip.cli import main
 from seisclip.errors import SeisclipError
-from seisclip.restore.records import read_clipped_record
+
+from conftest import error_line, run_in_process
 
 N = 2000
 
@@ -138,6 +140,7 @@ def test_back_to_zero_clipping_is_found_and_reported_as_such(baseline):
 
 
 def test_back_to_zero_does_not_fire_on_zero_crossings_quiet_stretches_or_a_record_resting_at_its_rail():
+    """Nor on a trace wandering over a few counts, whose median is where it mostly is."""
     # A slow quantised wave stays on zero for many samples as it crosses it.
     slow = np.rint(50 * np.sin(2 * np.pi * np.arange(N) / 1000.0))
     assert max(stop - start for start, stop in runs_of(slow == 0)) > 2
@@ -148,7 +151,9 @@ def test_back_to_zero_does_not_fire_on_zero_crossings_quiet_stretches_or_a_recor
     # Resting clipped: the median is the rail.
     resting = np.clip(event() + 4000, None, 3000)
     assert np.median(resting) == 3000
-    for values in (slow, quiet, resting, np.clip(event(), -3000, 3000), sinusoid()):
+    # A channel wandering over three counts (as some of the Apollo housekeeping channels ObsPy ships do).
+    wander = 496 + np.random.default_rng(3).integers(-1, 2, N)
+    for values in (slow, quiet, resting, wander, np.clip(event(), -3000, 3000), sinusoid()):
         for preset in ("import", "restore"):
             assert not detect_clipping(values, preset).back_to_zero
             assert not detect_clipping(values, preset, tolerance_counts=3).back_to_zero
@@ -176,20 +181,32 @@ def test_bad_settings_are_refused():
     assert detect_clipping(np.zeros(0)).status.size == 0
 
 
-def test_restore_refuses_a_back_to_zero_record_in_one_line_naming_it(tmp_path):
-    values, _ = back_to_zero()
-    path = tmp_path / "dropped.txt"
+def write_plain(path, values) -> str:
     path.write_text("".join(f"{int(v)}\n" for v in values))
-    with pytest.raises(SeisclipError) as error:
-        read_clipped_record(path)
-    message = str(error.value)
-    assert str(path) in message and "back-to-zero clipping" in message and "does not restore" in message
-    assert "\n" not in message
-    # The same record clipped at the rail instead reads.
-    path.write_text("".join(f"{int(v)}\n" for v in np.clip(event(), -3000, 3000)))
-    assert read_clipped_record(path).clipped.any()
+    return str(path.name)
 
 
+@pytest.mark.bad_input("restore-back-to-zero")
+def test_restore_refuses_a_back_to_zero_record_in_one_line_naming_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    dropped = write_plain(tmp_path / "dropped.txt", back_to_zero()[0])
+    line = error_line(capsys, main, ["restore", dropped, "--method", "spline", "--out", "out.txt"])
+    assert line.startswith("seisclip restore: error: dropped.txt: shows back-to-zero clipping (")
+    assert line.endswith("which seisclip does not restore")
+    assert not (tmp_path / "out.txt").exists()
+    # The same wave clipped at the rail instead is restored.
+    clipped = write_plain(tmp_path / "clipped.txt", np.clip(event(), -3000, 3000))
+    assert main(["restore", clipped, "--method", "spline", "--out", "out.txt", "--quiet"]) == 0
+    capsys.readouterr()
+    # In an archive run the record is marked failed with that line, and the others are restored.
+    status, _, err = run_in_process(capsys, main, ["restore", clipped, dropped, "--method", "spline", "--out-dir", "run",
+                                                   "--quiet"])
+    assert status == 1
+    assert any(line.startswith("restore: failed: dropped.txt: shows back-to-zero clipping (") for line in err), err
+    assert err[-1].startswith("restore: restored 1, skipped 0 (unchanged since an earlier run), failed 1; "), err
+
+
+@pytest.mark.bad_input("import-back-to-zero")
 def test_bank_import_refuses_a_back_to_zero_trace_naming_the_reason(tmp_path):
     values, _ = back_to_zero()
     header = {"network": "XX", "station": "DROP", "channel": "HHZ", "sampling_rate": 40.0}
