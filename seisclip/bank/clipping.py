@@ -116,7 +116,8 @@ class Clipping:
 
     def evidence(self) -> dict[str, Any]:
         """The findings as the import report lists them; ``clipped`` there is either kind of clipping."""
-        found: dict[str, Any] = {"clipped": self.clipped or self.back_to_zero, "constant": self.constant, "clipped_runs": len(self.runs),
+        found: dict[str, Any] = {"clipped": self.clipped or self.back_to_zero, "constant": self.constant,
+                                 "clipped_runs": len(self.runs),
                                  "clipped_samples": self.clipped_samples, "longest_run": self.longest_run,
                                  "back_to_zero_runs": len(self.back_to_zero_runs),
                                  "back_to_zero_samples": sum(stop - start for start, stop in self.back_to_zero_runs)}
@@ -166,20 +167,17 @@ def detect_clipping(values: np.ndarray, preset: str = "restore", *, clip_counts:
         if not clip_counts > 0:
             raise SeisclipError(f"clip level must be positive, got {clip_counts}")
         status = (values >= clip_counts).astype(np.int8) - (values <= -clip_counts).astype(np.int8)
-        how = "clip_counts"
     elif values.size and not constant:
         high, low = _plateaus(values, chosen, tolerance, min_run, quantum)
         # Two bands that overlap (a record whose range is within the tolerance) cancel: no side.
         status = high.astype(np.int8) - low.astype(np.int8)
-        how = chosen.name
-    else:
-        how = chosen.name
     runs = tuple(ClippedRun(start, stop, int(status[start])) for side in (1, -1)
                  for start, stop in runs_of(status == side))
     high_level, low_level = clip_levels_of(values, status)
     back_to_zero = () if constant or not values.size else _back_to_zero_runs(values, tolerance, min_run, quantum)
     return Clipping(status=status, runs=tuple(sorted(runs, key=lambda run: run.start)), clip_high=high_level,
-                    clip_low=low_level, back_to_zero_runs=back_to_zero, constant=constant, quantum=quantum, how=how)
+                    clip_low=low_level, back_to_zero_runs=back_to_zero, constant=constant, quantum=quantum,
+                    how="clip_counts" if clip_counts is not None else chosen.name)
 
 
 def _plateaus(values: np.ndarray, preset: Preset, tolerance: float, min_run: int,
@@ -202,7 +200,8 @@ def _back_to_zero_runs(values: np.ndarray, tolerance: float, min_run: int,
     high, low = float(values.max()), float(values.min())
     spread = high - low
     jump = max(BACK_TO_ZERO_MIN_JUMP * spread, BACK_TO_ZERO_MIN_STEPS * quantum)
-    near_rail = (values >= high - BACK_TO_ZERO_NEAR_EXTREME * spread) | (values <= low + BACK_TO_ZERO_NEAR_EXTREME * spread)
+    margin = BACK_TO_ZERO_NEAR_EXTREME * spread
+    near_rail = (values >= high - margin) | (values <= low + margin)
     found = set()
     for baseline in {0.0, float(np.median(values))}:
         for start, stop in runs_of(np.abs(values - baseline) <= tolerance):
