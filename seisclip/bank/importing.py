@@ -5,7 +5,8 @@ Sources are miniSEED, SAC or anything else ObsPy reads (ObsPy is the optional de
 dataset per component, its start time in the attribute ``btime``). Every contiguous run of
 valid samples becomes one trace: gaps between ObsPy traces already split them, and masked or
 NaN samples split a trace again and never enter the bank. Each run is then checked for
-clipping on its raw samples (flat runs at its extremes: see :func:`clipping_evidence`),
+clipping on its raw samples (the ``import`` preset of :func:`~seisclip.bank.clipping.detect_clipping`:
+flat runs at its extremes, and back-to-zero clipping),
 optionally demeaned or detrended, and resampled to the bank's rate with an anti-alias filter.
 
 Traces that are clipped, constant, too short or slower than the bank's rate are kept out and
@@ -36,7 +37,7 @@ from tqdm import tqdm
 from ..errors import SeisclipError
 from ..fsio import atomic_directory, atomic_files, output_lock, refuse_existing, sha256_file
 from ..provenance import dump_json, run_record
-from .clipping import CLIP_EDGE_STEPS, clipping_evidence, runs_of
+from .clipping import CLIP_EDGE_STEPS, detect_clipping, runs_of
 from .hdf5 import TRACES, write_attributes
 from .ingest import StagedTraces
 from .readers import RawTrace, read_source, source_files
@@ -46,6 +47,7 @@ from .wc_list import format_wc_line
 _CODE_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]")
 
 EXCLUDED_CLIPPED = "clipped"
+EXCLUDED_BACK_TO_ZERO = "back-to-zero clipping (drops to the baseline at the rail)"
 EXCLUDED_CONSTANT = "constant (dead channel)"
 EXCLUDED_SHORT = "too short"
 EXCLUDED_SLOW = "sampling rate below the bank's"
@@ -141,11 +143,14 @@ def import_raw_trace(raw: RawTrace, source: int, report: ImportReport, names: di
         starttime = raw.starttime + dt.timedelta(seconds=start / raw.sampling_rate)
         where = {"source": source, "item": raw.item, "id": raw.seed_id, "starttime": _iso(starttime),
                  "first_source_sample": start, "source_samples": stop - start, "sampling_rate": raw.sampling_rate}
-        clipping = clipping_evidence(values, settings.clip_run)
+        found = detect_clipping(values, "import", min_run=settings.clip_run)
+        clipping = found.evidence()
         reason = None
-        if clipping["constant"]:
+        if found.constant:
             reason = EXCLUDED_CONSTANT
-        elif clipping["clipped"] and not settings.keep_clipped:
+        elif found.back_to_zero and not settings.keep_clipped:
+            reason = EXCLUDED_BACK_TO_ZERO
+        elif found.clipped and not settings.keep_clipped:
             reason = EXCLUDED_CLIPPED
         elif raw.sampling_rate < settings.sampling_rate * (1 - 1e-9):
             reason = EXCLUDED_SLOW
@@ -291,14 +296,18 @@ def _ascii_text(values: np.ndarray) -> bytes:
 
 def warn_of_clipped(report: ImportReport, report_file: Path, shown: int = 10) -> None:
     """One warning line per clipped trace found (the first ``shown``), naming its source."""
-    clipped = [entry for entry in report.excluded if entry["reason"] == EXCLUDED_CLIPPED]
+    clipped = [entry for entry in report.excluded if entry["reason"] in (EXCLUDED_CLIPPED, EXCLUDED_BACK_TO_ZERO)]
     kept = [trace for trace in report.traces if trace.clipping["clipped"]]
     verdict = "imported, flagged" if kept else "left out"
     for entry in clipped[:shown] or [_trace_record(trace) for trace in kept[:shown]]:
         evidence = entry["clipping"]
+        if evidence["back_to_zero_runs"]:
+            found = (f"back-to-zero clipping, {evidence['back_to_zero_runs']} runs of "
+                     f"{evidence['back_to_zero_samples']} samples dropped to the baseline at the rail")
+        else:
+            found = f"{evidence['clipped_runs']} flat runs, {evidence['clipped_samples']} samples at its extremes"
         print(f"warning: clipped, {verdict}: {entry['id']} from {entry['starttime']} "
-              f"({report.sources[entry['source']]['path']}, {entry['item']}): {evidence['clipped_runs']} flat runs, "
-              f"{evidence['clipped_samples']} samples at its extremes", file=sys.stderr)
+              f"({report.sources[entry['source']]['path']}, {entry['item']}): {found}", file=sys.stderr)
     more = max(len(clipped), len(kept)) - shown
     if more > 0:
         print(f"warning: {more} more clipped traces are listed in {report_file}", file=sys.stderr)

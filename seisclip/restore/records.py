@@ -5,8 +5,10 @@ Two input formats:
 * **labelled** (the format the user's tools write): one header line, then ``index value status``
   per sample, status -1 (clipped below), 0 (unclipped) or +1 (clipped above);
 * **plain**: one value per line, like the bank's waveform files; the clipped samples are found
-  from ``clip_counts`` (|value| at or beyond it) or, by default, as runs of at least two
-  samples at the record's extreme values (within ``tolerance`` counts).
+  by the clipping detector (:func:`seisclip.bank.clipping.detect_clipping`): those at or beyond
+  ``clip_counts`` or, by default, its ``restore`` preset (runs of at least two samples within
+  ``tolerance`` counts of the record's maximum or minimum). A record that shows back-to-zero
+  clipping is refused.
 """
 
 from __future__ import annotations
@@ -17,13 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bank.ascii import parse_waveform, read_waveform
-from ..bank.clipping import runs_of
+from ..bank.clipping import check_tolerance_counts, clip_levels_of, detect_clipping
 from ..errors import SeisclipError
 from ..fsio import output_lock, read_input, refuse_existing, write_file_atomic
 from ..sets.labels import clip_signal
-
-MIN_CLIPPED_RUN = 2
-
 
 @dataclass
 class ClippedRecord:
@@ -56,8 +55,7 @@ def clip_levels(values: np.ndarray, status: np.ndarray, path: str) -> tuple[floa
     """Clip levels as the record shows them: the least extreme clipped value on each side, above
     zero and below it. A side with no clipped sample mirrors the other side; with none at all,
     the record's extremes."""
-    high = float(values[status > 0].min()) if np.any(status > 0) else None
-    low = float(values[status < 0].max()) if np.any(status < 0) else None
+    high, low = clip_levels_of(values, status)
     if high is None and low is None:
         return float(values.max(initial=0.0)), float(values.min(initial=0.0))
     # A digitiser clips at the ends of its range, on either side of zero; a level of zero would
@@ -67,29 +65,6 @@ def clip_levels(values: np.ndarray, status: np.ndarray, path: str) -> tuple[floa
     if low is not None and low >= 0:
         raise SeisclipError(f"samples clipped below are at {low:g}, not below zero", path)
     return (high if high is not None else -low), (low if low is not None else -high)
-
-
-def _long_runs(mask: np.ndarray, min_run: int) -> np.ndarray:
-    kept = np.zeros_like(mask)
-    for start, stop in runs_of(mask):
-        if stop - start >= min_run:
-            kept[start:stop] = True
-    return kept
-
-
-def detect_clipping(values: np.ndarray, tolerance: float = 0.0, min_run: int = MIN_CLIPPED_RUN) -> np.ndarray:
-    """Status of a record whose clipping is unknown: runs of at least ``min_run`` samples within
-    ``tolerance`` of the record's maximum are +1, of its minimum -1. A lone extreme sample is a
-    peak, not clipping."""
-    if values.size == 0:
-        return np.zeros(0, dtype=np.int8)
-    high = _long_runs(values >= values.max() - tolerance, min_run)
-    low = _long_runs(values <= values.min() + tolerance, min_run)
-    return (high.astype(np.int8) - low.astype(np.int8))
-
-
-def status_from_clip_counts(values: np.ndarray, clip_counts: float) -> np.ndarray:
-    return (values >= clip_counts).astype(np.int8) - (values <= -clip_counts).astype(np.int8)
 
 
 def parse_labelled(raw: bytes, path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -128,8 +103,7 @@ def read_clipped_record(path: str | os.PathLike, labelled: bool | None = None, c
 def parse_clipped_record(raw: bytes, path: str, labelled: bool | None = None, clip_counts: float | None = None,
                          tolerance: float = 0.0) -> ClippedRecord:
     """:func:`read_clipped_record` of a file's bytes."""
-    if not tolerance >= 0 or not np.isfinite(tolerance):
-        raise SeisclipError(f"tolerance must be a finite number of counts >= 0, got {tolerance}")
+    check_tolerance_counts(tolerance)
     if labelled is None:
         lines = raw.splitlines()
         labelled = len(lines) > 1 and len(lines[1].split()) == 3
@@ -147,13 +121,14 @@ def parse_clipped_record(raw: bytes, path: str, labelled: bool | None = None, cl
 def clipped_values(values: np.ndarray, path: str, clip_counts: float | None = None,
                    tolerance: float = 0.0) -> ClippedRecord:
     """A record of plain values (an ASCII record, a seismic trace), its clipped samples those at or
-    beyond ``clip_counts`` or, by default, detected (:func:`detect_clipping`)."""
-    if clip_counts is not None:
-        if not clip_counts > 0:
-            raise SeisclipError(f"clip level must be positive, got {clip_counts}", path)
-        status = status_from_clip_counts(values, clip_counts)
-    else:
-        status = detect_clipping(values, tolerance)
+    beyond ``clip_counts`` or, by default, found by the detector's ``restore`` preset with a
+    plateau's jitter of ``tolerance`` counts. Back-to-zero clipping is refused, not restored."""
+    if clip_counts is not None and not clip_counts > 0:
+        raise SeisclipError(f"clip level must be positive, got {clip_counts}", path)
+    found = detect_clipping(values, "restore", clip_counts=clip_counts, tolerance_counts=tolerance)
+    if found.back_to_zero:
+        raise SeisclipError(found.back_to_zero_problem(), path)
+    status = found.status
     high, low = clip_levels(values, status, path)
     return ClippedRecord(path=path, values=values, status=status, clip_high=high, clip_low=low)
 
@@ -178,7 +153,7 @@ def clip_artificially(source: str | os.PathLike, fraction: float, output: str | 
         raise SeisclipError(f"peak {peak:g} clipped at {fraction} leaves no level to clip at", source)
     values, _ = clip_signal(truth, level)
     # Labelled as a real clipped record reads: every sample at the rail, those that only reach it too.
-    status = status_from_clip_counts(values, level)
+    status = detect_clipping(values, clip_counts=level).status
     header = f"index value status  (clipped at +-{level:g} = {fraction} x peak {peak:g} of {source})\n"
     body = "".join(f"{i} {value:.10g} {state}\n" for i, (value, state) in enumerate(zip(values.tolist(), status.tolist())))
     with output_lock(output, "clipped record"):

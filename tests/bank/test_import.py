@@ -14,7 +14,7 @@ import obspy
 import pytest
 import scipy.signal
 
-from seisclip.bank.clipping import clipping_evidence
+from seisclip.bank.clipping import detect_clipping
 from seisclip.bank.hdf5 import Bank
 from seisclip.bank.importing import import_to_bank, process, valid_runs
 from seisclip.bank.settings import ImportSettings
@@ -110,16 +110,16 @@ def clipped_sine(level: float, rate: float = 40.0, n: int = 4000, seed: int = 0)
     return np.clip(signal, -limit, limit).astype(np.int32)
 
 
-def test_clipping_evidence_finds_flat_runs_at_the_extremes_but_not_smooth_peaks():
-    assert clipping_evidence(clipped_sine(0.5))["clipped"]
-    assert clipping_evidence(clipped_sine(0.9))["clipped"]
-    assert not clipping_evidence(clipped_sine(1.0))["clipped"]
+def test_the_import_preset_finds_flat_runs_at_the_extremes_but_not_smooth_peaks():
+    assert detect_clipping(clipped_sine(0.5), "import").clipped
+    assert detect_clipping(clipped_sine(0.9), "import").clipped
+    assert not detect_clipping(clipped_sine(1.0), "import").clipped
     # A slow, quantised oscillation sampled fast stays on its peak value for many samples, but leaves it
     # one count at a time: a peak, not clipping.
     slow = np.rint(200 * np.sin(2 * np.pi * 0.2 * np.arange(4000) / 200.0)).astype(np.int32)
-    evidence = clipping_evidence(slow)
-    assert not evidence["clipped"] and evidence["quantum"] == 1.0
-    assert clipping_evidence(np.full(50, 7))["constant"]
+    found = detect_clipping(slow, "import")
+    assert not found.clipped and found.quantum == 1.0
+    assert detect_clipping(np.full(50, 7), "import").constant
 
 
 def write_mseed(path: Path, data: np.ndarray, station: str, rate: float = 40.0) -> None:

@@ -172,3 +172,100 @@ def test_the_public_api_check_sees_a_private_attribute(tmp_path):
     source.write_text("class Fit:\n    def run(self, model):\n        self._steps = 1\n"
                       "        model._symbolic_build(data_batch=None)\n        return model.__class__\n")
     assert private_attributes(source) == ["4: model._symbolic_build"]
+
+
+#: The one module that finds clipped runs from sample values, and the names detectors went by.
+DETECTOR_MODULE = Path("seisclip") / "bank" / "clipping.py"
+DETECTOR_NAMES = {"detect_clipping", "clipping_evidence", "status_from_clip_counts", "detect_clipped", "clipped_runs"}
+_EXTREMES = {"max", "min", "amax", "amin", "nanmax", "nanmin"}
+
+
+def _extreme_of(node: ast.AST) -> str | None:
+    """``X`` when ``node`` is ``X.max()``, ``np.max(X)`` or the like (``min`` too)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _EXTREMES:
+        if node.args and isinstance(node.func.value, ast.Name) and node.func.value.id in ("np", "numpy"):
+            return ast.unparse(node.args[0])
+        return ast.unparse(node.func.value)
+    return None
+
+
+def _extremes_in(node: ast.AST, names: dict[str, str]) -> set[str]:
+    """The arrays whose maximum or minimum ``node`` holds, directly or by a name given one."""
+    found = set()
+    for inner in ast.walk(node):
+        if (array := _extreme_of(inner)) is not None:
+            found.add(array)
+        elif isinstance(inner, ast.Name) and inner.id in names:
+            found.add(names[inner.id])
+    return found
+
+
+def _is_array(node: ast.AST, array: str) -> bool:
+    """``node`` is ``array`` itself, or arithmetic on it (``values - level``, ``np.abs(values)``)."""
+    if ast.unparse(node) == array:
+        return True
+    if isinstance(node, ast.BinOp):
+        return _is_array(node.left, array) or _is_array(node.right, array)
+    if isinstance(node, ast.UnaryOp):
+        return _is_array(node.operand, array)
+    if isinstance(node, ast.Call) and ast.unparse(node.func) in ("abs", "np.abs", "numpy.abs") and node.args:
+        return _is_array(node.args[0], array)
+    return False
+
+
+def clipping_detections(path: Path, root: Path = REPO_ROOT) -> list[str]:
+    """``path:line expression`` for each place ``path`` finds clipped samples from sample values:
+    an array compared with its own maximum or minimum (``values >= values.max() - tolerance``, or
+    through a name assigned it: ``high = values.max()`` ... ``values == high``), and each
+    definition of a detector's name."""
+    tree = ast.parse(path.read_text())
+    where = path.relative_to(root)
+    found = [f"{where}:{node.lineno} def {node.name}" for node in ast.walk(tree)
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in DETECTOR_NAMES]
+    scopes = [tree] + [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for scope in scopes:
+        names: dict[str, str] = {}   # name -> the array whose extreme it was given
+        for node in ast.walk(scope):
+            if isinstance(node, (ast.Assign, ast.For)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                source = node.value if isinstance(node, ast.Assign) else node.iter
+                arrays = _extremes_in(source, names)
+                for target in targets:
+                    for name in [target, *(target.elts if isinstance(target, ast.Tuple) else [])]:
+                        if isinstance(name, ast.Name) and arrays:
+                            names[name.id] = sorted(arrays)[0]
+        for node in ast.walk(scope):
+            if not isinstance(node, ast.Compare):
+                continue
+            operands = [node.left, *node.comparators]
+            for one in operands:
+                for array in _extremes_in(one, names):
+                    # values == high, or np.abs(values - high) == 0
+                    if any(_is_array(operand, array) for operand in operands):
+                        found.append(f"{where}:{node.lineno} {ast.unparse(node)}")
+    return sorted(set(found))
+
+
+def test_one_detector_finds_clipped_runs_from_sample_values():
+    """Bank import, restore, the archive run, evaluation and the benches all find clipped samples
+    through ``seisclip.bank.clipping.detect_clipping``, so no two of them can disagree."""
+    sources = sorted(PACKAGE.rglob("*.py")) + sorted((REPO_ROOT / "bench").rglob("*.py"))
+    elsewhere = [found for path in sources if path.relative_to(REPO_ROOT) != DETECTOR_MODULE
+                 for found in clipping_detections(path)]
+    assert elsewhere == []
+    # The check sees the detector itself, so it is not passing for want of anything to see.
+    assert any("def detect_clipping" in found for found in clipping_detections(REPO_ROOT / DETECTOR_MODULE))
+    assert len(clipping_detections(REPO_ROOT / DETECTOR_MODULE)) > 1
+
+
+def test_the_detector_check_sees_a_second_detector(tmp_path):
+    source = tmp_path / "probe.py"
+    source.write_text("import numpy as np\n"
+                      "def flat_tops(values, tolerance):\n    return values >= values.max() - tolerance\n"
+                      "def rails(values):\n    high, low = float(values.max()), float(np.min(values))\n"
+                      "    for level in (high, low):\n        yield np.abs(values - level) == 0\n"
+                      "def clipping_evidence(values):\n    return None\n"
+                      "def windows(magnitude):\n    strongest = magnitude.max()\n    return magnitude[0] < strongest\n")
+    assert clipping_detections(source, tmp_path) == [
+        "probe.py:3 values >= values.max() - tolerance", "probe.py:7 np.abs(values - level) == 0",
+        "probe.py:8 def clipping_evidence"]

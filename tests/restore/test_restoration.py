@@ -12,13 +12,12 @@ import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline
 
-from seisclip.bank.clipping import runs_of
+from seisclip.bank.clipping import detect_clipping, runs_of
 from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.errors import SeisclipError
 from seisclip.restore.aspade import declip_windows, restore_aspade
 from seisclip.restore.baselines import restore_pocs, restore_spline
-from seisclip.restore.records import ClippedRecord, detect_clipping, read_clipped_record
-from seisclip.restore.records import window_starts
+from seisclip.restore.records import ClippedRecord, read_clipped_record, window_starts
 from seisclip.sets.channels import spline_across_runs
 
 from conftest import REPO_ROOT, format_wc_line
@@ -84,13 +83,14 @@ def test_detection_finds_the_clipped_runs_exactly():
     lone = [start for start, stop in runs_of(record.clipped) if stop - start == 1]
     expected[lone] = 0  # a lone sample at the clip level is indistinguishable from a peak
     assert len(runs_of(expected != 0)) >= 10
-    np.testing.assert_array_equal(detect_clipping(record.values), expected)
+    np.testing.assert_array_equal(detect_clipping(record.values).status, expected)
 
 
 def test_detection_ignores_a_lone_extreme_sample():
     values = np.array([0, 5, 9, 5, 0, -3, -7, -7, -2, 0.0])
-    np.testing.assert_array_equal(detect_clipping(values), [0, 0, 0, 0, 0, 0, -1, -1, 0, 0])
-    np.testing.assert_array_equal(detect_clipping(np.array([0, 8, 9, 9, 0.0]), tolerance=1), [0, 1, 1, 1, 0])
+    np.testing.assert_array_equal(detect_clipping(values).status, [0, 0, 0, 0, 0, 0, -1, -1, 0, 0])
+    np.testing.assert_array_equal(detect_clipping(np.array([0, 8, 9, 9, 0.0]), tolerance_counts=1).status,
+                                  [0, 1, 1, 1, 0])
 
 
 def test_labelled_and_clip_level_inputs_read_the_same(tmp_path):

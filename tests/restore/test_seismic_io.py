@@ -17,7 +17,7 @@ from seisclip.errors import SeisclipError
 from seisclip.learn.adopted import AdoptedModel
 from seisclip.learn.manifest import ModelManifest
 from seisclip.learn.model_dir import ModelDirectory
-from seisclip.restore.records import detect_clipping
+from seisclip.bank.clipping import detect_clipping
 from seisclip.restore.seismic import (MSEED, SAC, check_rate, encode_restored, is_seismic_file, read_seismic,
                                       resampled)
 
@@ -62,7 +62,7 @@ def restoration_of(values: np.ndarray, status: np.ndarray) -> np.ndarray:
 
 def written(tmp_path, file_format, traces):
     """The restored file and the sidecar written from ``traces``, read back with ObsPy."""
-    status = [detect_clipping(trace.values) for trace in traces]
+    status = [detect_clipping(trace.values).status for trace in traces]
     restored = [restoration_of(trace.values, states) for trace, states in zip(traces, status)]
     restored_bytes, status_bytes = encode_restored(file_format, traces, restored, status, NOTE)
     (tmp_path / "out.restored").write_bytes(restored_bytes)
@@ -94,7 +94,7 @@ def test_miniseed_traces_are_read_in_file_order_with_their_headers(mseed_file):
         assert trace.values.dtype == np.float64 and np.array_equal(trace.values, recorded.data)
         assert trace.sampling_rate == RATE and trace.starttime == START.isoformat()
         assert trace.stats is not recorded.stats and trace.stats.station == "BRV"
-        assert detect_clipping(trace.values).any()
+        assert detect_clipping(trace.values).clipped
 
 
 def test_restored_miniseed_keeps_headers_and_unclipped_samples_bit_identical(tmp_path, mseed_file):
