@@ -23,7 +23,7 @@ import numpy as np
 
 from bench_long_period import restoration_methods
 from seisclip.bank.synthetic import synthetic_seismogram
-from seisclip.restore.records import status_from_clip_level
+from seisclip.bank.clipping import detect_clipping
 
 LEVELS = (0.7, 0.4)
 OFFSETS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.25)
@@ -52,7 +52,7 @@ def main() -> None:
                 peak = np.abs(signal).max()
                 level = fraction * peak
                 truth = signal + sign * offset * level
-                status = status_from_clip_level(truth, level)
+                status = detect_clipping(truth, clip_counts=level).status
                 values = np.clip(truth, -level, level)
                 clipped = status != 0
                 errors["clipped input"].append(float(np.sqrt(np.mean((values - truth)[clipped] ** 2)) / peak))
