@@ -55,12 +55,20 @@ def trace_model(model_dir: str, split: str | None = None, check: bool = True) ->
     else:
         sources = [_check_hash(record["path"], record["sha256"], "waveform file", folder) for record in files]
         checked = f"{len(files)} waveform files"
+    # The model directory's copies of its definition and of the definitions it imports.
+    definitions = [_check_hash(file, sha256, "definition script", str(directory.path))
+                   for file, sha256, _ in directory.definition_files()]
     problems = [*(_check_hash(path, sha256, what, folder) for path, sha256, what in directory.recorded_sources()),
-                *sources]
+                *sources, *definitions]
     problems = [problem for problem in problems if problem]
     for problem in problems:
         print(problem, file=sys.stderr)
     name = Path(model_dir).name
+    if directory.manifest.definition_sha256 and not any(definitions):
+        imported = [entry["file"] for entry in directory.manifest.imported_definitions or []]
+        print(f"trace: {name}: definition.py ({directory.manifest.definition})"
+              + (f" and the definitions it imports ({', '.join(imported)})" if imported else "")
+              + " match the recorded sha256", file=sys.stderr)
     if problems:
         print(f"trace: {name}: {len(problems)} source(s) changed or missing since training", file=sys.stderr)
         return 1
