@@ -226,10 +226,10 @@ def definition_module(name: str) -> ModuleType:
     return module
 
 
-def load_definition_script(path: str | os.PathLike) -> ModuleType:
+def load_definition_script(path: str | os.PathLike, what: str = "definition") -> ModuleType:
     """A definition script as a module, its ``__main__`` block not run: one module per file and
     content, so that two model directories' ``definition.py``, or a script changed since, never
-    share one. What it raises becomes one error line naming it."""
+    share one. What it raises becomes one error line naming it (and ``what`` it is)."""
     path = Path(path).resolve()
     data = path.read_bytes()
     module_name = "seisclip_definition_" + hashlib.sha256(str(path).encode() + b"\0" + data).hexdigest()[:16]
@@ -249,7 +249,7 @@ def load_definition_script(path: str | os.PathLike) -> ModuleType:
     except Exception as exc:   # whatever the script raises, it is this script's problem
         del sys.modules[module_name]
         lines = str(exc).strip().splitlines()
-        raise SeisclipError(f"cannot import the definition: {type(exc).__name__}: {lines[0] if lines else ''}",
+        raise SeisclipError(f"cannot import the {what}: {type(exc).__name__}: {lines[0] if lines else ''}",
                             path) from None
     finally:
         _loading.discard(path)

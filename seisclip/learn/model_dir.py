@@ -247,7 +247,7 @@ class ModelDirectory:
         imports come from their copies beside it (checked by :meth:`check_files`)."""
         source = self.path / DEFINITION_COPY
         try:
-            module = load_definition_script(source)
+            module = load_definition_script(source, "model's definition")
         except SeisclipError as exc:
             if self.manifest.imported_definitions is None and "create_and_train_model_" in exc.message:
                 # Models of manifest formats before 4 did not record nor copy what they import.

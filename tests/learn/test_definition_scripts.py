@@ -59,6 +59,7 @@ def test_every_definition_script_passes_its_check_and_builds_its_network(script,
     (('def004 = definition_module("def004")', 'def004 = definition_module("def004")\nimport create_and_train_model_def004'),
      "imports create_and_train_model_def004 through the import path, which the model would not record"),
 ])
+@pytest.mark.bad_input("definition-import-by-path")
 def test_a_script_that_fails_its_check_fails_the_test(tmp_path, monkeypatch, capsys, change, problem):
     """A broken copy of def011 (beside the def004 it imports) makes the check above fail, naming
     the script and the problem."""

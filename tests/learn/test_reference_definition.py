@@ -155,9 +155,8 @@ def test_the_reference_restores_through_the_cli_with_a_window_longer_than_its_tr
 
 
 def test_a_definition_that_imports_def004s_choices_restores_from_any_working_folder(tmp_path):
-    """def005 imports def004's loss and optimizer. Its model, trusted as the project's own def005,
-    must load from a folder where no definition script lies and the training folder is not on the
-    import path."""
+    """def005 takes def004's loss and optimizer. Its model needs none of their code to restore, so
+    it loads from a folder where no definition script lies, running nothing of its definition."""
     root = tmp_path / "training"
     generate_demo_bank(root / "bank", root / "outfiles_contents_reordered.txt", n_files=40, seed=BANK_SEED,
                        progress=False)
