@@ -216,12 +216,19 @@ def definition_module(name: str) -> ModuleType:
     caller_file = caller.get("__file__")
     if caller_file is None:
         raise SeisclipError(f"definition_module({name!r}) is called by a definition script at module level")
-    if not isinstance(name, str) or not DEFINITION_NAME.fullmatch(name):
-        raise SeisclipError(f"definition_module: {name!r} is not a definition name (such as 'def004')", caller_file)
-    path = Path(caller_file).resolve().parent / script_file_name(name)
-    if not path.is_file():
-        raise SeisclipError(f"definition {name!r} imported but {path.name} is not beside it", caller_file)
-    module = load_definition_script(path)
+    try:
+        if not isinstance(name, str) or not DEFINITION_NAME.fullmatch(name):
+            raise SeisclipError(f"definition_module: {name!r} is not a definition name (such as 'def004')",
+                                caller_file)
+        path = Path(caller_file).resolve().parent / script_file_name(name)
+        if not path.is_file():
+            raise SeisclipError(f"takes definition {name!r}, but there is no {path.name} beside it", caller_file)
+        module = load_definition_script(path)
+    except SeisclipError as exc:
+        if caller.get("__name__") != "__main__":
+            raise
+        # The script runs as a command, and this is before its train_definition guards it: one line.
+        raise SystemExit(f"{os.path.basename(caller_file)}: error: {exc}") from None
     caller.setdefault(_IMPORTED, {})[name] = module
     return module
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -218,3 +219,25 @@ def test_a_changed_copy_of_def004_in_the_model_directory_is_refused_and_traced(t
     done = seisclip(copy, "trace", str(model))
     assert done.returncode == 1
     assert f"{model / 'create_and_train_model_def004.py'}: definition script sha256" in done.stderr
+
+
+def test_new_definition_never_imports_tensorflow(wrappers):
+    code = ("import sys\nfrom seisclip.cli import main\nstatus = main(['new-definition', 'def004'])\n"
+            "print(status, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=wrappers, capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines() == ["wrote create_and_train_model_def012.py", "0 False False"], done.stderr
+
+
+@pytest.mark.bad_input("definition-import-missing")
+def test_a_definition_whose_imported_one_is_not_beside_it_is_one_error_line(wrappers, tmp_path_factory, capsys):
+    """A copy of def011 put where no def004 lies stops at once, before anything trains."""
+    other = tmp_path_factory.mktemp("alone")
+    assert run_in_process(capsys, main, ["new-definition", str(wrappers / "create_and_train_model_def011.py"),
+                                         "--dir", str(other)])[0] == 0
+    script = other / "create_and_train_model_def001.py"
+    done = subprocess.run([sys.executable, str(script), "--segment-length", "64", "--set-name", "a_64_9"],
+                          cwd=other, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr.splitlines()) == (1, [
+        f"{script.name}: error: {script}: takes definition 'def004', but there is no "
+        "create_and_train_model_def004.py beside it"])
+    assert not (other / "models").exists()
