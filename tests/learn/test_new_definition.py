@@ -241,3 +241,12 @@ def test_a_definition_whose_imported_one_is_not_beside_it_is_one_error_line(wrap
         f"{script.name}: error: {script}: takes definition 'def004', but there is no "
         "create_and_train_model_def004.py beside it"])
     assert not (other / "models").exists()
+
+
+def test_trace_says_when_a_model_predates_the_record_of_imported_definitions(tiny_model, tmp_path, monkeypatch, capsys):
+    """A format 2 manifest records definition.py's sha256 but nothing of what it imported."""
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run_in_process(capsys, main, ["trace", str(tiny_model)])
+    assert status == 1   # its index file, none.txt, is nowhere
+    assert f"trace: {tiny_model.name}: definition.py (tiny; made before seisclip recorded the definitions a " \
+           "definition imports) match the recorded sha256" in err
