@@ -205,8 +205,8 @@ class ModelDirectory:
             state = ("is missing" if not here.is_file() else
                      "changed since training" if sha256_file(here) != sha256 else None)
             if state:
-                raise SeisclipError(f"{file}, which the model's definition {script.name} imports, {state}: "
-                                    "it is not the one that trained the model (put it back as it was, or add "
+                raise SeisclipError(f"the model's definition {script.name} imports this script, which {state}: it "
+                                    "is not the one that trained the model (put it back as it was, or add "
                                     "--trust-definition to run the model directory's copy)", here)
         return script
 

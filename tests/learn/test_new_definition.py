@@ -195,9 +195,9 @@ def test_loading_refuses_when_the_imported_def004_changed_since_training(trained
     with pytest.raises(SeisclipError) as raised:
         ModelDirectory.open(model).load()
     assert str(raised.value) == (
-        f"{def004}: create_and_train_model_def004.py, which the model's definition create_and_train_model_def012.py "
-        "imports, changed since training: it is not the one that trained the model (put it back as it was, or add "
-        "--trust-definition to run the model directory's copy)")
+        f"{def004}: the model's definition create_and_train_model_def012.py imports this script, which changed since "
+        "training: it is not the one that trained the model (put it back as it was, or add --trust-definition to run "
+        "the model directory's copy)")
     # Through the CLI: one line, and the model directory's own copy with --trust-definition.
     (copy / "record.txt").write_text("".join(f"{value}\n" for value in [0, 5, 9, 9, 9, 4, -3, -9, -9, 0] * 20))
     done = seisclip(copy, "restore", "record.txt", "--model", str(model), "--method", "model")
@@ -250,3 +250,13 @@ def test_trace_says_when_a_model_predates_the_record_of_imported_definitions(tin
     assert status == 1   # its index file, none.txt, is nowhere
     assert f"trace: {tiny_model.name}: definition.py (tiny; made before seisclip recorded the definitions a " \
            "definition imports) match the recorded sha256" in err
+
+
+@pytest.mark.bad_input("model-imported-definition-changed")
+def test_loading_refuses_when_the_imported_def004_is_not_here(trained_copy, tmp_path, monkeypatch):
+    copy, model = changed_copy(trained_copy, tmp_path)
+    (copy / "create_and_train_model_def004.py").unlink()
+    monkeypatch.chdir(copy)
+    with pytest.raises(SeisclipError, match="create_and_train_model_def012.py imports this script, which is missing: "):
+        ModelDirectory.open(model).load()
+    assert ModelDirectory.open(model).load(trust_definition=True).network.output_shape == (None, None)
