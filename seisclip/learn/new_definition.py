@@ -29,6 +29,8 @@ def new_definition(source: str, name: str | None = None, folder: str | os.PathLi
     script's path) into ``folder`` as definition ``name`` (default: the next free defNNN); return
     the new script's path."""
     folder = Path(folder)
+    if name is not None and not DEFINITION_NAME.fullmatch(name):
+        raise SeisclipError(f"--name {name!r} is not a definition name (letters, digits and _, such as def012)")
     if not folder.is_dir():
         raise SeisclipError("folder not found", folder)
     source_path = _source_script(source, folder)
@@ -42,8 +44,6 @@ def new_definition(source: str, name: str | None = None, folder: str | os.PathLi
         raise SeisclipError('has no NAME = "…" line to set' if not lines else
                             f'has {len(lines)} NAME = "…" lines: which one is its name is unclear', source_path)
     if name is not None:
-        if not DEFINITION_NAME.fullmatch(name):
-            raise SeisclipError(f"--name {name!r} is not a definition name (letters, digits and _, such as def012)")
         return _write(folder / script_file_name(name), _renamed(text, name))
     for _ in range(_ATTEMPTS):
         name = _next_free_name(folder)
