@@ -19,9 +19,13 @@ hybrid's teleseismic median at 25 % is 1.05 times the spline's.
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.
 from seisclip.learn.training import train_definition  # isort: skip
 
-from create_and_train_model_def004 import HYPERPARAMETERS, INPUTS, NORMALISATION, loss, optimizer
+from seisclip.learn.definition import definition_module
 from seisclip.learn.networks import clip_consistent_unet
 from seisclip.sets.augmentation import PolarityFlip, TimeStretch
+
+def004 = definition_module("def004")
+HYPERPARAMETERS, INPUTS, NORMALISATION, loss, optimizer = (
+    def004.HYPERPARAMETERS, def004.INPUTS, def004.NORMALISATION, def004.loss, def004.optimizer)
 
 NAME = "def005"
 AUGMENTATION = (PolarityFlip(), TimeStretch(probability=0.5, max_factor=8.0))

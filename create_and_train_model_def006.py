@@ -21,9 +21,12 @@ generated records at 75 % (1.02) and on teleseismic ones at 15 % (1.09). 1.9 M p
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.
 from seisclip.learn.training import train_definition  # isort: skip
 
-import create_and_train_model_def004 as def004
-from create_and_train_model_def004 import AUGMENTATION, INPUTS, NORMALISATION, loss, optimizer
+from seisclip.learn.definition import definition_module
 from seisclip.learn.networks import clip_consistent_unet
+
+def004 = definition_module("def004")
+AUGMENTATION, INPUTS, NORMALISATION, loss, optimizer = (
+    def004.AUGMENTATION, def004.INPUTS, def004.NORMALISATION, def004.loss, def004.optimizer)
 
 NAME = "def006"
 HYPERPARAMETERS = {**def004.HYPERPARAMETERS, "batch_size": 16, "widths": (16, 32, 48, 64, 96, 128, 160)}

@@ -18,8 +18,12 @@ worse than the clipped input over the nine levels, def004 13, and its hybrid 21.
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.
 from seisclip.learn.training import train_definition  # isort: skip
 
-from create_and_train_model_def004 import AUGMENTATION, HYPERPARAMETERS, NORMALISATION, loss, optimizer
+from seisclip.learn.definition import definition_module
 from seisclip.learn.networks import clip_consistent_unet
+
+def004 = definition_module("def004")
+AUGMENTATION, HYPERPARAMETERS, NORMALISATION, loss, optimizer = (
+    def004.AUGMENTATION, def004.HYPERPARAMETERS, def004.NORMALISATION, def004.loss, def004.optimizer)
 
 NAME = "def007"
 INPUTS = ("clipped", "status", "spline")

@@ -18,8 +18,12 @@ records 0.739 (def004: 0.732), on teleseismic ones 0.974 (0.979); 12 records mad
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.
 from seisclip.learn.training import train_definition  # isort: skip
 
-from create_and_train_model_def004 import AUGMENTATION, HYPERPARAMETERS, INPUTS, NORMALISATION, loss, optimizer
+from seisclip.learn.definition import definition_module
 from seisclip.learn.networks import clip_consistent_unet
+
+def004 = definition_module("def004")
+AUGMENTATION, HYPERPARAMETERS, INPUTS, NORMALISATION, loss, optimizer = (
+    def004.AUGMENTATION, def004.HYPERPARAMETERS, def004.INPUTS, def004.NORMALISATION, def004.loss, def004.optimizer)
 
 NAME = "def008"
 HYPERPARAMETERS = {**HYPERPARAMETERS, "widths": (12, 24, 36, 48, 72, 96)}

@@ -18,8 +18,12 @@ teleseismic ones 0.977 (0.979); 16 records made worse (13).
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.
 from seisclip.learn.training import train_definition  # isort: skip
 
-from create_and_train_model_def004 import AUGMENTATION, HYPERPARAMETERS, INPUTS, NORMALISATION, loss, optimizer
+from seisclip.learn.definition import definition_module
 from seisclip.learn.networks import clip_consistent_unet
+
+def004 = definition_module("def004")
+AUGMENTATION, HYPERPARAMETERS, INPUTS, NORMALISATION, loss, optimizer = (
+    def004.AUGMENTATION, def004.HYPERPARAMETERS, def004.INPUTS, def004.NORMALISATION, def004.loss, def004.optimizer)
 
 NAME = "def009"
 HYPERPARAMETERS = {**HYPERPARAMETERS, "epochs": 7}

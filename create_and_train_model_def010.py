@@ -21,8 +21,12 @@ records against 0.732, is 0.794 on generated ones against 0.753 and made 16 reco
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.
 from seisclip.learn.training import train_definition  # isort: skip
 
-from create_and_train_model_def004 import AUGMENTATION, HYPERPARAMETERS, NORMALISATION, loss, optimizer
+from seisclip.learn.definition import definition_module
 from seisclip.learn.networks import clip_consistent_unet
+
+def004 = definition_module("def004")
+AUGMENTATION, HYPERPARAMETERS, NORMALISATION, loss, optimizer = (
+    def004.AUGMENTATION, def004.HYPERPARAMETERS, def004.NORMALISATION, def004.loss, def004.optimizer)
 
 NAME = "def010"
 INPUTS = ("clipped", "status", "spline")

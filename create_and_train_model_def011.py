@@ -32,9 +32,13 @@ from seisclip.learn.training import train_definition  # isort: skip
 import keras
 from keras import ops
 
-from create_and_train_model_def004 import (AUGMENTATION, ERROR_FLOOR, HYPERPARAMETERS, INPUTS, NORMALISATION,
-                                           optimizer)
+from seisclip.learn.definition import definition_module
 from seisclip.learn.networks import clip_consistent_unet
+
+def004 = definition_module("def004")
+AUGMENTATION, ERROR_FLOOR, HYPERPARAMETERS, INPUTS, NORMALISATION, optimizer = (
+    def004.AUGMENTATION, def004.ERROR_FLOOR, def004.HYPERPARAMETERS, def004.INPUTS, def004.NORMALISATION,
+    def004.optimizer)
 
 NAME = "def011"
 OVERSHOOT_WEIGHT = 3.0

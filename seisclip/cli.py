@@ -109,6 +109,13 @@ def _summary(args: argparse.Namespace) -> int:
     return summarise_model(args.model_dir)
 
 
+def _new_definition(args: argparse.Namespace) -> int:
+    from .learn.new_definition import new_definition
+
+    print(f"wrote {new_definition(args.source, name=args.name, folder=args.dir)}")
+    return 0
+
+
 def _bank_ingest(args: argparse.Namespace) -> int:
     from .bank.ingest import ingest_bank
 
@@ -305,6 +312,15 @@ def build_parser() -> ArgumentParser:
     summary = commands.add_parser("summary", help="what a model is, what trained it and its test metrics")
     summary.add_argument("model_dir", help="model directory, e.g. models/set00001_256_40000_def001")
     summary.set_defaults(action=_summary)
+
+    new = commands.add_parser("new-definition", help="start a definition script as a copy of another, under the next "
+                                                     "free number; never overwrites")
+    new.add_argument("source", metavar="FROM", help="the definition to copy: its name (def004) or its script's path")
+    new.add_argument("--name", default=None, metavar="defNNN", help="the copy's name (default: one above the highest "
+                                                                    "defNNN in DIR)")
+    new.add_argument("--dir", default=".", metavar="DIR", help="the folder of the wrappers, where the copy goes and "
+                                                               "FROM is looked for (default: the working folder)")
+    new.set_defaults(action=_new_definition)
 
     add_restoration_commands(commands)
     _add_bank_commands(commands)

@@ -16,14 +16,25 @@ everything but the name, the model and the loss is optional and defaults to def0
 
 A choice the script defines at module level (``AUGMENTATION``, ``def optimizer``, …; see
 :data:`SCRIPT_NAMES`) must be the one it passes: one defined and not passed is refused.
+
+A definition takes another's choices through :func:`definition_module` (``def004 =
+definition_module("def004")``), never by the import path: so every definition script that made a
+model is known, hashed into its manifest and copied into its model directory, and a model
+directory loads from its own copies.
 """
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import importlib.util
 import inspect
 import os
 import re
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import SeisclipError
@@ -39,7 +50,25 @@ SCRIPT_NAMES = {"inputs": "INPUTS", "normalisation": "NORMALISATION", "augmentat
                 "optimizer": "optimizer", "callbacks": "callbacks"}
 #: The optional choices of a definition, passed to train_definition by keyword.
 CHOICES = tuple(SCRIPT_NAMES)
+#: A definition's name (its NAME), and its script's file name.
+DEFINITION_NAME = re.compile(r"[A-Za-z0-9_]+")
 _FILE_NAME = re.compile(r"create_and_train_model_(?P<name>[A-Za-z0-9_]+)\.py")
+_MODULE_NAME = re.compile(r"create_and_train_model_(?P<name>[A-Za-z0-9_]+)")
+#: Where a script loaded by :func:`load_definition_script` keeps the definitions it took with
+#: :func:`definition_module`: their names and modules.
+_IMPORTED = "__seisclip_imported_definitions__"
+_loading: set[Path] = set()
+
+
+def script_file_name(name: str) -> str:
+    """The file name of definition ``name``'s script."""
+    return f"create_and_train_model_{name}.py"
+
+
+def definition_name(path: str | os.PathLike) -> str | None:
+    """The definition name a script's file name gives, or None if it is no definition script's."""
+    match = _FILE_NAME.fullmatch(os.path.basename(path))
+    return match["name"] if match else None
 
 
 @dataclass(frozen=True)
@@ -56,16 +85,22 @@ class Definition:
     augmentation: Sequence[Any] = ()
     optimizer: Callable[..., Any] | None = None
     callbacks: Callable[..., list] | None = None
+    #: The definition scripts it takes choices from (:func:`definition_module`), and those they
+    #: take from: name → file.
+    imported: Mapping[str, Path] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         """Everything wrong with the definition, one line each."""
         problems = []
-        match = _FILE_NAME.fullmatch(os.path.basename(self.source_file))
-        if match is None:
+        file_name = definition_name(self.source_file)
+        if file_name is None:
             problems.append("a definition script is named create_and_train_model_<NAME>.py")
-        elif match["name"] != self.name:
-            problems.append(f"NAME is {self.name!r} but the file name says {match['name']!r}: "
-                            f"set NAME = {match['name']!r}")
+        elif file_name != self.name:
+            problems.append(f"NAME is {self.name!r} but the file name says {file_name!r}: "
+                            f"set NAME = {file_name!r}")
+        for script in (self.source_file, *self.imported.values()):
+            problems += [f"{os.path.basename(script)}: {problem}" if script != self.source_file else problem
+                         for problem in imports_by_path(script)]
         problems += self._hyperparameter_problems()
         problems += check_channels(self.inputs)
         if not (self.normalisation in NORMALISATIONS or callable(self.normalisation)):
@@ -170,3 +205,83 @@ def _named(function: Callable, offered: dict[str, Any], skip_first: bool = False
     parameters = list(inspect.signature(function).parameters.values())[1 if skip_first else 0:]
     return {p.name: offered[p.name] for p in parameters
             if p.name in offered and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def definition_module(name: str) -> ModuleType:
+    """Definition ``name``'s script as a module, for a definition script to take its choices:
+    ``def004 = definition_module("def004")`` loads create_and_train_model_def004.py from the folder
+    of the script that calls it, by its file (not through the import path), and records it among
+    that script's imports, which the model's manifest and model directory then hold."""
+    caller = inspect.currentframe().f_back.f_globals
+    caller_file = caller.get("__file__")
+    if caller_file is None:
+        raise SeisclipError(f"definition_module({name!r}) is called by a definition script at module level")
+    try:
+        if not isinstance(name, str) or not DEFINITION_NAME.fullmatch(name):
+            raise SeisclipError(f"definition_module: {name!r} is not a definition name (such as 'def004')",
+                                caller_file)
+        path = Path(caller_file).resolve().parent / script_file_name(name)
+        if not path.is_file():
+            raise SeisclipError(f"takes definition {name!r}, but there is no {path.name} beside it", caller_file)
+        module = load_definition_script(path)
+    except SeisclipError as exc:
+        if caller.get("__name__") != "__main__":
+            raise
+        # The script runs as a command, and this is before its train_definition guards it: one line.
+        raise SystemExit(f"{os.path.basename(caller_file)}: error: {exc}") from None
+    caller.setdefault(_IMPORTED, {})[name] = module
+    return module
+
+
+def load_definition_script(path: str | os.PathLike, what: str = "definition") -> ModuleType:
+    """A definition script as a module, its ``__main__`` block not run: one module per file and
+    content, so that two model directories' ``definition.py``, or a script changed since, never
+    share one. What it raises becomes one error line naming it (and ``what`` it is)."""
+    path = Path(path).resolve()
+    data = path.read_bytes()
+    module_name = "seisclip_definition_" + hashlib.sha256(str(path).encode() + b"\0" + data).hexdigest()[:16]
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    if path in _loading:
+        raise SeisclipError("definitions import each other in a circle", path)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    _loading.add(path)
+    try:
+        spec.loader.exec_module(module)
+    except SeisclipError:
+        del sys.modules[module_name]
+        raise
+    except Exception as exc:   # whatever the script raises, it is this script's problem
+        del sys.modules[module_name]
+        lines = str(exc).strip().splitlines()
+        raise SeisclipError(f"cannot import the {what}: {type(exc).__name__}: {lines[0] if lines else ''}",
+                            path) from None
+    finally:
+        _loading.discard(path)
+    return module
+
+
+def imported_definitions(script: Mapping[str, Any]) -> dict[str, Path]:
+    """Every definition script that the script of module-level names ``script`` took with
+    :func:`definition_module`, and those took in turn: name → file, in the order first taken."""
+    found: dict[str, Path] = {}
+    pending = list(script.get(_IMPORTED, {}).items())
+    while pending:
+        name, module = pending.pop(0)
+        if name not in found:
+            found[name] = Path(module.__file__)
+            pending += list(vars(module).get(_IMPORTED, {}).items())
+    return found
+
+
+def imports_by_path(source_file: str | os.PathLike) -> list[str]:
+    """A line for each definition script that ``source_file`` imports through the import path
+    (``from create_and_train_model_def004 import …``): the model would not record it."""
+    tree = ast.parse(Path(source_file).read_bytes(), filename=os.fspath(source_file))
+    modules = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    modules += [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module]
+    return [f"imports {module} through the import path, which the model would not record: take it with "
+            f"{match['name']} = definition_module({match['name']!r}) (seisclip.learn.definition)"
+            for module in modules if (match := _MODULE_NAME.fullmatch(module))]

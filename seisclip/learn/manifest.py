@@ -2,9 +2,11 @@
 and what restore, evaluate, compare, trace and summary read, through one ``to_json`` and one
 ``from_json``.
 
-Format 3 has format 2's keys (the JSON is unchanged but for the version); format 1 and 2
-manifests are read too, their missing entries given as those formats meant them (format 1:
-def001's inputs and peak normalisation, no sha256 of ``model.keras``).
+Format 4 adds ``imported_definitions``, the definition scripts the definition took choices from
+(name, file and sha256 of each; copied beside ``definition.py``). Formats 1 to 3 are read too,
+their missing entries given as those formats meant them (format 1: def001's inputs and peak
+normalisation, no sha256 of ``model.keras``; before format 4: imported definitions not
+recorded, None).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from typing import Any
 from ..errors import SeisclipError
 from ..provenance import check_fields, read_manifest
 from ..sets.channels import DEFAULT_INPUTS
+from .definition import DEFINITION_NAME, script_file_name
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_KIND = "seisclip model"
 #: 2: the definition's inputs, normalisation, augmentation and optimizer, and model.keras's sha256.
 #: 3: written and read by ModelManifest (the keys of 2).
-MANIFEST_FORMAT_VERSION = 3
+#: 4: the definition scripts the definition imports, with their sha256 (``imported_definitions``).
+MANIFEST_FORMAT_VERSION = 4
 #: What every format holds, with its JSON type: checked before anything reads it.
 REQUIRED_FIELDS = {
     "kind": str, "model_name": str, "definition": str, "index_file": str, "index_sha256": str, "seed": int,
@@ -38,6 +42,19 @@ REQUIRED_FIELDS = {
 def _json_key(field: dataclasses.Field) -> str:
     """A field's key in the JSON: its own name unless it names a unit the format does not."""
     return field.metadata.get("json", field.name)
+
+
+def _check_imported(imported: Any, path: str | Path) -> None:
+    """``imported_definitions`` names definition scripts beside ``definition.py``, and nothing else:
+    loading reads and may run them."""
+    if not isinstance(imported, list):
+        raise SeisclipError(f"manifest's imported_definitions is {imported!r}, not a list", path)
+    for entry in imported:
+        fine = (isinstance(entry, dict) and all(isinstance(entry.get(key), str) for key in ("name", "file", "sha256"))
+                and DEFINITION_NAME.fullmatch(entry["name"]) and entry["file"] == script_file_name(entry["name"]))
+        if not fine:
+            raise SeisclipError(f"manifest's imported_definitions entry {entry!r} is not a definition's name, "
+                                "script file and sha256", path)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +98,9 @@ class ModelManifest:
     definition: str
     definition_file: str | None
     definition_sha256: str | None
+    #: {"name", "file", "sha256"} of each definition script the definition took choices from;
+    #: None before format 4, which did not record them.
+    imported_definitions: list[dict] | None
     model_sha256: str | None              # set once model.keras is written; None before format 2
     set_name: str | None = dataclasses.field(metadata={"json": "segdefname"})
     index_file: str
@@ -129,6 +149,8 @@ class ModelManifest:
         values["parameters"] = TrainingParameters.from_json(raw["parameters"])
         values["format_version"] = raw.get("format_version", 1)
         values["working_directory"] = raw.get("working_directory", ".")
+        if values["imported_definitions"] is not None:
+            _check_imported(values["imported_definitions"], path)
         return cls(**values)
 
     @classmethod

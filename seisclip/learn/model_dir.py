@@ -1,18 +1,18 @@
 """Model directories: ``models/<STEM>_<def>/`` with model.keras, manifest.json and definition.py,
 read by restore, evaluate, trace and summary through one object, :class:`ModelDirectory`.
 
-Loading a model directory someone else made is safe unless you trust it: both files must
-match the sha256 its manifest records; Keras loads ``model.keras`` with ``safe_mode`` on (no
-code inside the file runs); and the directory's ``definition.py`` runs only when it is
-trusted: its sha256 equals that of a ``create_and_train_model_*.py`` in the working folder or
-the project's folder, or the user says ``--trust-definition``. A model made of Keras' own layers
-with built-in inputs and normalisation never needs it.
+Loading a model directory someone else made is safe unless you trust it: its files must match
+the sha256 its manifest records; Keras loads ``model.keras`` with ``safe_mode`` on (no code
+inside the file runs); and the directory's ``definition.py`` runs only when it is trusted: it
+and every definition script it imports (their copies lie beside it, under their own names) are
+byte for byte the ``create_and_train_model_*.py`` of the working folder (or the folder given),
+or the user says ``--trust-definition``. It then runs from the model directory's own copies,
+whatever the import path holds. A model made of Keras' own layers with built-in inputs and
+normalisation never needs it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
 import sys
 from dataclasses import dataclass
@@ -26,11 +26,11 @@ from ..sets.channels import BUILT_IN, resolve
 from ..sets.labels import NORMALISATIONS
 from ..sets.pairs import Representation
 from ..sets.segments import MAX_SEGMENT_LENGTH
+from .definition import load_definition_script
 from .manifest import MANIFEST_FILE, ModelManifest, TrainingParameters
 
 MODEL_FILE = "model.keras"
 DEFINITION_COPY = "definition.py"
-PROJECT_FOLDER = Path(__file__).resolve().parents[2]
 
 
 def _one_line(exc: Exception) -> str:
@@ -219,14 +219,22 @@ class ModelDirectory:
         return [(manifest.index_file, manifest.index_sha256, "index file"),
                 (manifest.selection_manifest, manifest.selection_manifest_sha256, "selection manifest")]
 
+    def definition_files(self) -> list[tuple[str, str | None, str]]:
+        """(file in the model directory, recorded sha256, the manifest's key for it) of its
+        definition.py and of every definition script that definition imports."""
+        imported = self.manifest.imported_definitions or []
+        return [(DEFINITION_COPY, self.manifest.definition_sha256, "definition_sha256"),
+                *((entry["file"], entry["sha256"], f"imported_definitions sha256 of {entry['name']}")
+                  for entry in imported)]
+
     def check_files(self) -> None:
-        """model.keras and definition.py exist and match the manifest's sha256."""
-        for file, key in ((MODEL_FILE, "model_sha256"), (DEFINITION_COPY, "definition_sha256")):
+        """model.keras, definition.py and the imported definitions exist and match the manifest's sha256."""
+        for file, recorded, key in ((MODEL_FILE, self.manifest.model_sha256, "model_sha256"),
+                                    *self.definition_files()):
             path = self.path / file
             if not path.is_file():
                 raise SeisclipError(f"model directory has no {file}", self.path)
-            recorded = getattr(self.manifest, key)
-            if recorded is None and key == "model_sha256" and self.manifest.format_version < 2:
+            if recorded is None and file == MODEL_FILE and self.manifest.format_version < 2:
                 print(f"warning: {self.path / MANIFEST_FILE}: made before seisclip recorded the sha256 of "
                       f"{MODEL_FILE}; it is loaded unchecked", file=sys.stderr)
                 continue
@@ -234,31 +242,41 @@ class ModelDirectory:
                 raise SeisclipError(f"sha256 differs from the manifest's {key}: the file changed after training",
                                     path)
 
-    def trusted_script(self) -> Path | None:
-        """The definition script of the working folder or the project's folder that definition.py
-        is byte for byte, if any."""
+    def trusted_script(self, folder: str | os.PathLike | None = None) -> Path | None:
+        """The definition script of ``folder`` (default: the working folder) that definition.py is
+        byte for byte, if any. If there is one, every definition script it imports must be there
+        byte for byte too: one changed or missing since training is refused."""
+        folder = Path.cwd() if folder is None else Path(folder)
         recorded = self.manifest.definition_sha256
-        for folder in dict.fromkeys((Path.cwd().resolve(), PROJECT_FOLDER)):
-            for script in sorted(folder.glob("create_and_train_model_*.py")):
-                if sha256_file(script) == recorded:
-                    return script
-        return None
+        script = next((script for script in sorted(folder.glob("create_and_train_model_*.py"))
+                       if sha256_file(script) == recorded), None)
+        if script is None:
+            return None
+        for file, sha256, _ in self.definition_files()[1:]:
+            here = folder / file
+            state = ("is missing" if not here.is_file() else
+                     "changed since training" if sha256_file(here) != sha256 else None)
+            if state:
+                raise SeisclipError(f"the model's definition {script.name} imports this script, which {state}: it "
+                                    "is not the one that trained the model (put it back as it was, or add "
+                                    "--trust-definition to run the model directory's copy)", here)
+        return script
 
-    def load(self, trust_definition: bool = False) -> LoadedModel:
+    def load(self, trust_definition: bool = False, definitions_folder: str | os.PathLike | None = None) -> LoadedModel:
         """The network, checked to agree with the manifest: windows ``(L, channels)`` to ``(L,)``, or
-        of any length for a fully convolutional network."""
+        of any length for a fully convolutional network. ``definitions_folder``: where the definition
+        scripts to trust lie (default: the working folder)."""
         from . import layers  # noqa: F401  (registers seisclip's own layers, which safe_mode then loads)
         from .quiet_tensorflow import keras
 
         self.check_files()
-        script = self.trusted_script()
-        trusted = trust_definition or script is not None
+        trusted = trust_definition or self.trusted_script(definitions_folder) is not None
         needs_code = sorted(self.custom_names)
         if needs_code and not trusted:
             raise SeisclipError(f"the model's inputs need {', '.join(needs_code)} from its {DEFINITION_COPY}, which "
                                 "matches no definition script here: add --trust-definition if you trust its code",
                                 self.path)
-        module = self._import_definition(script.parent if script else Path.cwd()) if trusted else None
+        module = self._import_definition() if trusted else None
         path = self.path / MODEL_FILE
         try:
             network = keras.models.load_model(path, safe_mode=True)
@@ -275,29 +293,19 @@ class ModelDirectory:
         custom = {name: getattr(module, name) for name in needs_code}
         return LoadedModel(self, network, custom)
 
-    def _import_definition(self, scripts_folder: Path):
+    def _import_definition(self):
         """Import the model's own copy of its definition script, so that what it registers with
-        Keras (custom layers) is known; its ``__main__`` block does not run. A definition may import
-        another's choices (def005 imports def004's), so ``scripts_folder``, where the script it
-        matches lies, is on the import path meanwhile, as the script's own folder was in training."""
+        Keras (custom layers) is known; its ``__main__`` block does not run. The definitions it
+        imports come from their copies beside it (checked by :meth:`check_files`)."""
         source = self.path / DEFINITION_COPY
-        # One import per definition: two model directories of the same name, or a definition
-        # changed since, must not share one.
-        key = hashlib.sha256(str(source.resolve()).encode() + b"\0" + source.read_bytes()).hexdigest()[:16]
-        module_name = f"seisclip_definition_{key}"
-        if module_name in sys.modules:
-            return sys.modules[module_name]
-        spec = importlib.util.spec_from_file_location(module_name, source)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        sys.path.insert(0, str(scripts_folder))
         try:
-            spec.loader.exec_module(module)
-        except Exception as exc:   # whatever the script raises, it is this model directory's problem
-            del sys.modules[module_name]
-            raise SeisclipError(f"cannot import the model's definition: {_one_line(exc)}", source) from None
-        finally:
-            sys.path.remove(str(scripts_folder))
+            module = load_definition_script(source, "model's definition")
+        except SeisclipError as exc:
+            if self.manifest.imported_definitions is None and "create_and_train_model_" in exc.message:
+                # Models of manifest formats before 4 did not record nor copy what they import.
+                raise SeisclipError(f"{exc.message} (the model was trained before seisclip recorded the definitions a "
+                                    "definition imports: retrain it to load its code)", source) from None
+            raise
         missing = [name for name in self.custom_names if not callable(getattr(module, name, None))]
         if missing:
             raise SeisclipError(f"definition has no function {missing[0]!r}, which the model's inputs need", source)

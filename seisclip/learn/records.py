@@ -141,6 +141,8 @@ def model_manifest(run: Run, source, segments: SegmentSet, parts: dict[str, np.n
         definition=definition.name,
         definition_file=os.path.basename(definition.source_file),
         definition_sha256=sha256_file(definition.source_file),
+        imported_definitions=[{"name": name, "file": path.name, "sha256": sha256_file(path)}
+                              for name, path in definition.imported.items()],
         model_sha256=None,
         set_name=config.set_name,
         index_file=str(run.index_path),

@@ -60,4 +60,10 @@ class Run:
             "strict": config.strict, "epochs": config.epochs, "batch_size": config.batch_size,
             "learning_rate": config.learning_rate, "seed": self.seed, "bank": config.bank, "stream": config.stream,
             "strategy": config.strategy, "precision": config.precision,
+            # Only where there are any, so that a run of a definition importing none resumes as before.
+            **({"imported_definitions_sha256": self.imported_sha256()} if self.definition.imported else {}),
         }
+
+    def imported_sha256(self) -> dict[str, str]:
+        """The sha256 of each definition script the definition takes choices from, by name."""
+        return {name: sha256_file(path) for name, path in self.definition.imported.items()}

@@ -24,6 +24,17 @@ def _check_hash(path: str | None, expected: str | None, what: str, folder: str) 
     return None
 
 
+def _definitions_checked(directory: ModelDirectory) -> str:
+    """What the check of the model directory's definition scripts covered, in words."""
+    manifest = directory.manifest
+    if manifest.imported_definitions is None:
+        return (f"definition.py ({manifest.definition}; made before seisclip recorded the definitions a "
+                "definition imports)")
+    imported = [entry["file"] for entry in manifest.imported_definitions]
+    return (f"definition.py ({manifest.definition})"
+            + (f" and the definitions it imports ({', '.join(imported)})" if imported else ""))
+
+
 def trace_model(model_dir: str, split: str | None = None, check: bool = True) -> int:
     """Print every segment of the model's index file with its split (tab-separated) to stdout;
     report on stderr whether the index and every waveform file still have their recorded hashes."""
@@ -46,12 +57,17 @@ def trace_model(model_dir: str, split: str | None = None, check: bool = True) ->
     else:
         sources = [_check_hash(record["path"], record["sha256"], "waveform file", folder) for record in files]
         checked = f"{len(files)} waveform files"
+    # The model directory's copies of its definition and of the definitions it imports.
+    definitions = [_check_hash(file, sha256, "definition script", str(directory.path))
+                   for file, sha256, _ in directory.definition_files()]
     problems = [*(_check_hash(path, sha256, what, folder) for path, sha256, what in directory.recorded_sources()),
-                *sources]
+                *sources, *definitions]
     problems = [problem for problem in problems if problem]
     for problem in problems:
         print(problem, file=sys.stderr)
     name = Path(model_dir).name
+    if directory.manifest.definition_sha256 and not any(definitions):
+        print(f"trace: {name}: {_definitions_checked(directory)} match the recorded sha256", file=sys.stderr)
     if problems:
         print(f"trace: {name}: {len(problems)} source(s) changed or missing since training", file=sys.stderr)
         return 1

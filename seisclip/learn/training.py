@@ -4,7 +4,8 @@ A definition script calls :func:`train_definition` with its choices (:mod:`.defi
 run parses the user's flags (:mod:`.command_line`), loads the index file's segments (each
 waveform file read once), splits them 70/15/15 with a recorded seed, trains deterministically
 and writes ``models/<STEM>_<def>/`` (or ``<STEM>_sbrl_<def>``) atomically with the model, its
-manifest, the training history, a plot of it and a copy of the definition script.
+manifest, the training history, a plot of it and a copy of the definition script and of every
+definition script it takes choices from.
 
 After every epoch the run's state is saved beside the model directory, so that an interrupted
 run continues with ``--resume`` to the same weights (:mod:`.resume`). ``--strategy`` and
@@ -35,7 +36,7 @@ from ..sets.pairs import Representation, SegmentPairs, batch_count
 from ..sets.segments import SegmentSet, load_segments
 from ..sets.split import read_selection_manifest, split_positions
 from .command_line import parse_arguments
-from .definition import CHOICES, Definition, dropped_choices
+from .definition import CHOICES, Definition, dropped_choices, imported_definitions
 from .distribution import fit_across_workers, start_distribution
 from .manifest import MANIFEST_FILE, ModelManifest
 from .model_dir import DEFINITION_COPY, MODEL_FILE
@@ -209,6 +210,9 @@ def _save(run: Run, model, source, segments: SegmentSet, pairs: SegmentPairs, pa
         # keras.models.load_model then needs nothing but the model's own layers.
         trained.save(work / MODEL_FILE)
         shutil.copyfile(run.definition.source_file, work / DEFINITION_COPY)
+        # Under their own names: the copy of definition.py takes them from its folder by name.
+        for imported in run.definition.imported.values():
+            shutil.copyfile(imported, work / imported.name)
         (work / "history.csv").write_bytes(history_csv(progress.history))
         plot_history(progress.history, run.name, work / "training_curves.png")
         manifest = dataclasses.replace(manifest, model_sha256=sha256_file(work / MODEL_FILE),
@@ -234,9 +238,10 @@ def train_definition(name: str, build_model: Callable, loss: Callable, hyperpara
         if unknown:
             raise SeisclipError(f"train_definition: unknown choice {', '.join(unknown)} (choices: {', '.join(CHOICES)})",
                                 source_file)
+        script = _script_names(build_model)
         definition = Definition(name=name, build_model=build_model, loss=loss, hyperparameters=dict(hyperparameters),
-                                source_file=source_file, **choices)
-        definition.check(dropped_choices(_script_names(build_model), choices))
+                                source_file=source_file, imported=imported_definitions(script), **choices)
+        definition.check(dropped_choices(script, choices))
         train(definition, parse_arguments(definition, argv))
         return 0
 

@@ -4,7 +4,6 @@ than they trained on; def004's loss and def011's."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import warnings
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 
 from seisclip.bank.synthetic import generate_demo_bank, synthetic_seismogram
+from seisclip.learn.definition import load_definition_script
 from seisclip.learn.layers import ClipConsistent, CropToLengthOf, ExcessOfChannel, PadToMultiple
 from seisclip.learn.networks import clip_consistent_unet
 from seisclip.learn.quiet_tensorflow import keras
@@ -70,18 +70,8 @@ def test_padding_to_a_multiple_is_undone_by_cropping(length):
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(CropToLengthOf()([padded, x])), x)
 
 
-def definition_module(name: str, monkeypatch):
-    """The project's create_and_train_model_<name>.py, imported as a module (the definitions it
-    imports its choices from found beside it)."""
-    monkeypatch.syspath_prepend(str(REPO_ROOT))
-    spec = importlib.util.spec_from_file_location(f"{name}_definition", REPO_ROOT / f"create_and_train_model_{name}.py")
-    definition = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(definition)
-    return definition
-
-
-def test_def004s_loss_is_each_windows_error_as_a_share_of_the_clipped_inputs(monkeypatch):
-    definition = definition_module("def004", monkeypatch)
+def test_def004s_loss_is_each_windows_error_as_a_share_of_the_clipped_inputs():
+    definition = load_definition_script(REPO_ROOT / "create_and_train_model_def004.py")
     # Clip-normalised windows: the second has nothing clipped.
     truth = np.array([[0.2, 1.5, 2.0, -1.2, 0.5], [0.1, -0.3, 0.9, 0.4, 0.0]], dtype=np.float32)
     status = np.array([[0, 1, 1, -1, 0], [0, 0, 0, 0, 0]], dtype=np.float32)
@@ -92,8 +82,8 @@ def test_def004s_loss_is_each_windows_error_as_a_share_of_the_clipped_inputs(mon
     np.testing.assert_allclose(value, [restored / (left_as_is + 0.05**2), 0.0], rtol=1e-6)
 
 
-def test_def011s_loss_weighs_an_estimate_beyond_the_truth_three_times(monkeypatch):
-    definition = definition_module("def011", monkeypatch)
+def test_def011s_loss_weighs_an_estimate_beyond_the_truth_three_times():
+    definition = load_definition_script(REPO_ROOT / "create_and_train_model_def011.py")
     truth = np.array([[0.2, 1.5, 2.0, -1.2, 0.5]], dtype=np.float32)
     status = np.array([[0, 1, 1, -1, 0]], dtype=np.float32)
     # 0.1 short of 1.5, 0.5 beyond 2.0, and 0.2 short of -1.2 (towards zero, so not beyond it).
@@ -155,9 +145,8 @@ def test_the_reference_restores_through_the_cli_with_a_window_longer_than_its_tr
 
 
 def test_a_definition_that_imports_def004s_choices_restores_from_any_working_folder(tmp_path):
-    """def005 imports def004's loss and optimizer. Its model, trusted as the project's own def005,
-    must load from a folder where no definition script lies and the training folder is not on the
-    import path."""
+    """def005 takes def004's loss and optimizer. Its model needs none of their code to restore, so
+    it loads from a folder where no definition script lies, running nothing of its definition."""
     root = tmp_path / "training"
     generate_demo_bank(root / "bank", root / "outfiles_contents_reordered.txt", n_files=40, seed=BANK_SEED,
                        progress=False)
