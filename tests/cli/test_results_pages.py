@@ -75,3 +75,15 @@ def test_the_demo_evaluation_page_names_the_records_by_the_sha256_of_their_files
     assert f"* 3 records (dev_records/*/r*.txt): sha256 `{sha256_bytes(listing)}`" in page.splitlines()
     body = page.split("# The demo's evaluation on generated records\n\n", 1)[1]
     assert body.startswith("3 records, each clipped at 15 %") and body in done.stdout   # the page is what it printed
+
+
+def test_the_hybrid_rules_page_is_what_the_bench_prints(tiny_model, tmp_path):
+    write_development_set(tmp_path)
+    done = bench(tmp_path, "bench_hybrid_rules.py", "--model", str(tiny_model), "--records",
+                 "dev_records/teleseismic/r211.txt", "dev_records/local_volcanic/r213.txt", "--clip-levels", "0.4", "0.7",
+                 "--page", "page.md")
+    page = (tmp_path / "page.md").read_text()
+    assert page.startswith("```sh\npython ") and "bench_hybrid_rules.py --model " in page.splitlines()[1]
+    body = page.split("# Rules for the hybrid, on the development set\n\n", 1)[1]
+    assert body == done.stdout
+    assert "| rule | 40 % | 70 % |" in body and "\n| hybrid | " in body
