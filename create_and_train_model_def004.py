@@ -6,12 +6,10 @@ with a loss that weighs each window by the share of its clipping error left, and
     sh run_select_training_samples.sh 1024 20000 set00002
     sh run_create_and_train_model.sh 1024 set00002_1024_20000 def004
 
-def003's loss, the error relative to each window's true peak, let a window clipped just below
-its peak count for almost nothing beside one clipped at a tenth of it: def003 made 10 of 30
-generated records clipped at 95 % of their peak worse than the clipped input (the demo's
-benchmark; README). Divided by the clipped input's own error, def004 made 2 worse there and none
-at 15 to 85 % (def003: 1 at three of those levels), with a median error at 95 % of 0.019 against
-0.028. At deeper clipping its median is up to 14 % above def003's, its pooled error within 4 %.
+def003's loss, the error relative to each window's true peak, lets a window clipped just below
+its peak count for almost nothing beside one clipped at a tenth of it, so shallow clipping was
+restored worst. Divided by the clipped input's own error, every window counts by the share of its
+error left. Figures: docs/results/demo_evaluation.md and docs/results/development_set.md.
 """
 
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.

@@ -7,13 +7,7 @@ rarely hold.
     sh run_select_training_samples.sh 1024 20000 set00002
     sh run_create_and_train_model.sh 1024 set00002_1024_20000 def005
 
-Measured and not adopted (2026-12-07, `seisclip compare models/set00002_1024_20000_def004
-models/set00002_1024_20000_def005 --records dev_records/*/*`): on teleseismic records def005's
-median error is 0.96 to 2.15 times the spline's from 15 to 85 % clipping (def004: 1.00 to 2.18),
-on local and volcanic ones 0.59 to 0.91 (def004: 0.59 to 0.82), on generated ones 0.73 to 0.96
-(def004: 0.69 to 0.96); test MSE 0.00330 against 0.00291. It made fewer records worse than the
-clipped input, 7 over the nine levels against def004's 13, and its hybrid 11 against 13, but that
-hybrid's teleseismic median at 25 % is 1.05 times the spline's.
+Measured and not adopted: docs/results/tried.md.
 """
 
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.

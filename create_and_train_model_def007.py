@@ -1,18 +1,12 @@
 #!/usr/bin/env python3
 """Model definition def007: def004's choices (imported from create_and_train_model_def004.py, which
 says why) with the spline baseline's estimate as a third input channel, so that the network learns
-a correction to the spline, which restores the broad peaks of teleseismic records close to exactly,
-rather than the peak's shape from the clipped samples alone.
+a correction to the spline, which restores the broad peaks of teleseismic records close to exactly.
 
     sh run_select_training_samples.sh 1024 20000 set00002
     sh run_create_and_train_model.sh 1024 set00002_1024_20000 def007
 
-Measured and not adopted (2026-12-07, `seisclip compare models/set00002_1024_20000_def004
-models/set00002_1024_20000_def007 --records dev_records/*/*`): on teleseismic records def007's
-median error is 0.98 and 0.94 times the spline's at 15 and 25 % clipping (def004: 1.27, 1.00) but
-1.46 to 2.26 from 35 to 85 % (def004: 1.57 to 2.18); on local and volcanic ones 0.50 to 0.84
-(def004: 0.59 to 0.82), on generated ones 0.55 to 0.97 (def004: 0.69 to 0.96). It made 22 records
-worse than the clipped input over the nine levels, def004 13, and its hybrid 21.
+Measured and not adopted: docs/results/tried.md.
 """
 
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.

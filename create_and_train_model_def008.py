@@ -1,18 +1,12 @@
 #!/usr/bin/env python3
 """Model definition def008: def004's choices (imported from create_and_train_model_def004.py, which
-says why) on a U-Net three quarters as wide at every level, which needs 0.56 times def004's
-arithmetic per window: can the demo's network train in less time on 2 CPU cores and restore as well?
+says why) on a U-Net three quarters as wide at every level, 0.56 times def004's arithmetic per
+window: can the demo's network train in less time and restore as well?
 
     sh run_select_training_samples.sh 1024 20000 set00002
     sh run_create_and_train_model.sh 1024 set00002_1024_20000 def008
 
-Measured and not adopted (2026-12-07, `seisclip compare models/set00002_1024_20000_def004
-models/set00002_1024_20000_def008 --records dev_records/*/*`): it trained in 704 s where def004
-took 1000 s on 2026-12-06 (0.70 of it, on this 2-core AMD EPYC with AVX2 only), but its test MSE is 0.00361
-against 0.00291 and its validation loss 0.283 against 0.251. In the hybrid its median error on
-generated records is 0.41 to 0.97 times the spline's (def004: 0.45 to 0.94), higher than def004's
-at eight of the nine levels (0.793 against 0.753 averaged over them); on local and volcanic
-records 0.739 (def004: 0.732), on teleseismic ones 0.974 (0.979); 12 records made worse (13).
+Measured and not adopted: docs/results/tried.md.
 """
 
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.

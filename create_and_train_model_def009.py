@@ -1,18 +1,12 @@
 #!/usr/bin/env python3
 """Model definition def009: def004's choices (imported from create_and_train_model_def004.py, which
 says why) trained for 7 epochs instead of 10, its learning rate decaying over those 7: can the
-demo's network train in less time on 2 CPU cores and restore as well?
+demo's network train in less time and restore as well?
 
     sh run_select_training_samples.sh 1024 20000 set00002
     sh run_create_and_train_model.sh 1024 set00002_1024_20000 def009
 
-Measured and not adopted (2026-12-07, `seisclip compare models/set00002_1024_20000_def004
-models/set00002_1024_20000_def009 --records dev_records/*/*`): it trained in 763 s where def004
-took 1000 s on 2026-12-06 (0.76 of it, on this 2-core AMD EPYC with AVX2 only), but its test MSE
-is 0.00382 against 0.00291 and its validation loss 0.277 against 0.251. In the hybrid its median
-error on local and volcanic records is above def004's at seven of the nine levels (0.755 against
-0.732 times the spline's, averaged over them), on generated records 0.770 (def004: 0.753), on
-teleseismic ones 0.977 (0.979); 16 records made worse (13).
+Measured and not adopted: docs/results/tried.md.
 """
 
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.

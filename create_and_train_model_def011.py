@@ -1,29 +1,14 @@
 #!/usr/bin/env python3
 """Model definition def011: def004's choices (imported from create_and_train_model_def004.py, which
 says why) with a loss that weighs an estimate beyond the truth OVERSHOOT_WEIGHT times as much as
-one short of it: can a network that holds back where it is unsure make fewer records worse than
-the clipped input?
+one short of it, so that the network holds back where a window leaves it unsure: under it the
+best estimate of a sample is an expectile below the mean (the 1 / (1 + OVERSHOOT_WEIGHT) one).
+The aim: fewer records made worse than the clipped input.
 
     sh run_select_training_samples.sh 1024 20000 set00002
     sh run_create_and_train_model.sh 1024 set00002_1024_20000 def011
 
-The records the hybrid makes worse on short-period records are single samples barely past the
-clip level that the network puts far past it (docs/restoration.md, "Which method to use"). Under
-a squared error weighted this way, the best estimate of a sample is no longer the mean of what
-the window allows but an expectile below it (the 1 / (1 + OVERSHOOT_WEIGHT) one), which lies
-near the mean where the window leaves little doubt and well below it where it leaves much.
-
-Measured and not adopted (2026-12-07, on a 2-core AMD EPYC with AVX-512, beside def004 trained
-there the same day: `seisclip compare models/set00002_1024_20000_def004
-models/set00002_1024_20000_def011 --records dev_records/*/*` and `bench/bench_hybrid_rules.py
---model models/set00002_1024_20000_def011`): the hybrid with it made 8 records worse over the
-nine levels where def004's made 13 (on local and volcanic records none at 55 and 85 %, 3 at 95 %;
-the teleseismic ones, where the spline overshoots, stay), but it trained to a test MSE of 0.00440
-against 0.00294, its hybrid's median error averaged over the levels is 0.823, 0.787 and 0.991 of
-the spline's on generated, local and volcanic, and teleseismic records (def004: 0.748, 0.727,
-0.984), 1.07 of it on teleseismic records at 15 %, and 0.764 and 0.789 of it pooled over the real
-records at 40 and 70 % (def004: 0.713 and 0.726), above the issue's 0.75. Alone it made 16
-records worse (def004: 11), 13 of them teleseismic records clipped at 95 %.
+Measured and not adopted: docs/results/tried.md.
 """
 
 # seisclip first: it loads TensorFlow without the start-up notices TensorFlow prints itself.

@@ -1,7 +1,7 @@
 """Rules for combining the network and the classic methods run by run, measured on real records.
 
-    .venv/bin/python bench/bench_hybrid_rules.py [--model models/set00002_1024_20000_def004]
-        [--records dev_records/*/*] [--clip-fractions 0.15 0.25 … 0.95 0.4 0.7]
+    python bench/bench_hybrid_rules.py [--model models/set00002_1024_20000_def004]
+        [--records dev_records/*/*] [--clip-fractions 0.15 0.25 … 0.95 0.4 0.7] [--page docs/results/hybrid_rules.md]
 
 The recommended method, ``hybrid`` (seisclip/restore/hybrid.py), gives each clipped run to the
 spline where the record is smooth around it (mostly, where the spline rises far above the others,
@@ -11,7 +11,7 @@ then scores each rule below on those estimates, so that a new rule costs seconds
 restoration of the development set. Per family and clip level it prints the median over the
 records of the RMS error on the clipped samples ÷ the true peak, divided by the spline's median,
 with the records made worse than the clipped input in brackets; then the same ratio pooled over
-the real families (all but ``generated``) at 40 % and 70 %, the levels the issue's targets name.
+the real families (all but ``generated``) at 40 % and 70 %, the levels the hybrid's rules were chosen at.
 
 The rules besides ``hybrid``:
 
@@ -45,6 +45,7 @@ from typing import Callable
 
 import numpy as np
 
+from results_page import write_page
 from seisclip.bank.clipping import runs_of
 from seisclip.learn.models import load_any_model
 from seisclip.restore.baselines import enforce_clip_consistency, self_check_factor
@@ -186,39 +187,48 @@ def pooled_ratio(cases: list[Case], scores: dict[str, list[SignalScore]], rule: 
     return float(median[rule] / median["spline"])
 
 
+def tables(model: str, cases: list[Case], clip_fractions: list[float]) -> str:
+    """Per family and level each rule's ratio to the spline, then the ratios pooled over the real records."""
+    rules = [rule for rule in RULES if rule != "spline"]
+    lines = [f"{model}: median error ÷ the spline's (records made worse than the clipped input)", ""]
+    scores_of_cases = score_cases(cases)
+    for family, scores in scores_by_family(cases, scores_of_cases).items():
+        spline = {row["clip_fraction"]: row["median_rms_clipped"] for row in scores["spline"]}
+        records = scores["spline"][0]["signals"]
+        lines += [f"**{family}** ({records} records)", "",
+                  "| clipped at | spline | " + " | ".join(rules) + " |", "|---|---:|" + "---:|" * len(rules)]
+        for level in spline:
+            cells = [f"{row['median_rms_clipped'] / spline[level]:.2f} ({row['worse']})"
+                     for rule in rules for row in scores[rule] if row["clip_fraction"] == level]
+            worse = next(row["worse"] for row in scores["spline"] if row["clip_fraction"] == level)
+            lines.append(f"| {level * 100:.0f} % | {spline[level]:.4f} ({worse}) | " + " | ".join(cells) + " |")
+        lines.append("")
+    levels = [level for level in POOLED_LEVELS if level in clip_fractions]
+    if any(case.family != "generated" for case in cases) and levels:
+        lines += ["Pooled over the real records: median error ÷ the spline's", "",
+                  "| rule | " + " | ".join(f"{level * 100:.0f} %" for level in levels) + " |",
+                  "|---|" + "---:|" * len(levels)]
+        for rule in rules:
+            lines.append(f"| {rule} | " + " | ".join(f"{pooled_ratio(cases, scores_of_cases, rule, level):.3f}"
+                                                    for level in levels) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/set00002_1024_20000_def004")
     parser.add_argument("--records", nargs="+", default=sorted(glob.glob("dev_records/*/*.txt*")))
     parser.add_argument("--clip-fractions", "--clip-levels", dest="clip_fractions", nargs="+", type=float,
                         default=sorted({*DEFAULT_CLIP_FRACTIONS, *POOLED_LEVELS}))
+    parser.add_argument("--page", default=None, help="write the tables as a page, e.g. docs/results/hybrid_rules.md")
     args = parser.parse_args()
     restorer = ModelRestorer.of(load_any_model(args.model))
     cases = [Case(family_of(path), name, level, truth, restorer)
              for path in args.records for name, truth in read_records(path) for level in args.clip_fractions]
-
-    rules = [rule for rule in RULES if rule != "spline"]
-    print(f"{args.model}: median error ÷ the spline's (records made worse than the clipped input)\n")
-    scores_of_cases = score_cases(cases)
-    for family, scores in scores_by_family(cases, scores_of_cases).items():
-        spline = {row["clip_fraction"]: row["median_rms_clipped"] for row in scores["spline"]}
-        records = scores["spline"][0]["signals"]
-        print(f"**{family}** ({records} records)\n")
-        print("| clipped at | spline | " + " | ".join(rules) + " |")
-        print("|---|---:|" + "---:|" * len(rules))
-        for level in spline:
-            cells = [f"{row['median_rms_clipped'] / spline[level]:.2f} ({row['worse']})"
-                     for rule in rules for row in scores[rule] if row["clip_fraction"] == level]
-            worse = next(row["worse"] for row in scores["spline"] if row["clip_fraction"] == level)
-            print(f"| {level * 100:.0f} % | {spline[level]:.4f} ({worse}) | " + " | ".join(cells) + " |")
-        print()
-    levels = [level for level in POOLED_LEVELS if level in args.clip_fractions]
-    if any(case.family != "generated" for case in cases) and levels:
-        print("Pooled over the real records: median error ÷ the spline's\n")
-        print("| rule | " + " | ".join(f"{level * 100:.0f} %" for level in levels) + " |")
-        print("|---|" + "---:|" * len(levels))
-        for rule in rules:
-            print(f"| {rule} | " + " | ".join(f"{pooled_ratio(cases, scores_of_cases, rule, level):.3f}" for level in levels) + " |")
+    body = tables(args.model, cases, args.clip_fractions)
+    print(body, end="")
+    if args.page:
+        write_page(args.page, "Rules for the hybrid, on the development set", body, [args.model])
 
 
 if __name__ == "__main__":

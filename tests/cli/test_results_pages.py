@@ -1,0 +1,89 @@
+"""The pages of docs/results/: written by the benches through bench/results_page.py, each
+beginning with its command and naming the model and records by sha256; a rerun on the same model
+and records prints the same tables."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from conftest import REPO_ROOT
+from seisclip.bank.synthetic import synthetic_seismogram
+from seisclip.fsio import sha256_bytes, sha256_file
+from seisclip.learn.models import model_sha256, open_model
+
+#: Each family's records: seeds of generated seismograms apart from the other tests' and the banks'.
+FAMILIES = {"teleseismic": (211, 212), "local_volcanic": (213,)}
+
+
+def write_development_set(root: Path) -> None:
+    for family, seeds in FAMILIES.items():
+        (root / "dev_records" / family).mkdir(parents=True)
+        for seed in seeds:
+            values = synthetic_seismogram(np.random.default_rng(seed), 600)
+            (root / "dev_records" / family / f"r{seed}.txt").write_text("".join(f"{v}\n" for v in values.tolist()))
+    (root / "dev_records" / "manifest.json").write_text('{"kind": "a development set for a test"}\n')
+
+
+def bench(root: Path, script: str, *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / script), *args], cwd=root,
+                          capture_output=True, text=True, env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def tables_of(page: str) -> str:
+    """What follows the header's date line: the title and the tables."""
+    return page.split("\n* date: ", 1)[1].split("\n", 1)[1]
+
+
+def test_the_development_set_page_names_its_command_model_records_and_machine_and_repeats_its_digits(
+        tiny_model, tmp_path):
+    write_development_set(tmp_path)
+    model = str(tiny_model)
+    arguments = ["--models", model, "--page", "page.md", "--cache", "cache"]
+    first = bench(tmp_path, "results_development_set.py", *arguments)
+    page = (tmp_path / "page.md").read_text()
+    lines = page.splitlines()
+    assert lines[0] == "```sh" and lines[2] == "```"
+    assert lines[1].startswith("python ") and lines[1].endswith("bench/results_development_set.py " + " ".join(arguments))
+    assert f"* model `{model}`: network sha256 `{model_sha256(open_model(model))}`" in lines
+    assert (f"* development set `dev_records/manifest.json`: sha256 "
+            f"`{sha256_file(tmp_path / 'dev_records' / 'manifest.json')}`") in lines
+    assert any(line.startswith("* machine: ") and "cores; Python " in line and "TensorFlow " in line for line in lines)
+    summary = tables_of(page).split("\n\n")[2].splitlines()
+    assert summary[0] == "| method | local_volcanic | teleseismic |"
+    assert [row.split(" | ")[0] for row in summary[2:]] == [
+        "| tiny hybrid", "| tiny", "| spline", "| POCS", "| A-SPADE", "| clipped input"]
+    assert summary[4].startswith("| spline | 1.00 (")   # the spline's ratio to itself
+    assert "## teleseismic: 2 record files" in page and "## local_volcanic: 1 record files" in page
+    assert page.split("# The development set, per family\n\n", 1)[1] in first.stdout   # the page is what it printed
+
+    (tmp_path / "page.md").rename(tmp_path / "first.md")
+    bench(tmp_path, "results_development_set.py", *arguments)
+    assert tables_of((tmp_path / "page.md").read_text()) == tables_of(page)
+
+
+def test_the_demo_evaluation_page_names_the_records_by_the_sha256_of_their_files(tiny_model, tmp_path):
+    write_development_set(tmp_path)
+    records = sorted(str(path.relative_to(tmp_path)) for path in (tmp_path / "dev_records").glob("*/r*.txt"))
+    done = bench(tmp_path, "results_demo_evaluation.py", "--model", str(tiny_model), "--records", "dev_records/*/r*.txt",
+          "--page", "page.md")
+    page = (tmp_path / "page.md").read_text()
+    listing = "".join(f"{path}\0{sha256_file(tmp_path / path)}\n" for path in records).encode()
+    assert f"* 3 records (dev_records/*/r*.txt): sha256 `{sha256_bytes(listing)}`" in page.splitlines()
+    body = page.split("# The demo's evaluation on generated records\n\n", 1)[1]
+    assert body.startswith("3 records, each clipped at 15 %") and body in done.stdout   # the page is what it printed
+
+
+def test_the_hybrid_rules_page_is_what_the_bench_prints(tiny_model, tmp_path):
+    write_development_set(tmp_path)
+    done = bench(tmp_path, "bench_hybrid_rules.py", "--model", str(tiny_model), "--records",
+                 "dev_records/teleseismic/r211.txt", "dev_records/local_volcanic/r213.txt", "--clip-levels", "0.4", "0.7",
+                 "--page", "page.md")
+    page = (tmp_path / "page.md").read_text()
+    assert page.startswith("```sh\npython ") and "bench_hybrid_rules.py --model " in page.splitlines()[1]
+    body = page.split("# Rules for the hybrid, on the development set\n\n", 1)[1]
+    assert body == done.stdout
+    assert "| rule | 40 % | 70 % |" in body and "\n| hybrid | " in body
