@@ -11,7 +11,7 @@ import numpy as np
 from conftest import REPO_ROOT
 from seisclip.bank.synthetic import synthetic_seismogram
 from seisclip.fsio import sha256_bytes, sha256_file
-from seisclip.learn.models import model_sha256, open_model
+from seisclip.learn.models import open_model
 
 #: Each family's records: seeds of generated seismograms apart from the other tests' and the banks'.
 FAMILIES = {"teleseismic": (211, 212), "local_volcanic": (213,)}
@@ -48,7 +48,7 @@ def test_the_development_set_page_names_its_command_model_records_and_machine_an
     lines = page.splitlines()
     assert lines[0] == "```sh" and lines[2] == "```"
     assert lines[1].startswith("python ") and lines[1].endswith("bench/results_development_set.py " + " ".join(arguments))
-    assert f"* model `{model}`: network sha256 `{model_sha256(open_model(model))}`" in lines
+    assert f"* model `{model}`: network sha256 `{open_model(model).sha256()}`" in lines
     assert (f"* development set `dev_records/manifest.json`: sha256 "
             f"`{sha256_file(tmp_path / 'dev_records' / 'manifest.json')}`") in lines
     assert any(line.startswith("* machine: ") and "cores; Python " in line and "TensorFlow " in line for line in lines)
