@@ -22,7 +22,8 @@ line, ``seisclip evaluate --records`` reads it) in the folder of its family:
 
 ``OUT/manifest.json`` lists every record with its package, version, wheel sha256, file inside the
 wheel and its sha256, trace id, window (start time, first sample at 40 Hz, samples) and the
-record's own sha256. The waveforms ObsPy and gmprocess ship are reserved for judging and are
+record's own sha256, and nothing about the run, so that a rebuild gives the same bytes;
+``OUT/build.json`` records the run (versions, commit, command, time). The waveforms ObsPy and gmprocess ship are reserved for judging and are
 never used here.
 """
 
@@ -218,8 +219,10 @@ def build(cache: Path, out: Path, window_seconds: float, windows_per_trace: int,
             "families": sorted({record["family"] for record in records}),
             "records": records,
             "excluded": excluded,
-            **run_record("numpy", "scipy", "obspy"),
         }))
+        # The run's own record (time, command, commit) lives apart, so that the manifest, and its
+        # sha256 that results pages quote, depend only on the records it lists.
+        (work / "build.json").write_bytes(dump_json(run_record("numpy", "scipy", "obspy")))
     families = {}
     for record in records:
         families[record["family"]] = families.get(record["family"], 0) + 1

@@ -50,6 +50,9 @@ SCRIPT_NAMES = {"inputs": "INPUTS", "normalisation": "NORMALISATION", "augmentat
                 "optimizer": "optimizer", "callbacks": "callbacks"}
 #: The optional choices of a definition, passed to train_definition by keyword.
 CHOICES = tuple(SCRIPT_NAMES)
+#: The module-level name by which a copy made by ``seisclip new-definition`` names the script it
+#: started from: ``(definition name, sha256 of that script when copied)``.
+STARTED_FROM = "STARTED_FROM"
 #: A definition's name (its NAME), and its script's file name.
 DEFINITION_NAME = re.compile(r"[A-Za-z0-9_]+")
 _FILE_NAME = re.compile(r"create_and_train_model_(?P<name>[A-Za-z0-9_]+)\.py")
@@ -63,6 +66,11 @@ _loading: set[Path] = set()
 def script_file_name(name: str) -> str:
     """The file name of definition ``name``'s script."""
     return f"create_and_train_model_{name}.py"
+
+
+def _is_origin(value: Any) -> bool:
+    return (isinstance(value, tuple) and len(value) == 2 and all(isinstance(part, str) for part in value)
+            and bool(DEFINITION_NAME.fullmatch(value[0])) and bool(re.fullmatch(r"[0-9a-f]{64}", value[1])))
 
 
 def definition_name(path: str | os.PathLike) -> str | None:
@@ -88,6 +96,8 @@ class Definition:
     #: The definition scripts it takes choices from (:func:`definition_module`), and those they
     #: take from: name → file.
     imported: Mapping[str, Path] = field(default_factory=dict)
+    #: (name, sha256) of the script this one was copied from, when new-definition made it.
+    started_from: tuple[str, str] | None = None
 
     def problems(self) -> list[str]:
         """Everything wrong with the definition, one line each."""
@@ -102,6 +112,9 @@ class Definition:
             problems += [f"{os.path.basename(script)}: {problem}" if script != self.source_file else problem
                          for problem in imports_by_path(script)]
         problems += self._hyperparameter_problems()
+        if self.started_from is not None and not _is_origin(self.started_from):
+            problems.append(f"{STARTED_FROM} must be (a definition's name, the sha256 of its script), "
+                            f"got {self.started_from!r}")
         problems += check_channels(self.inputs)
         if not (self.normalisation in NORMALISATIONS or callable(self.normalisation)):
             problems.append(f"normalisation must be one of {', '.join(NORMALISATIONS)} or a function of the "

@@ -3,10 +3,11 @@ and what restore, evaluate, compare, trace and summary read, through one ``to_js
 ``from_json``.
 
 Format 4 adds ``imported_definitions``, the definition scripts the definition took choices from
-(name, file and sha256 of each; copied beside ``definition.py``). Formats 1 to 3 are read too,
+(name, file and sha256 of each; copied beside ``definition.py``); format 5 adds ``started_from``,
+the script ``seisclip new-definition`` copied the definition from (name, file and its sha256 then). Formats 1 to 3 are read too,
 their missing entries given as those formats meant them (format 1: def001's inputs and peak
 normalisation, no sha256 of ``model.keras``; before format 4: imported definitions not
-recorded, None).
+recorded, None; before format 5 or for a script not made by new-definition: no origin, None).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ MANIFEST_KIND = "seisclip model"
 #: 2: the definition's inputs, normalisation, augmentation and optimizer, and model.keras's sha256.
 #: 3: written and read by ModelManifest (the keys of 2).
 #: 4: the definition scripts the definition imports, with their sha256 (``imported_definitions``).
-MANIFEST_FORMAT_VERSION = 4
+#: 5: the script the definition was copied from (``started_from``).
+MANIFEST_FORMAT_VERSION = 5
 #: What every format holds, with its JSON type: checked before anything reads it.
 REQUIRED_FIELDS = {
     "kind": str, "model_name": str, "definition": str, "index_file": str, "index_sha256": str, "seed": int,
@@ -101,6 +103,9 @@ class ModelManifest:
     #: {"name", "file", "sha256"} of each definition script the definition took choices from;
     #: None before format 4, which did not record them.
     imported_definitions: list[dict] | None
+    #: {"name", "file", "sha256"} of the script new-definition copied the definition from, as it
+    #: was then; None for a script written otherwise or before format 5.
+    started_from: dict | None = None
     model_sha256: str | None              # set once model.keras is written; None before format 2
     set_name: str | None = dataclasses.field(metadata={"json": "segdefname"})
     index_file: str

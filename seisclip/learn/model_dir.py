@@ -165,7 +165,8 @@ class ModelDirectory:
         manifest = self.manifest
         parameters, counts, metrics = manifest.parameters, manifest.segment_counts, manifest.test_metrics
         augmentation = ", ".join(step.get("step", "?") for step in parameters.augmentation) or "none"
-        return [f"{manifest.model_name}: definition {manifest.definition} on {manifest.index_file}, "
+        origin = f" (a copy of {manifest.started_from['name']})" if manifest.started_from else ""
+        return [f"{manifest.model_name}: definition {manifest.definition}{origin} on {manifest.index_file}, "
                 f"L={parameters.segment_length}, sbrl={parameters.sbrl}, {parameters.epochs} epochs, seed {manifest.seed}",
                 f"  inputs: {', '.join(self.inputs)}; normalisation {self.normalisation}; augmentation: {augmentation}",
                 f"  segments: {counts['train']} train, {counts['validation']} validation, {counts['test']} test, "

@@ -2,23 +2,28 @@
 
 The copy lies in the folder of the wrappers (``--dir``, default the working folder), named
 ``create_and_train_model_defNNN.py`` one above the highest number there (as wide as the widest
-number there, at least three digits) or as ``--name`` says, with its ``NAME`` line set to match.
+number there, at least three digits) or as ``--name`` says, with its ``NAME`` line set to match
+and a ``STARTED_FROM = (name, sha256)`` line after it naming the script it was copied from, which
+a model trained by the copy records as ``started_from``.
 It never replaces a file: the name is taken atomically (a link of the written file), so two runs
 at once still take two different free numbers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
 
 from ..errors import SeisclipError
 from ..fsio import read_input, write_file_atomic
-from .definition import DEFINITION_NAME, definition_name, script_file_name
+from .definition import DEFINITION_NAME, STARTED_FROM, definition_name, script_file_name
 
 #: The script's own ``NAME = "…"`` line, at module level.
 _NAME_LINE = re.compile(r'^NAME = (["\'])(?P<name>[A-Za-z0-9_]*)\1[ \t]*$', re.MULTILINE)
+#: A copy's record of its origin, replaced when a copy is copied again.
+_STARTED_FROM_LINE = re.compile(rf"^{STARTED_FROM} = .*\n", re.MULTILINE)
 _NUMBERED = re.compile(r"def(?P<number>[0-9]+)")
 #: Names tried in turn when other runs take the next free numbers at the same moment.
 _ATTEMPTS = 100
@@ -43,13 +48,14 @@ def new_definition(source: str, name: str | None = None, folder: str | os.PathLi
         # The copy's NAME must be set, and to match its file name as training checks.
         raise SeisclipError('has no NAME = "…" line to set' if not lines else
                             f'has {len(lines)} NAME = "…" lines: which one is its name is unclear', source_path)
+    origin = (definition_name(source_path), hashlib.sha256(text.encode("utf-8")).hexdigest())
     if name is not None:
-        return _write(folder / script_file_name(name), _renamed(text, name))
+        return _write(folder / script_file_name(name), _renamed(text, name, origin))
     for _ in range(_ATTEMPTS):
         name = _next_free_name(folder)
         target = folder / script_file_name(name)
         try:
-            return _write(target, _renamed(text, name))
+            return _write(target, _renamed(text, name, origin))
         except SeisclipError:
             if not target.exists():
                 raise
@@ -72,8 +78,9 @@ def _source_script(source: str, folder: Path) -> Path:
     return path
 
 
-def _renamed(text: str, name: str) -> str:
-    return _NAME_LINE.sub(f'NAME = "{name}"', text, count=1)
+def _renamed(text: str, name: str, origin: tuple[str, str]) -> str:
+    text = _STARTED_FROM_LINE.sub("", text)
+    return _NAME_LINE.sub(f'NAME = "{name}"\n{STARTED_FROM} = {origin!r}', text, count=1)
 
 
 def _next_free_name(folder: Path) -> str:

@@ -17,6 +17,7 @@ from ..provenance import manifest_path_for, run_record
 from ..sets.pairs import SegmentPairs, in_batches
 from ..sets.segments import SegmentSet
 from ..sets.split import SPLIT_FRACTIONS, SPLIT_NAMES
+from .definition import script_file_name
 from .manifest import ModelManifest, TrainingParameters
 from .quiet_tensorflow import CPU_SETTINGS, keras
 from .resume import Progress
@@ -143,6 +144,9 @@ def model_manifest(run: Run, source, segments: SegmentSet, parts: dict[str, np.n
         definition_sha256=sha256_file(definition.source_file),
         imported_definitions=[{"name": name, "file": path.name, "sha256": sha256_file(path)}
                               for name, path in definition.imported.items()],
+        started_from=(None if definition.started_from is None else
+                      {"name": definition.started_from[0], "file": script_file_name(definition.started_from[0]),
+                       "sha256": definition.started_from[1]}),
         model_sha256=None,
         set_name=config.set_name,
         index_file=str(run.index_path),

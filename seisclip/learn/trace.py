@@ -68,6 +68,14 @@ def trace_model(model_dir: str, split: str | None = None, check: bool = True) ->
     name = Path(model_dir).name
     if directory.manifest.definition_sha256 and not any(definitions):
         print(f"trace: {name}: {_definitions_checked(directory)} match the recorded sha256", file=sys.stderr)
+    origin = directory.manifest.started_from
+    if origin is not None:
+        # History, not code the model runs: told, never a reason to fail.
+        now = Path(folder, origin["file"])
+        state = (f"no longer in {folder}" if not now.is_file() else
+                 "unchanged since" if sha256_file(now) == origin["sha256"] else "changed since")
+        print(f"trace: {name}: the definition started as a copy of {origin['name']} (sha256 {origin['sha256']}), "
+              f"{state}", file=sys.stderr)
     if problems:
         print(f"trace: {name}: {len(problems)} source(s) changed or missing since training", file=sys.stderr)
         return 1

@@ -36,7 +36,7 @@ from ..sets.pairs import Representation, SegmentPairs, batch_count
 from ..sets.segments import SegmentSet, load_segments
 from ..sets.split import read_selection_manifest, split_positions
 from .command_line import parse_arguments
-from .definition import CHOICES, Definition, dropped_choices, imported_definitions
+from .definition import CHOICES, STARTED_FROM, Definition, dropped_choices, imported_definitions
 from .distribution import fit_across_workers, start_distribution
 from .manifest import MANIFEST_FILE, ModelManifest
 from .model_dir import DEFINITION_COPY, MODEL_FILE
@@ -240,7 +240,8 @@ def train_definition(name: str, build_model: Callable, loss: Callable, hyperpara
                                 source_file)
         script = _script_names(build_model)
         definition = Definition(name=name, build_model=build_model, loss=loss, hyperparameters=dict(hyperparameters),
-                                source_file=source_file, imported=imported_definitions(script), **choices)
+                                source_file=source_file, imported=imported_definitions(script),
+                                started_from=script.get(STARTED_FROM), **choices)
         definition.check(dropped_choices(script, choices))
         train(definition, parse_arguments(definition, argv))
         return 0

@@ -31,12 +31,14 @@ def test_a_format_1_manifest_gets_def001s_inputs_and_peak_normalisation_as_that_
     assert manifest.parameters.custom_functions == [] and manifest.parameters.augmentation == []
 
 
-def test_format_4_round_trips_and_keeps_the_runs_provenance():
+def test_format_5_round_trips_and_keeps_the_runs_provenance():
     imported = [{"name": "def004", "file": "create_and_train_model_def004.py", "sha256": "a" * 64}]
+    origin = {"name": "def011", "file": "create_and_train_model_def011.py", "sha256": "b" * 64}
     raw = {**model_manifest(32), "format_version": MANIFEST_FORMAT_VERSION, "host": "node7",
-           "versions": {"numpy": "2.1"}, "imported_definitions": imported}
+           "versions": {"numpy": "2.1"}, "imported_definitions": imported, "started_from": origin}
     manifest = ModelManifest.from_json(raw, "m/manifest.json")
-    assert MANIFEST_FORMAT_VERSION == 4 and manifest.imported_definitions == imported
+    assert MANIFEST_FORMAT_VERSION == 5 and manifest.imported_definitions == imported
+    assert manifest.started_from == origin
     assert manifest.run == {"host": "node7", "versions": {"numpy": "2.1"}}
     again = ModelManifest.from_json(json.loads(json.dumps(manifest.to_json())), "m/manifest.json")
     assert again == manifest and again.to_json()["host"] == "node7"

@@ -46,9 +46,18 @@ def test_twice_in_a_row_gives_two_new_different_free_numbers_and_overwrites_noth
     after = hashes(wrappers)
     assert {name: after[name] for name in before} == before
     source = (wrappers / "create_and_train_model_def011.py").read_text()
+    origin = f"STARTED_FROM = ('def011', '{sha256_file(wrappers / 'create_and_train_model_def011.py')}')"
     for name in ("def012", "def013"):
         copy = (wrappers / f"create_and_train_model_{name}.py").read_text()
-        assert copy == source.replace('NAME = "def011"', f'NAME = "{name}"')
+        assert copy == source.replace('NAME = "def011"', f'NAME = "{name}"\n{origin}')
+
+
+def test_a_copy_of_a_copy_names_only_the_script_it_was_copied_from(wrappers, capsys):
+    run_in_process(capsys, main, ["new-definition", "def011"])
+    run_in_process(capsys, main, ["new-definition", "def012"])
+    copy = (wrappers / "create_and_train_model_def013.py").read_text()
+    assert [line for line in copy.splitlines() if line.startswith("STARTED_FROM")] == [
+        f"STARTED_FROM = ('def012', '{sha256_file(wrappers / 'create_and_train_model_def012.py')}')"]
 
 
 def test_the_number_follows_the_highest_and_keeps_its_width(wrappers, capsys):
@@ -147,8 +156,10 @@ def test_the_model_records_both_definitions_with_their_sha256_and_holds_their_co
     root, model = trained_copy
     manifest = json.loads((model / "manifest.json").read_text())
     def004 = root / "create_and_train_model_def004.py"
-    assert (manifest["format_version"], manifest["definition"]) == (4, "def012")
+    def011 = root / "create_and_train_model_def011.py"
+    assert (manifest["format_version"], manifest["definition"]) == (5, "def012")
     assert manifest["definition_sha256"] == sha256_file(root / "create_and_train_model_def012.py")
+    assert manifest["started_from"] == {"name": "def011", "file": def011.name, "sha256": sha256_file(def011)}
     assert manifest["imported_definitions"] == [
         {"name": "def004", "file": def004.name, "sha256": sha256_file(def004)}]
     assert (model / def004.name).read_bytes() == def004.read_bytes()
@@ -156,6 +167,8 @@ def test_the_model_records_both_definitions_with_their_sha256_and_holds_their_co
     assert done.returncode == 0, done.stderr
     assert (f"trace: {model.name}: definition.py (def012) and the definitions it imports "
             f"(create_and_train_model_def004.py) match the recorded sha256") in done.stderr.splitlines()
+    assert (f"trace: {model.name}: the definition started as a copy of def011 (sha256 {sha256_file(def011)}), "
+            "unchanged since") in done.stderr.splitlines()
 
 
 def loaded_definition_files() -> set[str]:

@@ -88,10 +88,10 @@ def test_manifest_records_provenance(workspace):
     assert manifest["tensorflow_cpu_settings"] == {"TF_ENABLE_ONEDNN_OPTS": onednn}
 
 
-def test_the_written_manifest_is_format_4_and_reads_back_to_the_same_json(workspace):
+def test_the_written_manifest_is_format_5_and_reads_back_to_the_same_json(workspace):
     raw = manifest_of(workspace / MODEL)
     manifest = ModelManifest.read(workspace / MODEL / "manifest.json")
-    assert raw["format_version"] == manifest.format_version == 4
+    assert raw["format_version"] == manifest.format_version == 5
     assert raw["imported_definitions"] == []   # def001 imports no other definition
     assert manifest.to_json() == raw and list(manifest.to_json()) == list(raw)
     assert (manifest.set_name, manifest.parameters.min_peak_counts, manifest.parameters.segment_length) == (SET, 50, LENGTH)

@@ -88,8 +88,11 @@ def test_a_second_build_from_the_cache_runs_offline_and_gives_the_same_records(o
     arguments = ["--cache", str(offline), "--window-seconds", "100"]
     assert real_records.main([*arguments, "--out", "first"]) == 0
     assert real_records.main([*arguments, "--out", "second"]) == 0
-    first, second = (json.loads(Path(name, "manifest.json").read_text())["records"] for name in ("first", "second"))
-    assert first == second
+    first, second = (Path(name, "manifest.json").read_bytes() for name in ("first", "second"))
+    assert first == second, "the manifest, and so its sha256, must not change from one build to the next"
+    build = json.loads(Path("second", "build.json").read_text())
+    assert {"versions", "git_commit", "command", "created_utc"} <= set(build)
+    assert not {"git_commit", "command", "created_utc"} & set(json.loads(first))
 
 
 def test_an_existing_output_is_kept_and_a_failed_download_is_one_line(offline, capsys):
