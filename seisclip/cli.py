@@ -99,7 +99,8 @@ def _adopt_model(args: argparse.Namespace) -> int:
     from .learn.adopted import adopt_model
 
     manifest = adopt_model(args.model, args.normalisation, sbrl=args.sbrl)
-    print(f"adopted {args.model}: {args.normalisation}-scaled{', sbrl' if args.sbrl else ''} -> {manifest}", file=sys.stderr)
+    print(f"adopted {args.model}: {args.normalisation} normalisation{', sbrl' if args.sbrl else ''} -> {manifest}",
+          file=sys.stderr)
     return 0
 
 

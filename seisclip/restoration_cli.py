@@ -40,7 +40,7 @@ def _restore(args: argparse.Namespace) -> int:
                             "after it")
     summary = run_archive(args.records, args.out_dir, {
         "method": args.method, "model_dir": args.model, "window": args.window, "stride": args.stride,
-        "combine": args.combine, "labelled": args.labelled, "clip_level": args.clip_counts,
+        "combine": args.combine, "labelled": args.labelled, "clip_counts": args.clip_counts,
         "tolerance": args.tolerance, "resample": args.resample, "self_check": args.self_check},
         records_from=args.records_from, shard=args.shard, jobs=args.jobs, batch_size=args.batch_size,
         trust_definition=args.trust_definition, progress=not args.quiet)

@@ -7,9 +7,9 @@ no Python from the model directory runs, custom layers (their def002's ``Gaussia
 included. A ``.h5`` file is loaded with Keras' legacy HDF5 loader, which knows Keras' own
 layers only. The input length L and the channels come from the saved signature.
 
-``seisclip adopt-model`` records how the group's scripts fed the model (``--scaling peak``:
+``seisclip adopt-model`` records how the group's scripts fed the model (``--normalisation peak``:
 the record divided by its largest |value|, as their mean scripts did; ``none`` with ``--sbrl``:
-unscaled, with run-length status, as their sbrl variant did) and the sha256 of every file, in a
+in counts, with run-length status, as their sbrl variant did) and the sha256 of every file, in a
 manifest with ``"adopted": true`` and no training provenance. Without that manifest a model is
 used as the mean scripts used it, with a note.
 """
@@ -31,14 +31,14 @@ from .model_dir import LoadedModel, representation_of
 ADOPTED_KIND = "seisclip adopted model"
 SAVED_MODEL_FILE = "saved_model.pb"
 H5_SUFFIXES = (".h5", ".hdf5", ".keras_h5")
-#: ``--scaling`` of adopt-model, and the normalisation the restorer applies for it.
-SCALINGS = {"peak": "record_peak", "none": "none"}
+#: ``--normalisation`` of adopt-model, and the normalisation the restorer applies for it.
+NORMALISATION_CHOICES = {"peak": "record_peak", "none": "none"}
 #: What the group's mean scripts did, assumed for a model with no manifest.
-DEFAULT_SCALING = "peak"
+DEFAULT_NORMALISATION = "record_peak"
 #: The inputs of the group's networks by their number of channels: def001's (clipped, status).
 INPUTS_BY_CHANNELS = {1: ("clipped",), 2: ("clipped", "status")}
 MANIFEST_FIELDS = {"kind": str, "adopted": bool, "model_format": str, "model_name": str, "files": dict,
-                   "parameters": dict, "parameters.scaling": str, "parameters.sbrl": bool,
+                   "parameters": dict, "parameters.sbrl": bool,
                    "parameters.channels": int}
 
 
@@ -79,7 +79,7 @@ class AdoptedModel:
     path: Path
     model_format: str                  # "savedmodel" or "h5"
     manifest: dict[str, Any] | None
-    scaling: str = DEFAULT_SCALING
+    normalisation: str = DEFAULT_NORMALISATION
     sbrl: bool = False
     segment_length: int | None = None
     channels: int | None = None
@@ -96,10 +96,12 @@ class AdoptedModel:
         if manifest["kind"] != ADOPTED_KIND:
             raise SeisclipError(f"manifest is a {manifest['kind']!r} manifest, not a {ADOPTED_KIND!r} one", manifest_path)
         parameters = manifest["parameters"]
-        if parameters["scaling"] not in SCALINGS:
-            raise SeisclipError(f"manifest's scaling {parameters['scaling']!r} is not one of {tuple(SCALINGS)}",
-                                manifest_path)
-        return cls(path, model_format, manifest, parameters["scaling"], parameters["sbrl"],
+        # Format 1 named the adopt-model choice "scaling" beside the normalisation it meant.
+        normalisation = parameters.get("normalisation", NORMALISATION_CHOICES.get(parameters.get("scaling")))
+        if normalisation not in NORMALISATION_CHOICES.values():
+            raise SeisclipError(f"manifest's normalisation {normalisation!r} is not one of "
+                                f"{tuple(NORMALISATION_CHOICES.values())}", manifest_path)
+        return cls(path, model_format, manifest, normalisation, parameters["sbrl"],
                    parameters.get("segment_length"), parameters["channels"])
 
     @property
@@ -109,10 +111,6 @@ class AdoptedModel:
     @property
     def manifest_path(self) -> Path | None:
         return adopted_manifest_path(self.path) if self.manifest is not None else None
-
-    @property
-    def normalisation(self) -> str:
-        return SCALINGS[self.scaling]
 
     @property
     def inputs(self) -> list[str]:
@@ -125,7 +123,7 @@ class AdoptedModel:
 
     @property
     def lowest_clip_level(self) -> float:
-        """Used only by seisclip's own peak estimate, which record scaling does not need."""
+        """Used only by seisclip's own peak estimate, which record normalisation does not need."""
         return 0.1
 
     def representation(self, custom=None):
@@ -140,7 +138,7 @@ class AdoptedModel:
     @property
     def description(self) -> str:
         kind = "SavedModel" if self.model_format == "savedmodel" else "legacy HDF5 model"
-        return f"adopted {kind}, {self.scaling}-scaled{', sbrl' if self.sbrl else ''}"
+        return f"adopted {kind}, {self.normalisation} normalisation{', sbrl' if self.sbrl else ''}"
 
     @property
     def definition_name(self) -> str:
@@ -153,7 +151,7 @@ class AdoptedModel:
         return sha256_bytes(listing.encode())
 
     def files_key(self) -> dict[str, Any]:
-        return {"files": model_files(self.path), "scaling": self.scaling, "sbrl": self.sbrl}
+        return {"files": model_files(self.path), "normalisation": self.normalisation, "sbrl": self.sbrl}
 
     def manifest_json(self) -> dict[str, Any]:
         return self.manifest or {}
@@ -181,7 +179,7 @@ class AdoptedModel:
     def fed_as_group_scripts(self, sbrl: bool) -> "AdoptedModel":
         """Without a manifest, fed as ``sbrl`` says; with one, as it records, which ``sbrl`` must agree with."""
         if self.manifest is None:
-            return replace(self, scaling="none", sbrl=True) if sbrl else self
+            return replace(self, normalisation="none", sbrl=True) if sbrl else self
         if self.sbrl != sbrl:
             raise SeisclipError(f"{self.manifest_path} says the model was trained {'with' if self.sbrl else 'without'} "
                                 f"sbrl; {'add' if self.sbrl else 'drop'} --sbrl", self.path)
@@ -207,9 +205,10 @@ class AdoptedModel:
         own models: no code of an adopted model ever runs.)"""
         self.check_files()
         if self.manifest is None:
-            print(f"note: {self.path}: no seisclip manifest: fed {self.scaling}-scaled{', with sbrl' if self.sbrl else ''}"
+            print(f"note: {self.path}: no seisclip manifest: fed with {self.normalisation} normalisation"
+                  f"{', with sbrl' if self.sbrl else ''}"
                   f" as the group's {'sbrl' if self.sbrl else 'mean'} scripts fed it, and its files are not checked; "
-                  "run `seisclip adopt-model` to record its scaling and sha256", file=sys.stderr)
+                  "run `seisclip adopt-model` to record its normalisation and sha256", file=sys.stderr)
         return self.load_network()
 
     def load_network(self):
@@ -253,34 +252,35 @@ class AdoptedModel:
                                 "Keras' own layers only; save one with custom layers as a SavedModel)", self.path) from None
 
 
-def adopt_model(path: str | os.PathLike, scaling: str, sbrl: bool = False) -> Path:
+def adopt_model(path: str | os.PathLike, normalisation: str, sbrl: bool = False) -> Path:
     """Write the manifest of a model of the group's scripts: how they fed it, the sha256 of every
-    file, ``"adopted": true``, and no training provenance. An existing manifest is kept."""
+    file, ``"adopted": true``, and no training provenance. An existing manifest is kept.
+    ``normalisation`` is adopt-model's word for it (a key of NORMALISATION_CHOICES)."""
     path = Path(path)
     if not path.exists():
         raise SeisclipError("model not found", path)
     if not is_adopted_model(path):
         raise SeisclipError(f"not a SavedModel directory (no {SAVED_MODEL_FILE}) nor a legacy HDF5 model "
                             f"({', '.join(H5_SUFFIXES)})", path)
-    if scaling not in SCALINGS:
-        raise SeisclipError(f"scaling must be one of {tuple(SCALINGS)}, got {scaling!r}")
+    if normalisation not in NORMALISATION_CHOICES:
+        raise SeisclipError(f"normalisation must be one of {tuple(NORMALISATION_CHOICES)}, got {normalisation!r}")
     manifest_path = adopted_manifest_path(path)
     if manifest_path.exists():
         raise SeisclipError("manifest already exists and is kept: the model is adopted already (remove the manifest "
                             "to adopt it again)", manifest_path)
-    model = AdoptedModel(path, "savedmodel" if path.is_dir() else "h5", None, scaling, sbrl)
+    model = AdoptedModel(path, "savedmodel" if path.is_dir() else "h5", None, NORMALISATION_CHOICES[normalisation], sbrl)
     loaded = model.load_network()
     manifest = {
         "kind": ADOPTED_KIND,
-        "format_version": 1,
+        # 2: the normalisation alone, under that name (1 also held adopt-model's word as "scaling").
+        "format_version": 2,
         "adopted": True,
         "adopted_utc": utc_now(),
         "model_name": model.name,
         "model_format": model.model_format,
         "files": model_files(path),
         "parameters": {"segment_length": loaded.directory.segment_length, "channels": loaded.directory.channels,
-                       "inputs": loaded.directory.inputs, "scaling": scaling, "sbrl": sbrl,
-                       "normalisation": SCALINGS[scaling]},
+                       "inputs": loaded.directory.inputs, "normalisation": model.normalisation, "sbrl": sbrl},
         "training": None,
         "provenance": "made by the group's own training scripts: no record of the segments, seed or code that trained it",
         "model_parameters": int(loaded.network.count_params()),

@@ -71,7 +71,7 @@ class Settings:
     stride: int | None
     combine: str
     labelled: bool | None
-    clip_level: float | None      # counts (restore --clip-counts); the name restorations.jsonl records
+    clip_counts: float | None     # restore --clip-counts
     tolerance: float
     resample: bool
     self_check: bool
@@ -199,7 +199,7 @@ def run_archive(records: list[str], out_dir: str, settings_of: dict[str, Any], r
     out.mkdir(parents=True, exist_ok=True)
     method, model = _method(settings_of, batch_size, trust_definition)
     settings = Settings(model_dir=settings_of["model_dir"], model_sha256=model.sha256() if model else None, **{
-        key: settings_of[key] for key in ("method", "window", "stride", "combine", "labelled", "clip_level",
+        key: settings_of[key] for key in ("method", "window", "stride", "combine", "labelled", "clip_counts",
                                           "tolerance", "resample", "self_check")})
     settings_sha256 = settings.sha256()
     outputs = output_paths(every_record, out)
@@ -307,7 +307,7 @@ def _parse(job: Job, settings: Settings, model: "ModelHandle | None") -> None:
 
     try:
         if not is_seismic_file(job.path):
-            job.records = [parse_clipped_record(job.raw, job.path, settings.labelled, settings.clip_level,
+            job.records = [parse_clipped_record(job.raw, job.path, settings.labelled, settings.clip_counts,
                                                 settings.tolerance)]
             return
         with _SEISMIC_READS:
@@ -316,7 +316,7 @@ def _parse(job: Job, settings: Settings, model: "ModelHandle | None") -> None:
         model_rate = model.sampling_rate if model is not None else None
         for trace in traces:
             name = f"{job.path}#{trace.seed_id}"
-            record = clipped_values(trace.values, name, settings.clip_level, settings.tolerance)
+            record = clipped_values(trace.values, name, settings.clip_counts, settings.tolerance)
             if model_rate is not None and check_rate(trace.sampling_rate, model_rate, job.path, trace.seed_id,
                                                      settings.resample):
                 trace, record = _resampled_with_status(trace, record, model_rate)

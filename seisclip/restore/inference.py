@@ -30,7 +30,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import SeisclipError
-from ..learn.adopted import SCALINGS
+from ..learn.adopted import NORMALISATION_CHOICES
 from ..learn.model_dir import LoadedModel
 from ..learn.models import ModelHandle
 from ..sets.channels import window_inputs
@@ -74,7 +74,7 @@ class ModelRestorer:
         representation = directory.representation(custom)
         self.sbrl, self.channels = representation.sbrl, list(representation.channels)
         self.normalisation = representation.normalisation
-        if not (callable(self.normalisation) or self.normalisation in (*NORMALISATIONS, *SCALINGS.values())):
+        if not (callable(self.normalisation) or self.normalisation in (*NORMALISATIONS, *NORMALISATION_CHOICES.values())):
             raise SeisclipError(f"model's normalisation {self.normalisation!r} is not one seisclip knows", directory.path)
         self.lowest_clip_level = directory.lowest_clip_level
         self.batch_size = batch_size

@@ -51,7 +51,7 @@ class ClippedRecord:
         return None
 
 
-def clip_levels(values: np.ndarray, status: np.ndarray, path: str) -> tuple[float, float]:
+def clip_counts_of(values: np.ndarray, status: np.ndarray, path: str) -> tuple[float, float]:
     """Clip levels as the record shows them: the least extreme clipped value on each side, above
     zero and below it. A side with no clipped sample mirrors the other side; with none at all,
     the record's extremes."""
@@ -114,7 +114,7 @@ def parse_clipped_record(raw: bytes, path: str, labelled: bool | None = None, cl
         if values.size == 0:
             raise SeisclipError("record is empty", path)
         return clipped_values(values, path, clip_counts, tolerance)
-    high, low = clip_levels(values, status, path)
+    high, low = clip_counts_of(values, status, path)
     return ClippedRecord(path=path, values=values, status=status, clip_high=high, clip_low=low)
 
 
@@ -129,7 +129,7 @@ def clipped_values(values: np.ndarray, path: str, clip_counts: float | None = No
     if found.back_to_zero:
         raise SeisclipError(found.back_to_zero_problem(), path)
     status = found.status
-    high, low = clip_levels(values, status, path)
+    high, low = clip_counts_of(values, status, path)
     return ClippedRecord(path=path, values=values, status=status, clip_high=high, clip_low=low)
 
 

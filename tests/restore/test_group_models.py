@@ -98,8 +98,8 @@ def restored_columns(path: Path) -> np.ndarray:
 
 @pytest.mark.parametrize("name, adopt, stride, sbrl", [
     (SAVED_MODEL, [], GROUP_STRIDE, False),
-    (SAVED_MODEL, ["--scaling", "peak"], GROUP_STRIDE, False),
-    (f"{H5_NAME}.h5", ["--scaling", "none", "--sbrl"], SBRL_STRIDE, True),
+    (SAVED_MODEL, ["--normalisation", "peak"], GROUP_STRIDE, False),
+    (f"{H5_NAME}.h5", ["--normalisation", "none", "--sbrl"], SBRL_STRIDE, True),
 ])
 def test_the_groups_models_predict_as_their_own_keras_does(group, models, name, adopt, stride, sbrl):
     from seisclip.learn.models import load_any_model
@@ -122,31 +122,44 @@ def test_the_groups_models_predict_as_their_own_keras_does(group, models, name, 
 @pytest.mark.bad_input("adopted-model-manifest-exists")
 def test_adopt_model_records_how_it_is_fed_and_every_files_sha256_and_never_overwrites(models, capsys):
     saved = models / SAVED_MODEL
-    assert main(["adopt-model", str(saved), "--scaling", "peak"]) == 0
+    assert main(["adopt-model", str(saved), "--normalisation", "peak"]) == 0
     manifest = json.loads((saved / "manifest.json").read_text())
     assert manifest["kind"] == "seisclip adopted model" and manifest["adopted"] is True
     assert manifest["training"] is None and manifest["model_format"] == "savedmodel"
     assert manifest["parameters"] | {} == {"segment_length": L, "channels": 2, "inputs": ["clipped", "status"],
-                                           "scaling": "peak", "sbrl": False, "normalisation": "record_peak"}
+                                           "sbrl": False, "normalisation": "record_peak"}
+    assert manifest["format_version"] == 2
     files = {path.relative_to(saved).as_posix() for path in saved.rglob("*") if path.is_file()} - {"manifest.json"}
     assert set(manifest["files"]) == files and "saved_model.pb" in files
     assert all(manifest["files"][name] == sha256_file(saved / name) for name in files)
     before = (saved / "manifest.json").read_bytes()
     capsys.readouterr()
-    line = error_line(capsys, main, ["adopt-model", str(saved), "--scaling", "none", "--sbrl"])
+    line = error_line(capsys, main, ["adopt-model", str(saved), "--normalisation", "none", "--sbrl"])
     assert line.startswith(f"seisclip adopt-model: error: {saved}/manifest.json: manifest already exists and is kept")
     assert (saved / "manifest.json").read_bytes() == before
 
-    assert main(["adopt-model", str(models / f"{H5_NAME}.h5"), "--scaling", "none", "--sbrl"]) == 0
+    assert main(["adopt-model", str(models / f"{H5_NAME}.h5"), "--normalisation", "none", "--sbrl"]) == 0
     h5_manifest = json.loads((models / f"{H5_NAME}.json").read_text())
     assert h5_manifest["files"] == {f"{H5_NAME}.h5": sha256_file(models / f"{H5_NAME}.h5")}
-    assert h5_manifest["parameters"]["sbrl"] is True and h5_manifest["parameters"]["scaling"] == "none"
+    assert h5_manifest["parameters"]["sbrl"] is True and h5_manifest["parameters"]["normalisation"] == "none"
+
+
+def test_a_format_1_manifest_naming_the_choice_scaling_reads_as_its_normalisation(models):
+    from seisclip.learn.adopted import AdoptedModel
+
+    saved = models / SAVED_MODEL
+    assert main(["adopt-model", str(saved), "--normalisation", "none", "--sbrl"]) == 0
+    manifest = json.loads((saved / "manifest.json").read_text())
+    parameters = {key: value for key, value in manifest["parameters"].items() if key != "normalisation"}
+    (saved / "manifest.json").write_text(json.dumps({**manifest, "format_version": 1,
+                                                     "parameters": {**parameters, "scaling": "none"}}))
+    assert (AdoptedModel.open(saved).normalisation, AdoptedModel.open(saved).sbrl) == ("none", True)
 
 
 @pytest.mark.parametrize("name, adopt", [(SAVED_MODEL, None), (SAVED_MODEL, "peak"), (f"{H5_NAME}.h5", "none")])
 def test_restore_and_evaluate_run_on_the_groups_models_and_keep_unclipped_samples(models, capsys, name, adopt):
     if adopt:
-        assert main(["adopt-model", f"models/{name}", "--scaling", adopt, *(["--sbrl"] if adopt == "none" else [])]) == 0
+        assert main(["adopt-model", f"models/{name}", "--normalisation", adopt, *(["--sbrl"] if adopt == "none" else [])]) == 0
     capsys.readouterr()
     status, _, err = run_in_process(capsys, main, ["restore", "record.txt", "--model", f"models/{name}",
                                                    "--out", "restored.txt"])
@@ -181,7 +194,7 @@ def test_an_evaluation_on_the_test_split_of_a_group_model_is_refused(models, cap
 
 
 def test_compare_puts_a_group_model_beside_the_baselines(models, capsys):
-    assert main(["adopt-model", f"models/{SAVED_MODEL}", "--scaling", "peak"]) == 0
+    assert main(["adopt-model", f"models/{SAVED_MODEL}", "--normalisation", "peak"]) == 0
     family = Path("teleseismic")
     family.mkdir()
     (family / "truth.txt").write_text("".join(f"{int(v)}\n" for v in clipped_truth()[0]))
@@ -191,14 +204,14 @@ def test_compare_puts_a_group_model_beside_the_baselines(models, capsys):
     assert status == 0, err
     table = Path("comparison/compare.md").read_text()
     row = next(line for line in table.splitlines() if line.startswith(f"| {SAVED_MODEL} |"))
-    assert "adopted SavedModel, peak-scaled" in row and "scaling=peak" not in row   # one model: nothing differs
+    assert "adopted SavedModel, record_peak normalisation" in row and "normalisation=" not in row   # one model
     assert Path("comparison/compare.png").stat().st_size > 10_000
 
 
 @pytest.mark.bad_input("adopted-model-changed-file")
 def test_a_group_model_changed_after_adopt_model_is_refused(models, capsys):
     saved = models / SAVED_MODEL
-    assert main(["adopt-model", str(saved), "--scaling", "peak"]) == 0
+    assert main(["adopt-model", str(saved), "--normalisation", "peak"]) == 0
     variables = next((saved / "variables").glob("*.data-*"))
     data = bytearray(variables.read_bytes())
     data[-1] ^= 1
@@ -215,7 +228,7 @@ def test_a_broken_savedmodel_is_one_line(models, capsys):
     broken = models / SAVED_MODEL
     (broken / "saved_model.pb").write_bytes(b"not a protocol buffer")
     for command in (["restore", "record.txt", "--model", str(broken)],
-                    ["adopt-model", str(broken), "--scaling", "peak"]):
+                    ["adopt-model", str(broken), "--normalisation", "peak"]):
         line = error_line(capsys, main, command, warnings=1 if command[0] == "restore" else 0)
         assert line.startswith(f"seisclip {command[0]}: error: {broken}: cannot load the SavedModel: "), line
     assert not (broken / "manifest.json").exists() and not list(Path().glob("record.txt.restored*"))
@@ -223,7 +236,7 @@ def test_a_broken_savedmodel_is_one_line(models, capsys):
 
 @pytest.mark.bad_input("adopted-model-wrong-shape")
 def test_a_group_model_of_another_input_shape_is_one_line(models, capsys):
-    line = error_line(capsys, main, ["adopt-model", "models/wrong_channels", "--scaling", "peak"])
+    line = error_line(capsys, main, ["adopt-model", "models/wrong_channels", "--normalisation", "peak"])
     assert line == ("seisclip adopt-model: error: models/wrong_channels: model maps (None, 64, 3) to (None, 64): "
                     "seisclip restores with networks that map windows (None, L, 1 or 2 channels: clipped[, status]) "
                     "to (None, L)")
@@ -232,7 +245,7 @@ def test_a_group_model_of_another_input_shape_is_one_line(models, capsys):
 
 @pytest.mark.bad_input("adopted-model-not-a-model")
 def test_adopt_model_on_something_else_is_one_line(models, capsys):
-    line = error_line(capsys, main, ["adopt-model", "record.txt", "--scaling", "peak"])
+    line = error_line(capsys, main, ["adopt-model", "record.txt", "--normalisation", "peak"])
     assert line == ("seisclip adopt-model: error: record.txt: not a SavedModel directory (no saved_model.pb) nor a "
                     "legacy HDF5 model (.h5, .hdf5, .keras_h5)")
 
@@ -310,7 +323,7 @@ def test_a_labelled_record_with_a_bad_line_is_one_line(models, capsys, line, pro
 
 @pytest.mark.bad_input("prediction-sbrl-disagrees")
 def test_sbrl_against_an_adopted_models_manifest_is_one_line(models, capsys):
-    assert main(["adopt-model", f"models/{SAVED_MODEL}", "--scaling", "peak"]) == 0
+    assert main(["adopt-model", f"models/{SAVED_MODEL}", "--normalisation", "peak"]) == 0
     capsys.readouterr()
     status, err = predict(capsys, False, *group_flags(), "--sbrl")
     assert status == 1 and len(err) == 1, err
@@ -332,9 +345,9 @@ def test_a_group_model_with_no_manifest_is_summarised_as_such(models, capsys):
     with pytest.raises(SeisclipError):
         from seisclip.learn.trace import summarise_model
         summarise_model(f"models/{SAVED_MODEL}")
-    assert main(["adopt-model", f"models/{SAVED_MODEL}", "--scaling", "peak"]) == 0
+    assert main(["adopt-model", f"models/{SAVED_MODEL}", "--normalisation", "peak"]) == 0
     capsys.readouterr()
     assert main(["summary", f"models/{SAVED_MODEL}"]) == 0
-    assert capsys.readouterr().out.startswith(f"{SAVED_MODEL}: adopted SavedModel, peak-scaled, adopted ")
+    assert capsys.readouterr().out.startswith(f"{SAVED_MODEL}: adopted SavedModel, record_peak normalisation, adopted ")
     line = error_line(capsys, main, ["trace", f"models/{SAVED_MODEL}"])
     assert "nothing recorded which segments trained it" in line
