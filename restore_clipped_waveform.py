@@ -17,7 +17,7 @@ from seisclip.arguments import ArgumentParser, run_guarded
 from seisclip.restoration_cli import add_restore_options
 from seisclip.errors import SeisclipError
 from seisclip.restore.group_scripts import add_group_model_flags, group_model_path
-from seisclip.restore.single import restore_file
+from seisclip.api.single import restore_file
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ def _restore(args: argparse.Namespace) -> int:
     if not args.records and args.records_from is None:
         raise SeisclipError("no record to restore: give RECORD… or --records-from FILE")
     if args.out_dir is None and len(args.records) == 1 and args.records_from is None:
-        from .restore.single import restore_file
+        from .api.single import restore_file
 
         from .restore.seismic import is_seismic_file
 
@@ -31,7 +31,7 @@ def _restore(args: argparse.Namespace) -> int:
                      clip_counts=args.clip_counts, tolerance=args.tolerance, batch_size=args.batch_size, overwrite=args.overwrite,
                      trust_definition=args.trust_definition, window=args.window, self_check=args.self_check)
         return 0
-    from .restore.archive import run_archive
+    from .api.archive import run_archive
 
     if args.out_dir is None:
         raise SeisclipError("several records (or --records-from) need --out-dir DIR for their outputs")
@@ -48,13 +48,13 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _verify_restorations(args: argparse.Namespace) -> int:
-    from .restore.ledger import verify_restorations
+    from .api.ledger import verify_restorations
 
     return verify_restorations(args.out_dir)
 
 
 def _merge_restorations(args: argparse.Namespace) -> int:
-    from .restore.ledger import merge_restorations
+    from .api.ledger import merge_restorations
 
     return merge_restorations(args.out_dirs, args.out)
 

@@ -16,7 +16,7 @@ from conftest import REPO_ROOT
 PACKAGE = REPO_ROOT / "seisclip"
 #: Each stage's rank; the shared modules at the bottom, the command line at the top.
 STAGES = {"errors": 0, "fsio": 0, "provenance": 0, "arguments": 0, "bank": 1, "sets": 2, "learn": 3, "restore": 4,
-          "evaluate": 5, "cli": 6, "restoration_cli": 6, "__main__": 6}
+          "evaluate": 5, "api": 6, "cli": 7, "restoration_cli": 7, "__main__": 7}
 MAX_MODULE_LINES = 450
 
 
@@ -73,6 +73,12 @@ def test_evaluation_is_a_stage_between_restoration_and_the_command_line():
     assert (PACKAGE / "evaluate" / "__init__.py").is_file()
     assert STAGES["restore"] < STAGES["evaluate"] < STAGES["cli"]
     assert all(stage(name) == STAGES["evaluate"] for name in graph() if name.startswith("seisclip.evaluate."))
+
+
+def test_the_api_is_a_stage_above_restoration_and_evaluation():
+    """The Python API applies restorations; files, one record or an archive, go through it."""
+    assert STAGES["restore"] < STAGES["evaluate"] < STAGES["api"] < STAGES["cli"]
+    assert {"seisclip.api.archive", "seisclip.api.single"} <= set(graph())
 
 
 def test_no_stage_imports_a_higher_one():

@@ -9,11 +9,11 @@ import sys
 from ..bank.clipping import runs_of
 from ..errors import SeisclipError
 from ..fsio import refuse_existing
-from .inference import ModelRestorer
-from .methods import SELF_CHECK_KEPT, Restoration
-from .output import plot_restoration, write_restoration
-from .records import read_clipped_record
-from .registry import RECOMMENDED, build_method, method_entry
+from ..restore.inference import ModelRestorer
+from ..restore.methods import SELF_CHECK_KEPT, Restoration
+from ..restore.output import plot_restoration, write_restoration
+from ..restore.records import read_clipped_record
+from ..restore.registry import RECOMMENDED, build_method, method_entry
 
 
 def restore_file(record_path: str, method: str = RECOMMENDED, model_dir: str | None = None, output: str | None = None,

@@ -44,12 +44,12 @@ from ..errors import SeisclipError
 from ..fsio import (atomic_files, fsync_directory, output_lock, read_input, remove_stale_temporaries_under,
                     sha256_bytes, write_file_atomic)
 from ..provenance import dump_json, utc_now
-from .inference import ModelRestorer
+from ..restore.inference import ModelRestorer
 from .ledger import RESTORATIONS_FILE, RUN_FILE, RUN_KIND, Ledger
-from .methods import Restoration, RestorationMethod
-from .output import format_restored
-from .records import ClippedRecord, clipped_values, parse_clipped_record
-from .registry import build_method, method_entry
+from ..restore.methods import Restoration, RestorationMethod
+from ..restore.output import format_restored
+from ..restore.records import ClippedRecord, clipped_values, parse_clipped_record
+from ..restore.registry import build_method, method_entry
 
 if TYPE_CHECKING:
     from ..learn.models import ModelHandle
@@ -303,7 +303,7 @@ _SEISMIC_READS = threading.Lock()
 
 def _parse(job: Job, settings: Settings, model: "ModelHandle | None") -> None:
     """The record's clipped samples: an ASCII record, or each trace of a seismic one (in a worker thread)."""
-    from .seismic import check_rate, is_seismic_file, read_seismic
+    from ..restore.seismic import check_rate, is_seismic_file, read_seismic
 
     try:
         if not is_seismic_file(job.path):
@@ -331,7 +331,7 @@ def _resampled_with_status(trace, record: ClippedRecord, rate: float):
     """The trace at ``rate`` and its clipped samples there. The clipping is found before resampling,
     whose anti-alias filter would round off the flat runs: a new sample is clipped where the nearest
     recorded one is, and holds that side's clip level, as a digitiser at that rate would have recorded."""
-    from .seismic import resampled
+    from ..restore.seismic import resampled
 
     trace = resampled(trace, rate)
     times = np.arange(trace.values.size) * (record.values.size / trace.values.size)
@@ -368,7 +368,7 @@ def _restore_chunk(chunk: list[Job], method: RestorationMethod, batched: bool, p
 
 def _write(job: Job, settings: Settings, settings_sha256: str, ledger: Ledger) -> None:
     """The restored record's outputs and its line: the line first, then the outputs take their names."""
-    from .seismic import encode_restored
+    from ..restore.seismic import encode_restored
 
     restorations: list[Restoration] = job.restorations
     if job.traces:
