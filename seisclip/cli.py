@@ -110,6 +110,26 @@ def _summary(args: argparse.Namespace) -> int:
     return summarise_model(args.model_dir)
 
 
+def _models(args: argparse.Namespace) -> int:
+    from .learn.models import model_listing
+
+    rows, problems = model_listing(args.folder)
+    columns = ("model", "rate_hz", "window_samples", "definition", "test_mse", "training_data")
+    cells = [columns, *([_cell(row[column]) for column in columns] for row in rows)]
+    widths = [max(len(line[index]) for line in cells) for index in range(len(columns) - 1)]
+    for line in cells:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)) + "  " + line[-1])
+    for problem in problems:
+        print(f"note: not listed: {problem}", file=sys.stderr)
+    return 0
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.5f}" if value < 1 else f"{value:g}"
+    return "-" if value is None else str(value)
+
+
 def _new_definition(args: argparse.Namespace) -> int:
     from .learn.new_definition import new_definition
 
@@ -313,6 +333,11 @@ def build_parser() -> ArgumentParser:
     summary = commands.add_parser("summary", help="what a model is, what trained it and its test metrics")
     summary.add_argument("model_dir", help="model directory, e.g. models/set00001_256_40000_def001")
     summary.set_defaults(action=_summary)
+
+    models = commands.add_parser("models", help="the bundled models and those under models/: rate, window length, "
+                                                "definition, test MSE and training data")
+    models.add_argument("--folder", default="models", help="the folder of model directories (default %(default)s)")
+    models.set_defaults(action=_models)
 
     new = commands.add_parser("new-definition", help="start a definition script as a copy of another, under the next "
                                                      "free number; never overwrites")

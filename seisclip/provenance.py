@@ -70,6 +70,18 @@ def run_record(*modules: str) -> dict[str, Any]:
     }
 
 
+#: What :func:`run_record` adds to a manifest, and what else depends on where and when a run
+#: happened rather than on what it made: the same output made again differs only in these.
+RUN_RECORD_KEYS = frozenset({"versions", "git_commit", "git_dirty", "command", "host", "created_utc",
+                             "working_directory"})
+
+
+def without_run_record(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` without its run record and its absolute paths (keys ending ``_resolved``)."""
+    return {key: value for key, value in manifest.items()
+            if key not in RUN_RECORD_KEYS and not key.endswith("_resolved")}
+
+
 def manifest_path_for(index_path: str | os.PathLike) -> Path:
     """The selection manifest lives beside its index file: ``set.txt`` → ``set.json``."""
     return Path(index_path).with_suffix(".json")

@@ -16,6 +16,7 @@ from .errors import SeisclipError
 def _restore(args: argparse.Namespace) -> int:
     if not args.records and args.records_from is None:
         raise SeisclipError("no record to restore: give RECORD… or --records-from FILE")
+    args.model = model_for(args.method, args.model)
     if args.out_dir is None and len(args.records) == 1 and args.records_from is None:
         from .api.single import restore_file
 
@@ -45,6 +46,21 @@ def _restore(args: argparse.Namespace) -> int:
         records_from=args.records_from, shard=args.shard, jobs=args.jobs, batch_size=args.batch_size,
         trust_definition=args.trust_definition, progress=not args.quiet)
     return 1 if summary.failed else 0
+
+
+def model_for(method: str, model: str | None) -> str | None:
+    """The model a restoration names: the one given, by its exact name (a bundled model's version,
+    not its bare name), or for a method that needs one and was given none, the bundled reference
+    model, said on stderr."""
+    from .learn.bundled import DEFAULT_MODEL
+    from .learn.models import model_identity
+    from .restore.registry import method_entry
+
+    if model is None and method_entry(method).needs_model:
+        model = model_identity(DEFAULT_MODEL)
+        print(f"note: restoring with method {method} and the bundled model {model} (--model chooses another; "
+              "--method spline, pocs or aspade needs none)", file=sys.stderr)
+    return None if model is None else model_identity(model)
 
 
 def _verify_restorations(args: argparse.Namespace) -> int:
@@ -153,8 +169,9 @@ def add_restoration_commands(commands) -> None:
                          help="with --out-dir: resample seismic traces whose rate differs from the model's (written "
                               "at the model's rate) instead of refusing them")
     restore.add_argument("--quiet", action="store_true", help="with --out-dir: no progress bar")
-    restore.add_argument("--model", default=None, help="model directory, e.g. models/set00001_256_40000_def002, or a "
-                                                        "model of the group's scripts: SavedModel directory or .h5")
+    restore.add_argument("--model", default=None, help="a bundled model's name (default reference, the newest "
+                                                        "reference-vN; `seisclip models` lists them), a model directory, "
+                                                        "or a model of the group's scripts: SavedModel directory or .h5")
     restore.add_argument("--out", default=None, help="restored record (default RECORD_NAME.restored.txt here)")
     restore.add_argument("--plot", default=None, help="PNG plot (default: the output's name with .png)")
     add_restore_options(restore, lambda name: "--" + name.replace("_", "-"))
@@ -180,7 +197,8 @@ def add_restoration_commands(commands) -> None:
     clip.set_defaults(action=_clip)
 
     evaluate = commands.add_parser("evaluate", help="compare the model with spline, POCS and A-SPADE per clip-level bin")
-    evaluate.add_argument("--model", default=None, help="model directory (default source: its test split)")
+    evaluate.add_argument("--model", default=None, help="a bundled model's name or a model directory (default source: "
+                                                         "its test split)")
     evaluate.add_argument("--records", nargs="+", default=None, metavar="FILE",
                           help="evaluate on these unclipped records instead, clipped at --clip-fractions: ASCII "
                                "files, HDF5 banks, or miniSEED, SAC and other files bank import reads")
@@ -208,7 +226,7 @@ def add_restoration_commands(commands) -> None:
 
     compare = commands.add_parser("compare", help="models side by side with the baselines, per record family: "
                                                   "Markdown, CSV and PNG")
-    compare.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR", help="model directories to compare")
+    compare.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR", help="model directories or bundled models' names to compare")
     compare.add_argument("--records", nargs="+", default=None, metavar="FILE",
                          help="unclipped records, clipped at --clip-fractions; a record's family is the folder "
                               "holding its file (without: only what the manifests say)")

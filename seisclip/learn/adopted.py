@@ -145,6 +145,10 @@ class AdoptedModel:
         """No definition: its name."""
         return self.name
 
+    @property
+    def training_data(self) -> str:
+        return "not recorded (the group's own scripts)"
+
     def sha256(self) -> str:
         """The sha256 of the list of its files with theirs."""
         listing = "".join(f"{name}\0{digest}\n" for name, digest in sorted(model_files(self.path).items()))

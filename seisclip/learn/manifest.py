@@ -27,7 +27,7 @@ MANIFEST_KIND = "seisclip model"
 #: 2: the definition's inputs, normalisation, augmentation and optimizer, and model.keras's sha256.
 #: 3: written and read by ModelManifest (the keys of 2).
 #: 4: the definition scripts the definition imports, with their sha256 (``imported_definitions``).
-#: 5: the script the definition was copied from (``started_from``).
+#: 5: the script the definition was copied from (``started_from``); a bundled model's ``rebuild``.
 MANIFEST_FORMAT_VERSION = 5
 #: What every format holds, with its JSON type: checked before anything reads it.
 REQUIRED_FIELDS = {
@@ -129,6 +129,9 @@ class ModelManifest:
     test_metrics: dict
     model_parameters: int | None
     working_directory: str
+    #: A bundled model's way to make its training data again (seisclip.learn.bundled): the
+    #: commands, what they make, any packaged waveforms with their sha256; None otherwise.
+    rebuild: dict | None = None
     #: The run's provenance (library versions, git state, command, host, time): every key the
     #: manifest holds that no field above names.
     run: dict = dataclasses.field(metadata={"json": None})

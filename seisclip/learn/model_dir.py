@@ -57,15 +57,18 @@ class LoadedModel:
 class ModelDirectory:
     path: Path
     manifest: ModelManifest
+    #: The name of a model shipped with seisclip (seisclip.learn.bundled), whose definition.py
+    #: never runs; None for any other model directory.
+    bundled_name: str | None = None
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "ModelDirectory":
+    def open(cls, path: str | os.PathLike, bundled_name: str | None = None) -> "ModelDirectory":
         """A model directory whose manifest holds what the commands read from it."""
         path = Path(path)
         if not path.is_dir():
             raise SeisclipError("model directory not found", path)
         manifest_path = path / MANIFEST_FILE
-        directory = cls(path, ModelManifest.read(manifest_path))
+        directory = cls(path, ModelManifest.read(manifest_path), bundled_name)
         if not 0 < directory.segment_length <= MAX_SEGMENT_LENGTH:
             raise SeisclipError(f"manifest's segment length {directory.segment_length} is not a window length",
                                 manifest_path)
@@ -80,7 +83,7 @@ class ModelDirectory:
 
     @property
     def name(self) -> str:
-        return self.manifest.model_name
+        return self.bundled_name or self.manifest.model_name
 
     @property
     def manifest_path(self) -> Path:
@@ -133,11 +136,21 @@ class ModelDirectory:
 
     @property
     def description(self) -> str:
-        return f"seisclip model of definition {self.manifest.definition}"
+        kind = f"bundled seisclip model {self.bundled_name}" if self.bundled_name else "seisclip model"
+        return f"{kind} of definition {self.manifest.definition}"
 
     @property
     def definition_name(self) -> str:
         return self.manifest.definition
+
+    @property
+    def training_data(self) -> str:
+        bank, files = self.bank, len(self.manifest.files)
+        source = (f"{files} traces of the HDF5 bank {Path(bank.get('path') or '?').name}" if bank["kind"] == "hdf5"
+                  else f"{files} ASCII files of {bank.get('ASCII_file_dir') or '?'}")
+        if self.manifest.rebuild is not None:
+            source = f"{files} generated seismograms (seisclip demo-bank)"
+        return f"{source}, {self.manifest.segment_counts['train']} training segments"
 
     def sha256(self) -> str:
         """The sha256 of ``model.keras``."""
@@ -166,7 +179,8 @@ class ModelDirectory:
         parameters, counts, metrics = manifest.parameters, manifest.segment_counts, manifest.test_metrics
         augmentation = ", ".join(step.get("step", "?") for step in parameters.augmentation) or "none"
         origin = f" (a copy of {manifest.started_from['name']})" if manifest.started_from else ""
-        return [f"{manifest.model_name}: definition {manifest.definition}{origin} on {manifest.index_file}, "
+        trained_as = f" (bundled with seisclip; trained as {manifest.model_name})" if self.bundled_name else ""
+        return [f"{self.name}{trained_as}: definition {manifest.definition}{origin} on {manifest.index_file}, "
                 f"L={parameters.segment_length}, sbrl={parameters.sbrl}, {parameters.epochs} epochs, seed {manifest.seed}",
                 f"  inputs: {', '.join(self.inputs)}; normalisation {self.normalisation}; augmentation: {augmentation}",
                 f"  segments: {counts['train']} train, {counts['validation']} validation, {counts['test']} test, "
@@ -271,8 +285,15 @@ class ModelDirectory:
         from .quiet_tensorflow import keras
 
         self.check_files()
-        trusted = trust_definition or self.trusted_script(definitions_folder) is not None
         needs_code = sorted(self.custom_names)
+        if self.bundled_name is not None:
+            # Shipped inside the package, it is made of seisclip's own layers and inputs: no code of it runs.
+            trusted = False
+            if needs_code:
+                raise SeisclipError(f"bundled model {self.bundled_name} needs {', '.join(needs_code)} from its "
+                                    f"{DEFINITION_COPY}, and a bundled model runs no code of its own", self.path)
+        else:
+            trusted = trust_definition or self.trusted_script(definitions_folder) is not None
         if needs_code and not trusted:
             raise SeisclipError(f"the model's inputs need {', '.join(needs_code)} from its {DEFINITION_COPY}, which "
                                 "matches no definition script here: add --trust-definition if you trust its code",

@@ -9,8 +9,10 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from ..errors import SeisclipError
 from ..sets.pairs import Representation
 from .adopted import AdoptedModel, is_adopted_model
+from .bundled import aliases, bundled_models, known_names, versioned_name
 from .model_dir import LoadedModel, ModelDirectory
 
 
@@ -48,6 +50,9 @@ class ModelHandle(Protocol):
     @property
     def definition_name(self) -> str:
         """What compare labels it by: its definition."""
+    @property
+    def training_data(self) -> str:
+        """What it was trained on, in a few words."""
 
     def representation(self, custom: dict[str, Callable] | None = None) -> Representation: ...
     def check_files(self) -> None:
@@ -77,13 +82,55 @@ MODEL_KINDS: list[tuple[Callable[[Path], bool], Callable[[Path], ModelHandle]]] 
 ]
 
 
-def open_model(path: str | os.PathLike) -> ModelHandle:
-    """The model at ``path``, of the first kind that recognises it, else a seisclip model directory."""
+def open_model(name_or_path: str | os.PathLike) -> ModelHandle:
+    """The model a bundled model's name (``reference``, ``reference-v1``) gives, else the model at
+    the path, of the first kind that recognises it, else a seisclip model directory. A path that
+    exists wins over a bundled name."""
+    path = Path(name_or_path)
+    if not os.path.lexists(path):
+        versioned = versioned_name(str(name_or_path))
+        if versioned is not None:
+            return ModelDirectory.open(bundled_models()[versioned], bundled_name=versioned)
+        if os.sep not in str(name_or_path) and "/" not in str(name_or_path):
+            raise SeisclipError(f"unknown model {str(name_or_path)!r}: no such model directory here, and the bundled "
+                                f"models are {', '.join(known_names()) or 'none'}")
     for recognises, open_kind in MODEL_KINDS:
-        if recognises(Path(path)):
-            return open_kind(Path(path))
+        if recognises(path):
+            return open_kind(path)
     return ModelDirectory.open(path)
 
 
-def load_any_model(path: str | os.PathLike, trust_definition: bool = False) -> LoadedModel:
-    return open_model(path).load(trust_definition)
+def model_identity(name_or_path: str | os.PathLike) -> str:
+    """What a record of a restoration names the model by: a bundled model's versioned name (never
+    the bare name, which moves to newer versions), else the path as given."""
+    path = Path(name_or_path)
+    return (versioned_name(str(name_or_path)) or str(name_or_path)) if not os.path.lexists(path) else str(name_or_path)
+
+
+def load_any_model(name_or_path: str | os.PathLike, trust_definition: bool = False) -> LoadedModel:
+    return open_model(name_or_path).load(trust_definition)
+
+
+def model_listing(folder: str | os.PathLike = "models") -> tuple[list[dict[str, Any]], list[str]]:
+    """``seisclip models``: a row for each bundled model and each model under ``folder`` (name,
+    rate, window length, definition, training data, test MSE), and a line for each entry of
+    ``folder`` that is no model one can open."""
+    rows, problems = [], []
+    candidates = [(name, name) for name in bundled_models()]
+    folder = Path(folder)
+    if folder.is_dir():
+        candidates += [(str(path), str(path)) for path in sorted(folder.iterdir()) if not path.name.startswith(".")
+                       and (path.is_dir() or is_adopted_model(path))]
+    aliased = {versioned: bare for bare, versioned in aliases().items()}
+    for label, where in candidates:
+        try:
+            handle = open_model(where)
+        except SeisclipError as exc:
+            problems.append(str(exc))
+            continue
+        columns = handle.model_columns(None)
+        rows.append({"model": label + (f" ({aliased[label]})" if label in aliased else ""),
+                     "rate_hz": handle.sampling_rate, "window_samples": handle.segment_length,
+                     "definition": columns["definition"], "training_data": handle.training_data,
+                     "test_mse": columns["test_mse"]})
+    return rows, problems

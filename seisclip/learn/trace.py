@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from ..fsio import sha256_file
+from ..provenance import read_manifest, without_run_record
+from .bundled import SELECTION_COPY
 from .models import open_model
 
 
@@ -60,12 +62,22 @@ def trace_model(model_dir: str, split: str | None = None, check: bool = True) ->
     # The model directory's copies of its definition and of the definitions it imports.
     definitions = [_check_hash(file, sha256, "definition script", str(directory.path))
                    for file, sha256, _ in directory.definition_files()]
-    problems = [*(_check_hash(path, sha256, what, folder) for path, sha256, what in directory.recorded_sources()),
-                *sources, *definitions]
+    name = directory.name
+    recorded = [(path, sha256, what) for path, sha256, what in directory.recorded_sources()
+                if not _same_selection_again(directory, path, sha256, what, folder, name)]
+    problems = [*(_check_hash(path, sha256, what, folder) for path, sha256, what in recorded), *sources, *definitions]
     problems = [problem for problem in problems if problem]
+    rebuild = directory.manifest.rebuild
+    if rebuild is not None:
+        print(f"trace: {name}: trained on {_training_data(rebuild)}; made again in a clone's root by: "
+              + "; ".join(rebuild["commands"]), file=sys.stderr)
+    missing = [problem for problem in problems if problem.endswith("waveform file not found")]
+    if rebuild is not None and missing and len(missing) == len(files):
+        # None of it here yet: one line, not one for each file.
+        problems = [problem for problem in problems if problem not in missing]
+        problems.append(f"{folder}: none of the {len(files)} waveform files is here: run the commands above first")
     for problem in problems:
         print(problem, file=sys.stderr)
-    name = Path(model_dir).name
     if directory.manifest.definition_sha256 and not any(definitions):
         print(f"trace: {name}: {_definitions_checked(directory)} match the recorded sha256", file=sys.stderr)
     origin = directory.manifest.started_from
@@ -81,6 +93,37 @@ def trace_model(model_dir: str, split: str | None = None, check: bool = True) ->
         return 1
     print(f"trace: {name}: index file and {checked} match the recorded sha256", file=sys.stderr)
     return 0
+
+
+def _training_data(rebuild: dict) -> str:
+    """What a bundled model's ``rebuild`` entry says it was trained on, in words."""
+    made = rebuild["made"]
+    bank = made["bank"]
+    kind = ("seismograms seisclip generates (seisclip demo-bank)" if bank.get("kind") == "ascii"
+            else f"the HDF5 bank {bank.get('path')}")
+    packaged = rebuild.get("packaged_waveforms") or []
+    return (f"{made['waveform_files']} {kind}, segments {made['index_file']}"
+            + (f", {len(packaged)} packaged waveform files" if packaged else ", no packaged waveforms"))
+
+
+def _same_selection_again(directory, path: str | None, sha256: str | None, what: str, folder: str, name: str) -> bool:
+    """Whether ``path`` is a selection manifest made again: its sha256 differs from the record, but
+    the copy the model directory keeps matches it and the index file it describes has its recorded
+    sha256, so the selection is the same and only how the run is recorded differs (time, host,
+    library versions). Told on stderr, with the entries that differ."""
+    copy = directory.path / SELECTION_COPY
+    here = Path(folder, path or "")
+    index = Path(folder, directory.manifest.index_file)
+    if what != "selection manifest" or not (copy.is_file() and here.is_file() and index.is_file()):
+        return False
+    if sha256_file(here) == sha256 or sha256_file(copy) != sha256 or sha256_file(index) != directory.manifest.index_sha256:
+        return False
+    then, now = without_run_record(read_manifest(copy)), without_run_record(read_manifest(here))
+    differing = sorted(key for key in then.keys() | now.keys() if then.get(key) != now.get(key))
+    print(f"trace: {name}: {here} was made again and describes the same index file"
+          + (f"; besides its run record, {', '.join(differing)} differ" if differing else
+             ", its run record aside (time, host, command)"), file=sys.stderr)
+    return True
 
 
 def summarise_model(model_dir: str) -> int:
