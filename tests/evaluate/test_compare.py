@@ -207,7 +207,8 @@ def test_a_bad_model_column_or_output_is_one_error_line(models, tmp_path, monkey
         definition.write("# edited after training\n")
     (tmp_path / "out").mkdir()
     model, extra, message = {
-        "missing": ("nowhere", [], "seisclip compare: error: nowhere: model directory not found"),
+        "missing": ("nowhere", [], "seisclip compare: error: unknown model 'nowhere': no such model directory here, "
+                                   "and the bundled models are reference, reference-v1"),
         "changed": (str(changed), [], f"seisclip compare: error: {changed / 'definition.py'}: sha256 differs from "
                                       "the manifest's definition_sha256: the file changed after training"),
         "sort": (str(models["def002"]), ["--sort-by", "speed"],
