@@ -79,6 +79,8 @@ def bundle(model_dir: str | os.PathLike, name: str, rebuild: list[str]) -> Path:
 
     if not _VERSIONED.fullmatch(name):
         raise SeisclipError(f"bundled model name {name!r} must carry its version, such as reference-v1")
+    target = PRETRAINED / name
+    refuse_existing(target, "bundled model")
     source = ModelDirectory.open(model_dir)
     source.check_files()
     manifest = source.manifest
@@ -88,8 +90,6 @@ def bundle(model_dir: str | os.PathLike, name: str, rebuild: list[str]) -> Path:
     if sha256_file(selection) != manifest.selection_manifest_sha256:
         raise SeisclipError("selection manifest changed since training: it is not the one that trained the model",
                             selection)
-    target = PRETRAINED / name
-    refuse_existing(target, "bundled model")
     bank = manifest.bank or {}
     record = {
         "commands": rebuild,
