@@ -116,8 +116,9 @@ def add_restore_options(parser: argparse.ArgumentParser, flag: Callable[[str], s
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate.evaluation import run_evaluate
+    from .learn.models import model_identity
 
-    run_evaluate(model_dir=args.model, records=args.records, clip_fractions=args.clip_fractions, out_dir=args.out_dir,
+    run_evaluate(model_dir=model_identity(args.model) if args.model else None, records=args.records, clip_fractions=args.clip_fractions, out_dir=args.out_dir,
                  stride=args.stride, window=args.window, self_check=args.self_check, overwrite=args.overwrite,
                  progress=not args.quiet,
                  trust_definition=args.trust_definition)
@@ -126,8 +127,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from .evaluate.compare import run_compare
+    from .learn.models import model_identity
 
-    run_compare(args.model_dirs, records=args.records, clip_fractions=args.clip_fractions, sort_by=args.sort_by,
+    run_compare([model_identity(model) for model in args.model_dirs], records=args.records, clip_fractions=args.clip_fractions, sort_by=args.sort_by,
                 out_dir=args.out_dir, stride=args.stride, window=args.window, overwrite=args.overwrite,
                 progress=not args.quiet, trust_definition=args.trust_definition)
     return 0
