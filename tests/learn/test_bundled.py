@@ -155,3 +155,15 @@ def test_bundling_needs_a_versioned_name_and_never_replaces_one(tmp_path, monkey
     with pytest.raises(SeisclipError, match="bundled model already exists"):
         bundled.bundle(shipped, "reference-v1", ["true"])
     assert list((tmp_path / "reference-v1").iterdir()) == []
+
+
+def test_an_evaluation_names_the_bundled_models_version(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    t = np.arange(3000) / 40.0
+    np.savetxt("record.txt", np.rint(1500 * np.sin(2 * np.pi * 0.9 * t) * np.exp(-((t - 37) / 9) ** 2)), fmt="%d")
+    status, _, err = run_in_process(capsys, main, ["evaluate", "--model", "reference", "--records", "record.txt",
+                                                   "--clip-fractions", "0.5", "--out-dir", "ev", "--quiet"])
+    assert status == 0, err
+    report = json.loads(Path("ev/evaluation.json").read_text())
+    assert report["model_dir"] == "reference-v1"
+    assert report["model_manifest_sha256"] == sha256_file(bundled.PRETRAINED / "reference-v1" / "manifest.json")
