@@ -26,7 +26,8 @@ def main() -> int:
                         help="clipped record (labelled or one value per line)")
     parser.add_argument("--model_dir", default=None, help="model directory under models/")
     add_group_model_flags(parser, required=False)
-    parser.add_argument("--output_file", default=None, help="restored record (default INPUT_NAME.restored.txt here)")
+    parser.add_argument("--output_file", default=None,
+                        help="restored record (default here: r.txt gives r.restored.txt, NAME NAME.restored.txt)")
     parser.add_argument("--plot_file", default=None, help="PNG plot (default: the output's name with .png)")
     add_restore_options(parser, lambda name: "--" + name)
     args = parser.parse_args()

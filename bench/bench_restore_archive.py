@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from seisclip.bank.wc_list import read_metadata
+from seisclip.restore.naming import ASCII, restored_name
 from seisclip.restore.records import clip_artificially
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,7 +83,7 @@ def main() -> None:
     sample_samples = 0
     for position in sample:
         record = records[position]
-        output = work / "single" / f"{record.name}.restored.txt"
+        output = work / "single" / restored_name(record.name, ASCII)   # the archive's name for it
         seconds, rss = timed([*SEISCLIP, "restore", str(record), "--model", args.model, "--out", str(output)])
         loop_s, loop_rss = loop_s + seconds, max(loop_rss, rss)
         single, archived = restored_samples(output), restored_samples(work / "archive" / output.name)

@@ -18,19 +18,22 @@ def _restore(args: argparse.Namespace) -> int:
         raise SeisclipError("no record to restore: give RECORD… or --records-from FILE")
     args.model = model_for(args.method, args.model)
     if args.out_dir is None and len(args.records) == 1 and args.records_from is None:
-        from .api.single import restore_file
-
         from .restore.seismic import is_seismic_file
 
         if args.shard or args.jobs:
             raise SeisclipError("--shard and --jobs are for restoring many records: give --out-dir")
+        options = dict(method=args.method, model_dir=args.model, output=args.out, plot=args.plot, stride=args.stride,
+                       combine=args.combine, clip_counts=args.clip_counts, tolerance=args.tolerance,
+                       batch_size=args.batch_size, overwrite=args.overwrite, trust_definition=args.trust_definition,
+                       window=args.window, self_check=args.self_check)
         if os.path.isfile(args.records[0]) and is_seismic_file(args.records[0]):
-            raise SeisclipError("a miniSEED, SAC or other waveform file is restored with --out-dir DIR: trace by "
-                                "trace, written in its own format with a status file", args.records[0])
-        restore_file(args.records[0], method=args.method, model_dir=args.model, output=args.out, plot=args.plot,
-                     stride=args.stride, combine=args.combine, labelled=args.labelled,
-                     clip_counts=args.clip_counts, tolerance=args.tolerance, batch_size=args.batch_size, overwrite=args.overwrite,
-                     trust_definition=args.trust_definition, window=args.window, self_check=args.self_check)
+            from .api.seismic_files import restore_seismic_file
+
+            restore_seismic_file(args.records[0], resample=args.resample, **options)
+        else:
+            from .api.single import restore_file
+
+            restore_file(args.records[0], labelled=args.labelled, **options)
         return 0
     from .api.archive import run_archive
 
@@ -156,7 +159,7 @@ def add_restoration_commands(commands) -> None:
     restore = commands.add_parser("restore", help="restore the clipped samples of a record, or of many into a folder")
     restore.add_argument("records", nargs="*", metavar="RECORD",
                          help="clipped record(s): labelled 'index value status' lines, one value per line, or "
-                              "miniSEED, SAC and other files ObsPy reads (with --out-dir); quoted globs are expanded")
+                              "miniSEED, SAC and other files ObsPy reads; quoted globs are expanded")
     restore.add_argument("--records-from", default=None, metavar="FILE",
                          help="also restore the records (paths or globs) this file lists, one a line")
     restore.add_argument("--out-dir", default=None, metavar="DIR",
@@ -168,13 +171,16 @@ def add_restoration_commands(commands) -> None:
     restore.add_argument("--jobs", type=positive_int, default=None,
                          help="with --out-dir: threads reading and restoring records (default: the CPUs)")
     restore.add_argument("--resample", action="store_true",
-                         help="with --out-dir: resample seismic traces whose rate differs from the model's (written "
-                              "at the model's rate) instead of refusing them")
+                         help="resample seismic traces whose rate differs from the model's (written at the model's "
+                              "rate) instead of refusing them")
     restore.add_argument("--quiet", action="store_true", help="with --out-dir: no progress bar")
     restore.add_argument("--model", default=None, help="a bundled model's name (default reference, the newest "
                                                         "reference-vN; `seisclip models` lists them), a model directory, "
                                                         "or a model of the group's scripts: SavedModel directory or .h5")
-    restore.add_argument("--out", default=None, help="restored record (default RECORD_NAME.restored.txt here)")
+    restore.add_argument("--out", default=None,
+                         help="restored record (default here: r.txt gives r.restored.txt, r.mseed r.restored.mseed, "
+                              "docs/restoration.md); a seismic record's status file goes beside it, .status before "
+                              "its suffix")
     restore.add_argument("--plot", default=None, help="PNG plot (default: the output's name with .png)")
     add_restore_options(restore, lambda name: "--" + name.replace("_", "-"))
     restore.set_defaults(action=_restore)

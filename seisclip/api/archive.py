@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -47,8 +46,9 @@ from ..provenance import dump_json, utc_now
 from ..restore.inference import ModelRestorer
 from .ledger import RESTORATIONS_FILE, RUN_FILE, RUN_KIND, Ledger
 from ..restore.methods import Restoration, RestorationMethod
+from ..restore.naming import ASCII, KEPT_SUFFIXES, OUTPUT_NAMING, restored_name, status_name
 from ..restore.output import format_restored
-from ..restore.records import ClippedRecord, clipped_values, parse_clipped_record
+from ..restore.records import ClippedRecord, parse_clipped_record
 from ..restore.registry import build_method, method_entry
 
 if TYPE_CHECKING:
@@ -136,38 +136,30 @@ class Job:
     raw: bytes | None = None
     input_sha256: str | None = None
     failure: str | None = None
-    format: str = "ascii"
+    format: str = ASCII
     sampling_rate: float | None = None
     records: list[ClippedRecord] = field(default_factory=list)
     traces: list[Any] = field(default_factory=list)       # seismic traces, one per record
     restorations: list[Restoration] = field(default_factory=list)
 
 
-def output_paths(records: list[str], out_dir: Path) -> dict[str, Path]:
-    """Each record's output: its path below the records' common folder, under ``out_dir``, with
-    ``.restored`` before its suffix (``.restored.txt`` for ASCII records)."""
+def output_paths(records: list[str], out_dir: Path, naming: int = OUTPUT_NAMING) -> dict[str, Path]:
+    """Each record's output: its path below the records' common folder, under ``out_dir``, named
+    by :func:`~seisclip.restore.naming.restored_name` as an ASCII record's (a seismic record's is
+    renamed once its format is known, :func:`_seismic_outputs`)."""
     folders = [os.path.dirname(os.path.abspath(path)) for path in records]
     root = os.path.commonpath(folders) if folders else "."
     outputs = {}
     for path in records:
         relative = Path(os.path.relpath(os.path.abspath(path), root))
-        outputs[path] = out_dir / relative.parent / f"{relative.name}.restored.txt"
+        outputs[path] = out_dir / relative.parent / restored_name(relative.name, ASCII, naming)
     return outputs
 
 
-#: The suffixes a seismic record's outputs keep, by the format they are written in; any other
-#: (a SEED name's ``.BHZ``) stays part of the name and the format's own suffix follows.
-SEISMIC_SUFFIXES = {"MSEED": (".mseed", ".miniseed", ".ms"), "SAC": (".sac",)}
-
-
-def _seismic_outputs(job: Job, format_name: str) -> None:
+def _seismic_outputs(job: Job, naming: int) -> None:
     """A seismic record's outputs: ``NAME.restored.mseed`` (or ``.sac``) and ``NAME.restored.status.mseed``."""
-    base = job.output.with_name(job.output.name.removesuffix(".restored.txt"))
-    kept = base.suffix.lower() in SEISMIC_SUFFIXES[format_name]
-    suffix = base.suffix if kept else SEISMIC_SUFFIXES[format_name][0]
-    stem = base.stem if kept else base.name
-    job.output = base.with_name(f"{stem}.restored{suffix}")
-    job.status_output = base.with_name(f"{stem}.restored.status{suffix}")
+    job.output = job.output.with_name(restored_name(os.path.basename(job.path), job.format, naming))
+    job.status_output = status_name(job.output)
 
 
 @dataclass
@@ -202,11 +194,11 @@ def run_archive(records: list[str], out_dir: str, settings_of: dict[str, Any], r
         key: settings_of[key] for key in ("method", "window", "stride", "combine", "labelled", "clip_counts",
                                           "tolerance", "resample", "self_check")})
     settings_sha256 = settings.sha256()
-    outputs = output_paths(every_record, out)
     summary = Summary()
     with output_lock(out / RESTORATIONS_FILE, "restoration log"):
         remove_stale_temporaries_under(out)   # a killed run's half-written outputs, in any record's folder
-        _write_run_file(out, every_record, share, settings)
+        naming = _write_run_file(out, every_record, share, settings)
+        outputs = output_paths(every_record, out, naming)
         ledger = Ledger(out)
         bar = tqdm(total=len(chosen), unit="file", desc="restoring", disable=not progress, file=sys.stderr)
         started = time.perf_counter()
@@ -224,7 +216,7 @@ def run_archive(records: list[str], out_dir: str, settings_of: dict[str, Any], r
                             bar.write(f"note: {job.path}: changed since it was restored (its sha256 differs from "
                                       f"{RESTORATIONS_FILE}'s): restored again", file=sys.stderr)
                         to_restore.append(job)
-                list(pool.map(lambda job: _parse(job, settings, model), to_restore))
+                list(pool.map(lambda job: _parse(job, settings, model, naming), to_restore))
                 _restore_chunk([job for job in to_restore if job.failure is None], method, model is not None, pool)
                 for job in to_restore:
                     if job.failure is None:
@@ -267,24 +259,34 @@ def _method(settings_of: dict[str, Any], batch_size: int,
     return build_method(entry.name, restorer, settings_of["stride"], settings_of["combine"]), model
 
 
-def _write_run_file(out: Path, every_record: list[str], share: Shard | None, settings: Settings) -> None:
-    """``restore_run.json``: the whole record list and this run's share of it, for merge-restorations."""
+def _write_run_file(out: Path, every_record: list[str], share: Shard | None, settings: Settings) -> int:
+    """``restore_run.json``: the whole record list and this run's share of it, for merge-restorations,
+    and the naming of the folder's outputs, which it returns: the one an earlier run recorded (1
+    where its file records none, written before names lost their known suffixes), else this
+    seisclip's, so that resuming never renames an output."""
     path = out / RUN_FILE
+    naming = OUTPUT_NAMING
     if path.exists():
         try:
-            kind = json.loads(path.read_text()).get("kind")
-        except (ValueError, AttributeError):
-            kind = None
-        if kind != RUN_KIND:
+            earlier = json.loads(path.read_text())
+        except ValueError:
+            earlier = None
+        if not isinstance(earlier, dict) or earlier.get("kind") != RUN_KIND:
             raise SeisclipError(f"exists and is not a {RUN_KIND!r} file: choose another --out-dir", path)
+        naming = earlier.get("output_naming", 1)
+        if isinstance(naming, bool) or naming not in KEPT_SUFFIXES:
+            raise SeisclipError(f"records output naming {naming!r}, which this seisclip does not know (it names "
+                                f"outputs by {', '.join(map(str, KEPT_SUFFIXES))}): choose another --out-dir", path)
     write_file_atomic(path, dump_json({
         "kind": RUN_KIND,
         "records_total": len(every_record),
         "records_sha256": sha256_bytes("\n".join(every_record).encode()),
         "shard": str(share) if share else None,
         "settings": asdict(settings),
+        "output_naming": naming,
         "records": every_record,
     }), overwrite=True)
+    return naming
 
 
 def _read(job: Job) -> None:
@@ -296,49 +298,23 @@ def _read(job: Job) -> None:
         job.failure = str(exc)
 
 
-#: One seismic read at a time: ObsPy's readers are tried in turn with their warnings caught, and
-#: catching warnings is not thread-safe.
-_SEISMIC_READS = threading.Lock()
-
-
-def _parse(job: Job, settings: Settings, model: "ModelHandle | None") -> None:
+def _parse(job: Job, settings: Settings, model: "ModelHandle | None", naming: int) -> None:
     """The record's clipped samples: an ASCII record, or each trace of a seismic one (in a worker thread)."""
-    from ..restore.seismic import check_rate, is_seismic_file, read_seismic
+    from ..restore.seismic import is_seismic_file
+    from .seismic_files import read_clipped_traces
 
     try:
         if not is_seismic_file(job.path):
             job.records = [parse_clipped_record(job.raw, job.path, settings.labelled, settings.clip_counts,
                                                 settings.tolerance)]
             return
-        with _SEISMIC_READS:
-            job.format, traces = read_seismic(job.path)
-        _seismic_outputs(job, job.format)
-        model_rate = model.sampling_rate if model is not None else None
-        for trace in traces:
-            name = f"{job.path}#{trace.seed_id}"
-            record = clipped_values(trace.values, name, settings.clip_counts, settings.tolerance)
-            if model_rate is not None and check_rate(trace.sampling_rate, model_rate, job.path, trace.seed_id,
-                                                     settings.resample):
-                trace, record = _resampled_with_status(trace, record, model_rate)
-            job.traces.append(trace)
-            job.records.append(record)
+        job.format, job.traces, job.records = read_clipped_traces(
+            job.path, settings.clip_counts, settings.tolerance, model.sampling_rate if model is not None else None,
+            settings.resample)
+        _seismic_outputs(job, naming)
         job.sampling_rate = job.traces[0].sampling_rate if job.traces else None
     except SeisclipError as exc:
         job.failure = str(exc)
-
-
-def _resampled_with_status(trace, record: ClippedRecord, rate: float):
-    """The trace at ``rate`` and its clipped samples there. The clipping is found before resampling,
-    whose anti-alias filter would round off the flat runs: a new sample is clipped where the nearest
-    recorded one is, and holds that side's clip level, as a digitiser at that rate would have recorded."""
-    from ..restore.seismic import resampled
-
-    trace = resampled(trace, rate)
-    times = np.arange(trace.values.size) * (record.values.size / trace.values.size)
-    status = record.status[np.minimum(np.rint(times).astype(np.int64), record.status.size - 1)]
-    values = np.where(status > 0, record.clip_high, np.where(status < 0, record.clip_low, trace.values))
-    trace.values = values
-    return trace, ClippedRecord(record.path, values, status, record.clip_high, record.clip_low)
 
 
 def _restore_chunk(chunk: list[Job], method: RestorationMethod, batched: bool, pool: ThreadPoolExecutor) -> None:
@@ -368,21 +344,24 @@ def _restore_chunk(chunk: list[Job], method: RestorationMethod, batched: bool, p
 
 def _write(job: Job, settings: Settings, settings_sha256: str, ledger: Ledger) -> None:
     """The restored record's outputs and its line: the line first, then the outputs take their names."""
-    from ..restore.seismic import encode_restored
+    from .seismic_files import encoded_restoration
 
     restorations: list[Restoration] = job.restorations
     if job.traces:
-        note = (f"restored by seisclip {__version__}, method {settings.method}"
-                + (f", model {Path(settings.model_dir).name} (sha256 {settings.model_sha256})" if settings.model_dir else ""))
-        data, status = encode_restored(job.format, job.traces, [r.restored for r in restorations],
-                                       [record.status for record in job.records], note)
+        data, status = encoded_restoration(job.format, job.traces, job.records, restorations, settings.method,
+                                           settings.model_dir, settings.model_sha256)
         contents = {job.output: data, job.status_output: status}
     else:
         contents = {job.output: format_restored(job.records[0], restorations[0])}
-    existing = [path for path in contents if path.exists() and not ledger.ours(path)]
-    if existing:
-        job.failure = f"output {existing[0]} exists and no earlier restoration names it: it is kept"
-        return
+    for path in contents:
+        owner = ledger.owner(path)
+        if owner is None and path.exists():
+            job.failure = f"output {path} exists and no earlier restoration names it: it is kept"
+            return
+        if owner not in (None, job.path):
+            job.failure = (f"output {path} is already the output of {owner} (their names differ only by a suffix "
+                           "outputs drop): restore one of them into another --out-dir")
+            return
     for path in contents:
         path.parent.mkdir(parents=True, exist_ok=True)
     ledger.append(_line(job, settings, settings_sha256, {path: sha256_bytes(data) for path, data in contents.items()}))

@@ -39,16 +39,17 @@ class Ledger:
                 self.lines[line["input"]] = line
             if text and not text.endswith("\n"):   # leave no partial line for the next to be appended to
                 self._write(list(self.lines.values()))
+        self.owners = {output: line["input"] for line in self.lines.values() for output in _outputs(line)}
         self.handle = open(self.path, "a")
 
     def _write(self, lines: list[dict]) -> None:
         write_file_atomic(self.path, "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines).encode(),
                           overwrite=True)
 
-    def ours(self, path: Path) -> bool:
-        """Whether ``path`` is an output some line names: one this command may replace."""
-        text = str(path)
-        return any(text in (line["output"], line.get("status_output")) for line in self.lines.values())
+    def owner(self, path: Path) -> str | None:
+        """The input whose line names ``path`` as its output (None: no line does): only that input's
+        restoration may replace it."""
+        return self.owners.get(str(path))
 
     def unchanged(self, path: str, input_sha256: str, settings_sha256: str) -> bool:
         """Whether the record at ``path`` was restored from this input with these settings, and its
@@ -60,6 +61,10 @@ class Ledger:
                    for key in ("output", "status_output") if line.get(key))
 
     def append(self, line: dict) -> None:
+        for output in _outputs(self.lines.get(line["input"], {})):
+            if self.owners.get(output) == line["input"]:
+                del self.owners[output]
+        self.owners.update(dict.fromkeys(_outputs(line), line["input"]))
         self.lines[line["input"]] = line
         self.handle.write(json.dumps(line, sort_keys=True) + "\n")
         self.handle.flush()
@@ -71,6 +76,11 @@ class Ledger:
         listed = set(order)
         self._write([self.lines[path] for path in order if path in self.lines]
                     + [line for path, line in self.lines.items() if path not in listed])
+
+
+def _outputs(line: dict) -> list[str]:
+    """The outputs a line names."""
+    return [line[key] for key in ("output", "status_output") if line.get(key)]
 
 
 def read_ledger(out_dir: str | os.PathLike) -> list[dict[str, Any]]:

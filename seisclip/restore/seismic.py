@@ -8,7 +8,9 @@ traces written back in the record's own format with its headers.
 * **Write**: miniSEED and SAC are written as miniSEED and SAC; any other format ObsPy reads is
   written as miniSEED, ObsPy's most complete writer. Beside the restored file goes its status
   sidecar: the same traces with the status of each sample (-1, 0, +1) as data, so the clipped
-  samples stay known.
+  samples stay known. Both are marked as seisclip's in the file itself: miniSEED records with
+  the data quality indicator "Q", SAC headers with ``kuser0`` "seisclip" and ``kuser1``
+  "restored" or "status".
 * **Rate**: a model restores traces at the rate it was trained at; another rate is refused
   unless the caller resamples (``--resample``), with the anti-alias filter of ``bank import``.
 
@@ -42,6 +44,11 @@ SAC_USER_FIELD_LENGTH = 8
 SAC_EVENT_NAME_LENGTH = 16
 #: ``kuser0`` of a file seisclip wrote; ``kuser1`` says which of the two files it is.
 SAC_MARK = "seisclip"
+#: The SEED data quality indicator of every record of the miniSEED files seisclip writes. The SEED
+#: manual's "Q": quality controlled data, some processes have been applied to the data. Its "M"
+#: says the time-series values have not been changed, which restoring does; "D" (indeterminate)
+#: and "R" (raw, no quality control) are what recorders write.
+MSEED_RESTORED_QUALITY = "Q"
 
 
 def is_seismic_file(path: str | os.PathLike) -> bool:
@@ -183,6 +190,15 @@ def _sac_marked(stats: Any, role: str, note: str) -> Any:
     return stats
 
 
+def _mseed_marked(stats: Any) -> Any:
+    """A copy of a trace's header whose miniSEED records say :data:`MSEED_RESTORED_QUALITY`."""
+    from obspy.core.util import AttribDict
+
+    stats = stats.copy()
+    stats.mseed = AttribDict({**stats.get("mseed", {}), "dataquality": MSEED_RESTORED_QUALITY})
+    return stats
+
+
 def _encoded(stream: Any, file_format: str, encoding: str | None = None) -> bytes:
     buffer = io.BytesIO()
     try:
@@ -200,7 +216,8 @@ def encode_restored(file_format: str, traces: list[SeismicTrace], restored: list
     (network, station, location, channel, start time, rate, and for SAC every other header field).
 
     * miniSEED: the restored samples as float64 (encoding FLOAT64), the status as int32
-      (encoding STEIM2: lossless, and small for a status that is mostly 0). ObsPy writes no free
+      (encoding STEIM2: lossless, and small for a status that is mostly 0); every record of both
+      files has the data quality indicator :data:`MSEED_RESTORED_QUALITY`. ObsPy writes no free
       text into miniSEED, so ``note`` is not in the file: the caller records it in its
       provenance file.
     * SAC (one trace per file): the restored samples and the status as float32, SAC's own sample
@@ -227,8 +244,8 @@ def encode_restored(file_format: str, traces: list[SeismicTrace], restored: list
             restored_traces.append(obspy.Trace(values.astype(np.float32), _sac_marked(trace.stats, "restored", note)))
             status_traces.append(obspy.Trace(states.astype(np.float32), _sac_marked(trace.stats, "status", note)))
         else:
-            restored_traces.append(obspy.Trace(values.astype(np.float64), trace.stats.copy()))
-            status_traces.append(obspy.Trace(states.astype(np.int32), trace.stats.copy()))
+            restored_traces.append(obspy.Trace(values.astype(np.float64), _mseed_marked(trace.stats)))
+            status_traces.append(obspy.Trace(states.astype(np.int32), _mseed_marked(trace.stats)))
     restored_stream, status_stream = obspy.Stream(restored_traces), obspy.Stream(status_traces)
     if file_format == SAC:
         return _encoded(restored_stream, SAC), _encoded(status_stream, SAC)

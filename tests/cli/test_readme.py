@@ -111,7 +111,7 @@ def test_every_command_of_the_workflow_runs_as_written(workflow, clone):
     assert (clone / "indices_files" / f"{SET}.json").is_file()
     model = clone / "models" / f"{SET}_def004"
     assert (model / "manifest.json").is_file() and (model / "model.keras").is_file()
-    assert (clone / "clipped.txt.restored.txt").is_file() and (clone / "clipped.txt.restored.png").is_file()
+    assert (clone / "clipped.restored.txt").is_file() and (clone / "clipped.restored.png").is_file()
     assert (clone / "restored" / "restorations.jsonl").is_file()
     assert (clone / "evaluations" / f"{SET}_def004_records" / "evaluation.md").is_file()
     assert list((clone / "evaluations").glob("compare_*/compare.md"))

@@ -67,7 +67,7 @@ def test_many_records_with_one_model_load_equal_the_single_record_restorations(t
     assert [line["input"] for line in lines] == [str(path) for path in records]
     for path, line in zip(records, lines):
         # Outputs keep the records' folders below their common one.
-        output = Path("out") / path.parent.name / f"{path.name}.restored.txt"
+        output = Path("out") / path.parent.name / f"{path.stem}.restored.txt"
         assert line["output"] == str(output) and line["output_sha256"] == sha256_file(output)
         assert line["input_sha256"] == sha256_file(path) and line["model_sha256"] == sha256_file(tiny_model / "model.keras")
         assert (line["method"], line["combine"], line["format"], line["samples"]) == ("model", "median", "ascii", 300)
@@ -138,12 +138,12 @@ def test_an_existing_output_no_restoration_names_is_kept(tmp_path, monkeypatch, 
     monkeypatch.chdir(tmp_path)
     records = archive(Path("archive"), 2)
     Path("out/station0").mkdir(parents=True)
-    Path("out/station0/record000.txt.restored.txt").write_text("mine\n")
+    Path("out/station0/record000.restored.txt").write_text("mine\n")
     status, err = restore(capsys, *map(str, records), "--method", "spline", "--out-dir", "out")
     assert status == 1
-    assert ("restore: failed: output out/station0/record000.txt.restored.txt exists and no earlier restoration "
+    assert ("restore: failed: output out/station0/record000.restored.txt exists and no earlier restoration "
             "names it: it is kept") in err
-    assert Path("out/station0/record000.txt.restored.txt").read_text() == "mine\n"
+    assert Path("out/station0/record000.restored.txt").read_text() == "mine\n"
 
 
 def test_shards_cover_every_record_once_and_merge_checks_it(tmp_path, monkeypatch, capsys):
@@ -220,6 +220,8 @@ def test_miniseed_and_sac_records_round_trip_with_their_headers_and_status(tmp_p
             np.testing.assert_array_equal(np.sign(marks.data[clipped]), np.sign(before.data[clipped]))
             assert np.array_equal(after.data[~clipped], before.data[~clipped])   # bit for bit, as numbers
             assert np.all(np.abs(after.data[clipped]) >= CLIP_COUNTS) and np.abs(after.data).max() > CLIP_COUNTS
+        if suffix == "mseed":   # marked restored in the file: SEED's quality "Q", data processed
+            assert {trace.stats.mseed.dataquality for trace in [*restored, *state]} == {"Q"}
     lines = ledger(Path("out"))
     assert [(line["format"], line["sampling_rate"], len(line["traces"])) for line in lines] == [("MSEED", 40.0, 2),
                                                                                                  ("SAC", 40.0, 1)]
@@ -244,6 +246,92 @@ def test_a_trace_at_another_rate_than_the_models_is_refused_unless_resampled(tin
     assert [trace.stats.sampling_rate for trace in restored] == [40.0, 40.0] and restored[0].stats.npts == 800
 
 
+# --- output names ----------------------------------------------------------------------------
+
+#: What an --out-dir written before restore_run.json recorded its naming (naming 1) calls the
+#: outputs of test_an_earlier_folder_keeps_its_names: an ASCII record's whole name kept.
+EARLIER_NAMES = {"archive/station0/record000.txt": ["out/station0/record000.txt.restored.txt"],
+                 "archive/station1/record001.txt": ["out/station1/record001.txt.restored.txt"],
+                 "archive/brv.msd": ["out/brv.msd.restored.mseed", "out/brv.msd.restored.status.mseed"]}
+
+
+def earlier_folder(out: Path) -> None:
+    """Make ``out`` the folder an earlier seisclip leaves: its outputs under their names of then,
+    its lines naming them, its restore_run.json without ``output_naming``."""
+    lines = ledger(out)
+    for line in lines:
+        for key, name in zip(("output", "status_output"), EARLIER_NAMES[line["input"]]):
+            os.rename(line[key], name)
+            line[key] = name
+    (out / "restorations.jsonl").write_text("".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
+    run = json.loads((out / "restore_run.json").read_text())
+    del run["output_naming"]
+    (out / "restore_run.json").write_text(json.dumps(run))
+
+
+def test_an_earlier_folder_keeps_its_names_when_resumed(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    records = [str(path) for path in archive(Path("archive"), 3)]
+    mseed, _ = seismic_files(Path("archive"))
+    os.rename(mseed, "archive/brv.msd")
+    first = [*records[:2], "archive/brv.msd"]
+    assert restore(capsys, *first, "--method", "spline", "--out-dir", "out")[0] == 0
+    assert json.loads(Path("out/restore_run.json").read_text())["output_naming"] == 2
+    assert [line["output"] for line in ledger(Path("out"))] == [
+        "out/station0/record000.restored.txt", "out/station1/record001.restored.txt", "out/brv.restored.msd"]
+    earlier_folder(Path("out"))
+    before = {path: path.read_bytes() for path in Path("out").rglob("*") if path.is_file()}
+
+    status, err = restore(capsys, *first, "--method", "spline", "--out-dir", "out")
+    assert status == 0 and err[-1].startswith("restore: restored 0, skipped 3 "), err
+    after = {path: path.read_bytes() for path in Path("out").rglob("*") if path.is_file()}
+    assert set(after) == set(before)
+    assert all(after[path] == data for path, data in before.items() if path.name != "restore_run.json")
+    assert json.loads(Path("out/restore_run.json").read_text())["output_naming"] == 1
+    # A record changed since, and one new to the folder, are named as the folder's others are.
+    write_plain(Path(records[0]), wave(600, 99))
+    status, err = restore(capsys, *first, records[2], "--method", "spline", "--out-dir", "out")
+    assert status == 0 and err[-1].startswith("restore: restored 2, skipped 2 "), err
+    assert [line["output"] for line in ledger(Path("out"))] == [
+        "out/station0/record000.txt.restored.txt", "out/station1/record001.txt.restored.txt",
+        "out/brv.msd.restored.mseed", "out/station0/record002.txt.restored.txt"]
+    assert Path("out/station0/record000.txt.restored.txt").read_bytes() != before[
+        Path("out/station0/record000.txt.restored.txt")]
+    assert not [path for path in Path("out").rglob("*.restored.*") if path.name.startswith(("record000.r", "brv.r"))]
+    assert main(["verify-restorations", "out"]) == 0
+
+
+@pytest.mark.bad_input("archive-unknown-output-naming")
+def test_a_folder_recording_an_unknown_naming_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    records = archive(Path("archive"), 1)
+    Path("out").mkdir()
+    run = {"kind": "seisclip restore run", "records": [], "output_naming": 3}
+    Path("out/restore_run.json").write_text(json.dumps(run))
+    assert error_line(capsys, main, ["restore", str(records[0]), "--method", "spline", "--out-dir", "out"]) == (
+        "seisclip restore: error: out/restore_run.json: records output naming 3, which this seisclip does not know "
+        "(it names outputs by 1, 2): choose another --out-dir")
+    assert json.loads(Path("out/restore_run.json").read_text()) == run
+    assert not Path("out/restorations.jsonl").exists() and not Path("out/station0").exists()
+
+
+@pytest.mark.bad_input("archive-output-collision")
+def test_two_records_whose_outputs_would_share_a_name_restore_the_first_only(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write_plain(Path("archive/r"), wave(600, 1))
+    write_plain(Path("archive/r.txt"), wave(600, 2))
+    status, err = restore(capsys, "archive/r", "archive/r.txt", "--method", "spline", "--out-dir", "out")
+    assert status == 1
+    assert ("restore: failed: output out/r.restored.txt is already the output of archive/r (their names differ "
+            "only by a suffix outputs drop): restore one of them into another --out-dir") in err, err
+    assert [line["input"] for line in ledger(Path("out"))] == ["archive/r"]
+    assert "source archive/r)" in Path("out/r.restored.txt").read_text().splitlines()[0]
+    # A rerun skips the first and refuses the second again.
+    status, err = restore(capsys, "archive/r", "archive/r.txt", "--method", "spline", "--out-dir", "out")
+    assert status == 1 and err[-1].startswith("restore: restored 0, skipped 1 (unchanged since an earlier run), "
+                                              "failed 1; "), err
+
+
 # --- interruptions ----------------------------------------------------------------------------
 
 def test_a_rerun_removes_the_half_written_outputs_a_killed_run_left_in_record_folders(tmp_path, monkeypatch, capsys):
@@ -251,16 +339,16 @@ def test_a_rerun_removes_the_half_written_outputs_a_killed_run_left_in_record_fo
     records = archive(Path("archive"), 2)
     writer = subprocess.Popen(["true"])
     writer.wait()
-    left = Path("out/station1") / f".record001.txt.restored.txt.{writer.pid}.k3x9_a.tmp"
+    left = Path("out/station1") / f".record001.restored.txt.{writer.pid}.k3x9_a.tmp"
     left.parent.mkdir(parents=True)
     left.write_text("half a record")
-    alive = Path("out/station1") / f".record001.txt.restored.txt.{os.getpid()}.k3x9_a.tmp"
+    alive = Path("out/station1") / f".record001.restored.txt.{os.getpid()}.k3x9_a.tmp"
     alive.write_text("a live writer's")
     status, err = restore(capsys, *map(str, records), "--method", "pocs", "--out-dir", "out")
     assert status == 0, err
     assert not left.exists() and alive.exists()
     assert "note: removed 1 temporary under out left by interrupted runs" in err
-    assert sorted(path.name for path in Path("out/station1").iterdir()) == [alive.name, "record001.txt.restored.txt"]
+    assert sorted(path.name for path in Path("out/station1").iterdir()) == [alive.name, "record001.restored.txt"]
 
 
 def test_a_run_killed_at_random_points_ends_as_an_uninterrupted_one_when_rerun(tmp_path):

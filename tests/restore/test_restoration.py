@@ -202,8 +202,8 @@ def test_model_restoration_is_consistent_and_keeps_unclipped_samples_bit_identic
     done = seisclip(tmp_path, "restore", str(source), "--model", str(models[definition]), "--stride", "8")
     assert done.returncode == 0, done.stderr
     assert "restored" in done.stderr and "windows" in done.stderr
-    table = np.loadtxt(tmp_path / "record.txt.restored.txt", skiprows=1)
-    assert (tmp_path / "record.txt.restored.png").read_bytes()[:4] == b"\x89PNG"
+    table = np.loadtxt(tmp_path / "record.restored.txt", skiprows=1)
+    assert (tmp_path / "record.restored.png").read_bytes()[:4] == b"\x89PNG"
     np.testing.assert_array_equal(table[:, 0], np.arange(record.values.size))
     np.testing.assert_array_equal(table[:, 2], record.status)
     unclipped = record.status == 0
