@@ -76,10 +76,10 @@ def clone(tmp_path_factory) -> Path:
     return root
 
 
-def run(clone: Path, command: str) -> subprocess.CompletedProcess:
+def run(clone: Path, command: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PATH": f"{clone / '.bin'}{os.pathsep}{os.environ['PATH']}",
                    "PYTHONPATH": str(REPO_ROOT), "PYTHON": sys.executable}
-    return subprocess.run(["bash", "-c", command], cwd=clone, env=environment, capture_output=True, text=True,
+    return subprocess.run(["bash", "-c", command], cwd=cwd or clone, env=environment, capture_output=True, text=True,
                           timeout=600)
 
 
@@ -115,6 +115,23 @@ def test_every_command_of_the_workflow_runs_as_written(workflow, clone):
     assert (clone / "restored" / "restorations.jsonl").is_file()
     assert (clone / "evaluations" / f"{SET}_def004_records" / "evaluation.md").is_file()
     assert list((clone / "evaluations").glob("compare_*/compare.md"))
+
+
+def test_the_first_restoration_runs_as_written_with_the_bundled_model(clone):
+    block = code_blocks(README.read_text())[0]
+    assert block[0].startswith("seisclip restore RECORD")
+    folder = clone / "first"
+    folder.mkdir()
+    shutil.copy(clone / "archive" / "clipped_record.txt", folder / "clipped.txt")
+    outputs = []
+    for command in map(as_run, block):
+        done = run(clone, command, cwd=folder)
+        assert done.returncode == 0, f"{command}\n{done.stderr}"
+        outputs.append(done)
+    assert "the bundled model reference-v1" in outputs[0].stderr
+    assert (folder / "clipped.restored.txt").is_file() and (folder / "clipped.restored.png").is_file()
+    assert "with pocs" in outputs[1].stderr
+    assert outputs[2].stdout.splitlines()[1].startswith("reference-v1 (reference)")
 
 
 def test_a_new_definition_as_the_readme_makes_it(workflow, clone):
