@@ -1,5 +1,5 @@
-"""``seisclip restore RECORD`` (and restore_clipped_waveform.py): one record restored, its ASCII
-output and figure written."""
+"""``seisclip restore RECORD`` (and restore_clipped_waveform.py): one record restored through the
+API's path (:func:`.signals.restore_signals`), its ASCII output and figure written."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..restore.methods import SELF_CHECK_KEPT, Restoration
 from ..restore.output import plot_restoration, write_restoration
 from ..restore.records import read_clipped_record
 from ..restore.registry import RECOMMENDED, build_method, method_entry
+from .signals import Signal, restore_signals
 
 
 def restore_file(record_path: str, method: str = RECOMMENDED, model_dir: str | None = None, output: str | None = None,
@@ -45,7 +46,10 @@ def restore_file(record_path: str, method: str = RECOMMENDED, model_dir: str | N
         print(f"warning: {record_path}: {resting[1]:.0%} of its samples are clipped at {resting[0]}, so it rests "
               "beyond its clip level, unlike any window the model trained on: try --method pocs or aspade "
               "(docs/restoration.md)", file=sys.stderr)
-    restoration = build_method(method, restorer, stride, combine).restore(record)
+    # An ASCII record carries no rate: it is taken as the model's, and nothing is resampled.
+    (restored,) = restore_signals([Signal(record, None, "record", record_path)],
+                                  build_method(method, restorer, stride, combine), None)
+    restoration = restored.restoration
 
     name = restorer.name if restorer else method
     figure = plot_restoration(record, restoration, f"{os.path.basename(record_path)} restored by {name}")
