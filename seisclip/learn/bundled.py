@@ -31,7 +31,7 @@ from pathlib import Path
 from ..errors import SeisclipError
 from ..fsio import atomic_directory, output_lock, refuse_existing, sha256_file
 from ..provenance import dump_json
-from .manifest import MANIFEST_FILE, ModelManifest
+from .manifest import MANIFEST_FILE
 
 #: Where the bundled models lie, inside the installed package.
 PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained"

@@ -133,6 +133,22 @@ def clipped_values(values: np.ndarray, path: str, clip_counts: float | None = No
     return ClippedRecord(path=path, values=values, status=status, clip_high=high, clip_low=low)
 
 
+def clipped_by_mask(values: np.ndarray, mask: np.ndarray, path: str) -> ClippedRecord:
+    """A record whose clipped samples the caller knows: ``mask`` True where a sample is clipped,
+    above zero (status +1) or below it (-1); the clip levels are those the record shows
+    (:func:`clip_counts_of`)."""
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != values.shape:
+        raise SeisclipError(f"mask must be a boolean array of one value per sample, shape ({values.size},); got "
+                            f"{mask.dtype} of shape {mask.shape}", path)
+    if np.any(mask & (values == 0)):
+        raise SeisclipError("mask marks a sample of value 0 as clipped: clipped samples lie above or below zero",
+                            path)
+    status = np.where(mask, np.sign(values), 0).astype(np.int8)
+    high, low = clip_counts_of(values, status, path)
+    return ClippedRecord(path=path, values=values, status=status, clip_high=high, clip_low=low)
+
+
 def clip_artificially(source: str | os.PathLike, fraction: float, output: str | os.PathLike,
                       overwrite: bool = False) -> ClippedRecord:
     """Write an unclipped waveform clipped at ``fraction`` of its peak (rounded to whole counts,

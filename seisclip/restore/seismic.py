@@ -11,8 +11,9 @@ traces written back in the record's own format with its headers.
   samples stay known. Both are marked as seisclip's in the file itself: miniSEED records with
   the data quality indicator "Q", SAC headers with ``kuser0`` "seisclip" and ``kuser1``
   "restored" or "status".
-* **Rate**: a model restores traces at the rate it was trained at; another rate is refused
-  unless the caller resamples (``--resample``), with the anti-alias filter of ``bank import``.
+* **Rate**: :func:`resampled` brings samples to another rate as ``bank import`` does (the
+  anti-alias filter of ``scipy.signal.resample_poly``); which rates a model restores, and how a
+  trace goes to the model's rate and back, is :mod:`seisclip.api.rates`'s.
 
 ObsPy is the optional dependency ``seisclip[io]``, imported only when a waveform file is read
 or written.
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import glob
 import io
-import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -36,9 +36,6 @@ from ..errors import SeisclipError
 TEXT_PROBE_BYTES = 4096
 #: Formats written as they were read; any other is written as miniSEED.
 MSEED, SAC = "MSEED", "SAC"
-#: Relative difference of two sampling rates taken as the same rate: SAC stores the sample
-#: interval as float32, so 40 Hz reads back as 39.99999936 Hz.
-RATE_TOLERANCE = 1e-6
 #: SAC's text header fields this module writes, and their lengths in characters.
 SAC_USER_FIELD_LENGTH = 8
 SAC_EVENT_NAME_LENGTH = 16
@@ -83,6 +80,14 @@ class SeismicTrace:
     def starttime(self) -> str:
         return self.stats.starttime.isoformat()
 
+    def with_samples(self, values: np.ndarray, rate: float) -> "SeismicTrace":
+        """This trace holding ``values`` at ``rate`` (Hz) from the same start: its header's rate and
+        sample count updated, everything else kept."""
+        stats = self.stats.copy()
+        stats.sampling_rate = rate
+        stats.npts = values.size
+        return SeismicTrace(values=values, stats=stats, trace_index=self.trace_index, seed_id=self.seed_id)
+
 
 def _first_line(exc: Exception, path: str | None = None) -> str:
     """ObsPy's complaint as one line, without the file name (the error names it)."""
@@ -121,20 +126,25 @@ def _read_stream(path: str) -> tuple[str, Any]:
     raise SeisclipError(f"not a waveform file ObsPy reads: {reason}", path)
 
 
-def _samples(trace: Any, path: str, position: int) -> np.ndarray:
-    """A trace's samples as float64, or an error naming the trace if they cannot be restored."""
-    where = f"trace {position + 1} ({trace.id})"
-    data = trace.data
+def checked_samples(data: np.ndarray, where: str, path: str | None = None) -> np.ndarray:
+    """Samples as float64 (exact for integer counts), or an error naming them (``where``: "trace 2
+    (NET.STA.LOC.CHA)", "array"; and the file ``path`` if any) if they cannot be restored."""
     if data.dtype.kind not in "iuf":   # e.g. a miniSEED log channel of text
         raise SeisclipError(f"{where} holds {data.dtype} data, not samples", path)
     if data.size == 0:
         raise SeisclipError(f"{where} has no samples", path)
     if np.ma.is_masked(data):
-        raise SeisclipError(f"{where} has gaps (masked samples)", path)
+        raise SeisclipError(f"{where} has gaps (masked samples): restore its contiguous parts as separate traces",
+                            path)
     values = np.asarray(np.ma.getdata(data), dtype=np.float64)
     if not np.all(np.isfinite(values)):
         raise SeisclipError(f"{where} has samples that are not finite numbers", path)
     return values
+
+
+def samples_of(trace: Any, position: int, path: str | None = None) -> np.ndarray:
+    """An ObsPy trace's samples (:func:`checked_samples`), named by its position from 0 and its id."""
+    return checked_samples(trace.data, f"trace {position + 1} ({trace.id})", path)
 
 
 def read_seismic(path: str | os.PathLike) -> tuple[str, list[SeismicTrace]]:
@@ -144,39 +154,21 @@ def read_seismic(path: str | os.PathLike) -> tuple[str, list[SeismicTrace]]:
     if not os.path.isfile(path):
         raise SeisclipError("record file not found", path)
     file_format, stream = _read_stream(path)
-    return file_format, [SeismicTrace(values=_samples(trace, path, position), stats=trace.stats.copy(),
+    return file_format, [SeismicTrace(values=samples_of(trace, position, path), stats=trace.stats.copy(),
                                       trace_index=position, seed_id=trace.id)
                          for position, trace in enumerate(stream)]
 
 
-def check_rate(trace_rate: float, model_rate: float, path: str | os.PathLike, seed_id: str, resample: bool) -> bool:
-    """Whether the trace must be resampled to the model's rate (False: the rates agree within
-    ``RATE_TOLERANCE``). A trace at another rate than the model's training rate is refused unless
-    ``resample``: the network knows waveforms at its own rate only."""
-    if math.isclose(trace_rate, model_rate, rel_tol=RATE_TOLERANCE):
-        return False
-    if not resample:
-        raise SeisclipError(f"trace {seed_id} is sampled at {trace_rate:g} Hz but the model was trained at "
-                            f"{model_rate:g} Hz: add --resample to restore it resampled to {model_rate:g} Hz",
-                            path)
-    return True
-
-
-def resampled(trace: SeismicTrace, rate: float) -> SeismicTrace:
-    """``trace`` resampled to ``rate`` as ``bank import`` resamples (a polyphase FIR filter, the
-    anti-alias filter, with zero phase: the first sample keeps its time), its header's rate and
-    sample count updated."""
+def resampled(values: np.ndarray, rate: float, target: float, what: str) -> np.ndarray:
+    """``values`` sampled at ``rate`` brought to ``target`` (Hz) as ``bank import`` resamples: a
+    polyphase FIR filter, the anti-alias filter, with zero phase, so the first sample keeps its
+    time. ``what`` names the samples in an error (``trace NET.STA.LOC.CHA``)."""
     from ..bank.importing import process, resampling_ratio
     from ..bank.settings import ImportSettings
 
-    if resampling_ratio(trace.sampling_rate, rate) is None:
-        raise SeisclipError(f"trace {trace.seed_id}: no rational resampling ratio from {trace.sampling_rate:g} Hz "
-                            f"to {rate:g} Hz")
-    values, _ = process(trace.values, trace.sampling_rate, ImportSettings(sampling_rate=rate))
-    stats = trace.stats.copy()
-    stats.sampling_rate = rate
-    stats.npts = values.size
-    return SeismicTrace(values=values, stats=stats, trace_index=trace.trace_index, seed_id=trace.seed_id)
+    if resampling_ratio(rate, target) is None:
+        raise SeisclipError(f"{what}: no rational resampling ratio from {rate:g} Hz to {target:g} Hz")
+    return process(values, rate, ImportSettings(sampling_rate=target))[0]
 
 
 def _sac_marked(stats: Any, role: str, note: str) -> Any:

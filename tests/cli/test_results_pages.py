@@ -2,6 +2,7 @@
 beginning with its command and naming the model and records by sha256; a rerun on the same model
 and records prints the same tables."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,33 @@ def test_the_hybrid_rules_page_is_what_the_bench_prints(tiny_model, tmp_path):
     body = page.split("# Rules for the hybrid, on the development set\n\n", 1)[1]
     assert body == done.stdout
     assert "| rule | 40 % | 70 % |" in body and "\n| hybrid | " in body
+
+
+def test_the_native_rate_page_is_what_the_bench_prints_and_names_both_record_sets(tiny_model, tmp_path):
+    from seisclip.restore.seismic import resampled
+
+    records = []
+    for seed in (214, 215):
+        native = synthetic_seismogram(np.random.default_rng(seed), 3000, sampling_rate=100.0).astype(np.float64)
+        record = f"local_volcanic/r{seed}.txt"
+        for folder, values in (("dev_records_native", native), ("dev_records", resampled(native, 100.0, 40.0, "r"))):
+            (tmp_path / folder / "local_volcanic").mkdir(parents=True, exist_ok=True)
+            (tmp_path / folder / record).write_text("".join(f"{v:.9g}\n" for v in values.tolist()))
+        records.append({"record": record, "family": "local_volcanic", "file": "pkg/test/data/day",
+                        "sampling_rate_hz": 100.0})
+    (tmp_path / "dev_records_native" / "manifest.json").write_text(json.dumps({"records": records}))
+    (tmp_path / "dev_records" / "manifest.json").write_text('{"kind": "a development set for a test"}\n')
+    done = bench(tmp_path, "bench_native_rate.py", "--model", str(tiny_model), "--clip-fractions", "0.4", "0.7",
+                 "--page", "page.md")
+    page = (tmp_path / "page.md").read_text()
+    lines = page.splitlines()
+    assert lines[1].endswith(f"bench/bench_native_rate.py --model {tiny_model} --clip-fractions 0.4 0.7 --page page.md")
+    assert (f"* its windows at their own rate `dev_records_native/manifest.json`: sha256 "
+            f"`{sha256_file(tmp_path / 'dev_records_native' / 'manifest.json')}`") in lines
+    body = page.split("# Records restored at their own rate\n\n", 1)[1]
+    assert body == done.stdout and body.startswith("2 records at 100 Hz, restored by tiny_32 hybrid (trained at 40 Hz)")
+    rows = [line for line in body.splitlines() if line.startswith("| local_volcanic")]
+    assert [row.split(" | ")[:3] for row in rows] == [["| local_volcanic", "40 %", "2"],
+                                                      ["| local_volcanic: pkg/test/data", "40 %", "2"],
+                                                      ["| local_volcanic", "70 %", "2"],
+                                                      ["| local_volcanic: pkg/test/data", "70 %", "2"]]

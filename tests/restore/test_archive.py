@@ -229,21 +229,50 @@ def test_miniseed_and_sac_records_round_trip_with_their_headers_and_status(tmp_p
     assert lines[0]["status_output"] == "out/brv.restored.status.mseed"
 
 
-@pytest.mark.bad_input("archive-rate-mismatch")
-def test_a_trace_at_another_rate_than_the_models_is_refused_unless_resampled(tiny_model, tmp_path, monkeypatch,
-                                                                              capsys):
+def test_a_trace_at_another_rate_is_written_at_its_own_rate_or_with_output_rate_model_at_the_models(
+        tiny_model, tmp_path, monkeypatch, capsys):
     import obspy
 
     monkeypatch.chdir(tmp_path)
     mseed, _ = seismic_files(Path("archive"), rate=100.0)
     status, err = restore(capsys, str(mseed), "--model", str(tiny_model), "--out-dir", "out")
-    assert status == 1
-    assert ("restore: failed: archive/brv.mseed: trace XX.BRV.00.SHZ is sampled at 100 Hz but the model was trained "
-            "at 40 Hz: add --resample to restore it resampled to 40 Hz") in err, err
-    status, err = restore(capsys, str(mseed), "--model", str(tiny_model), "--out-dir", "out", "--resample")
     assert status == 0, err
-    restored = obspy.read("out/brv.restored.mseed")
-    assert [trace.stats.sampling_rate for trace in restored] == [40.0, 40.0] and restored[0].stats.npts == 800
+    original, restored = obspy.read(str(mseed)), obspy.read("out/brv.restored.mseed")
+    for before, after in zip(original, restored):
+        assert (after.stats.sampling_rate, after.stats.npts) == (100.0, 2000)
+        clipped = np.abs(before.data) >= CLIP_COUNTS
+        assert np.array_equal(after.data[~clipped], before.data[~clipped])
+        assert np.all(after.data[clipped] * np.sign(before.data[clipped]) >= CLIP_COUNTS)
+    (line,) = ledger(Path("out"))
+    assert line["sampling_rate"] == 100.0
+    assert [trace["rates"] for trace in line["traces"]] == [{"record_hz": 100.0, "restored_hz": 40.0,
+                                                             "output_hz": 100.0}] * 2
+    for flag in (["--output-rate", "model"], ["--resample"]):
+        status, err = restore(capsys, str(mseed), "--model", str(tiny_model), "--out-dir", f"out{len(flag)}", *flag)
+        assert status == 0, err
+        restored = obspy.read(f"out{len(flag)}/brv.restored.mseed")
+        assert [(trace.stats.sampling_rate, trace.stats.npts) for trace in restored] == [(40.0, 800)] * 2
+        assert ledger(Path(f"out{len(flag)}"))[0]["traces"][0]["rates"] == {"record_hz": 100.0, "restored_hz": 40.0,
+                                                                            "output_hz": 40.0}
+
+
+@pytest.mark.bad_input("archive-rate-mismatch")
+def test_a_rate_the_model_does_not_serve_is_refused_and_a_classic_method_takes_it(tiny_model, tmp_path, monkeypatch,
+                                                                                   capsys):
+    import obspy
+
+    monkeypatch.chdir(tmp_path)
+    mseed, _ = seismic_files(Path("archive"), rate=20.0)
+    status, err = restore(capsys, str(mseed), "--model", str(tiny_model), "--out-dir", "out")
+    assert status == 1
+    assert ("restore: failed: archive/brv.mseed: trace XX.BRV.00.SHZ is sampled at 20 Hz; a model trained at 40 Hz "
+            "restores records sampled at 40 to 200 Hz: --method spline|pocs|aspade need no model and take any rate"
+            ) in err, err
+    assert not Path("out/brv.restored.mseed").exists()
+    status, err = restore(capsys, str(mseed), "--method", "pocs", "--out-dir", "out")
+    assert status == 0, err
+    assert [trace.stats.sampling_rate for trace in obspy.read("out/brv.restored.mseed")] == [20.0, 20.0]
+    assert ledger(Path("out"))[0]["traces"][0]["rates"] == {"record_hz": 20.0, "restored_hz": 20.0, "output_hz": 20.0}
 
 
 # --- output names ----------------------------------------------------------------------------

@@ -18,8 +18,7 @@ from seisclip.learn.adopted import AdoptedModel
 from seisclip.learn.manifest import ModelManifest
 from seisclip.learn.model_dir import ModelDirectory
 from seisclip.bank.clipping import detect_clipping
-from seisclip.restore.seismic import (MSEED, SAC, check_rate, encode_restored, is_seismic_file, read_seismic,
-                                      resampled)
+from seisclip.restore.seismic import MSEED, SAC, encode_restored, is_seismic_file, read_seismic, resampled
 
 RATE = 40.0
 START = obspy.UTCDateTime(2021, 3, 4, 5, 6, 7, 890000)
@@ -139,26 +138,17 @@ def test_a_sac_event_name_is_kept(tmp_path, sac_file):
     assert out.stats.sac.kevnm == "QUAKE 1983" and out.stats.sac.kuser0 == "seisclip"
 
 
-def test_a_rate_other_than_the_models_is_refused_unless_resampled(sac_file):
-    with pytest.raises(SeisclipError) as refused:
-        check_rate(100.0, RATE, sac_file, "KZ.BRVK.10.SHZ", resample=False)
-    message = str(refused.value)
-    assert "100 Hz" in message and "40 Hz" in message and "--resample" in message and str(sac_file) in message
-    assert "\n" not in message
-    assert check_rate(100.0, RATE, sac_file, "KZ.BRVK.10.SHZ", resample=True) is True
-    # SAC stores the sample interval as float32: its 40 Hz reads back a hair off, and is 40 Hz.
-    _, (trace,) = read_seismic(sac_file)
-    assert check_rate(trace.sampling_rate, RATE, sac_file, trace.seed_id, resample=False) is False
-
-
-def test_resampling_changes_the_rate_and_keeps_the_start(mseed_file):
+def test_resampling_keeps_the_first_samples_time_and_filters_like_bank_import(mseed_file):
     _, traces = read_seismic(mseed_file)
-    twenty = resampled(traces[0], 20.0)
-    assert twenty.sampling_rate == 20.0 and twenty.stats.npts == twenty.values.size == 300
-    assert twenty.stats.starttime == START and twenty.seed_id == traces[0].seed_id
-    assert traces[0].sampling_rate == RATE   # the original is left as it was
-    with pytest.raises(SeisclipError, match="no rational resampling ratio"):
-        resampled(traces[0], RATE * np.pi)
+    twenty = resampled(traces[0].values, RATE, 20.0, f"trace {traces[0].seed_id}")
+    assert twenty.size == 300 and traces[0].values.size == 600   # the original is left as it was
+    # A wave far below both Nyquist frequencies keeps its samples at their times.
+    slow = np.sin(2 * np.pi * 0.5 * np.arange(4000) / RATE)
+    np.testing.assert_allclose(resampled(slow, RATE, 20.0, "wave")[100:-100], slow[::2][100:-100], atol=1e-3)
+    moved = traces[0].with_samples(twenty, 20.0)
+    assert (moved.sampling_rate, moved.stats.npts, moved.stats.starttime) == (20.0, 300, START)
+    with pytest.raises(SeisclipError, match=r"^trace XX.BRV.00.BHZ: no rational resampling ratio"):
+        resampled(traces[0].values, RATE, RATE * np.pi, f"trace {traces[0].seed_id}")
 
 
 def test_an_unreadable_file_is_one_line_naming_it(tmp_path):
