@@ -201,17 +201,23 @@ def test_an_output_named_with_another_formats_suffix_is_refused(tmp_path, monkey
 
 
 @pytest.mark.bad_input("archive-rate-mismatch")
-def test_a_file_at_another_rate_than_the_models_is_refused_alone_too_unless_resampled(tiny_model, tmp_path,
-                                                                                       monkeypatch, capsys):
+def test_a_file_alone_is_written_at_its_own_rate_or_the_models_and_a_rate_not_served_is_refused(
+        tiny_model, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     mseed, _ = write_seismic(Path("archive"), rate=100.0)
-    assert error_line(capsys, main, ["restore", str(mseed), "--model", str(tiny_model)]) == (
-        "seisclip restore: error: archive/brv.mseed: trace XX.BRV.00.SHZ is sampled at 100 Hz but the model was "
-        "trained at 40 Hz: add --resample to restore it resampled to 40 Hz")
-    assert not list(tmp_path.glob("brv*"))
-    status, err = restore(capsys, str(mseed), "--model", str(tiny_model), "--resample")
+    status, err = restore(capsys, str(mseed), "--model", str(tiny_model))
     assert status == 0, err
-    restored = obspy.read("brv.restored.mseed")
-    assert [trace.stats.sampling_rate for trace in restored] == [40.0, 40.0]
-    assert [trace.stats.npts for trace in restored] == [1200, 1200]
-    assert err[-1].endswith(" s -> brv.restored.mseed, brv.restored.status.mseed, brv.restored.png")
+    written, recorded = obspy.read("brv.restored.mseed"), obspy.read(str(mseed))
+    assert [(trace.stats.sampling_rate, trace.stats.npts) for trace in written] == [(100.0, 3000)] * 2
+    status_file = obspy.read("brv.restored.status.mseed")
+    for trace, original, states in zip(written, recorded, status_file):
+        kept = states.data == 0
+        np.testing.assert_array_equal(trace.data[kept], original.data[kept].astype(np.float64))
+    status, err = restore(capsys, str(mseed), "--model", str(tiny_model), "--resample", "--out", "at40.mseed")
+    assert status == 0, err
+    assert [(trace.stats.sampling_rate, trace.stats.npts) for trace in obspy.read("at40.mseed")] == [(40.0, 1200)] * 2
+    slow, _ = write_seismic(Path("slow"), rate=20.0)
+    assert error_line(capsys, main, ["restore", str(slow), "--model", str(tiny_model), "--out", "slow.mseed"]) == (
+        "seisclip restore: error: slow/brv.mseed: trace XX.BRV.00.SHZ is sampled at 20 Hz; a model trained at 40 Hz "
+        "restores records sampled at 40 to 200 Hz: --method spline|pocs|aspade need no model and take any rate")
+    assert not list(tmp_path.glob("slow*.mseed"))
