@@ -188,17 +188,15 @@ def test_the_apis_estimate_is_the_command_lines_for_a_record_and_for_a_100_hz_ar
             np.testing.assert_allclose(ours.data, theirs.data, rtol=0, atol=1e-6 * CLIP_COUNTS)
 
 
-def test_the_pages_example_runs_as_written_with_a_tiny_model_in_the_place_of_def004(tiny_model_40hz, tmp_path):
+def test_the_pages_example_runs_as_written(tmp_path):
     (code,) = re.findall(r"^```python\n(.*?)^```", (REPO_ROOT / "docs" / "api.md").read_text(), flags=re.S | re.M)
-    assert code.count('"models/set00002_1024_20000_def004"') == 1
-    code = code.replace('"models/set00002_1024_20000_def004"', repr(str(tiny_model_40hz)))
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert done.returncode == 0, done.stderr
     first, second = done.stdout.splitlines()
     assert re.fullmatch(r"XX\.DEMO\.\.HHZ: \d+ clipped samples in \d+ runs, restored at 40 Hz, given back at 100 Hz",
                         first), first
-    assert second.startswith(f"seisclip {seisclip.__version__}: restore(method='hybrid', model='tiny_32', ")
+    assert second.startswith(f"seisclip {seisclip.__version__}: restore(method='hybrid', model='reference-v1', ")
     assert (tmp_path / "restored.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert obspy.read(str(tmp_path / "clipped.mseed"))[0].stats.sampling_rate == 100.0
 

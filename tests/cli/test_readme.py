@@ -151,3 +151,21 @@ def test_the_results_table_is_the_one_its_page_prints():
     table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
     assert table.count("\n") - 1 <= 6, "at most 6 rows"
     assert table + "\n" in (REPO_ROOT / page).read_text()
+
+
+def test_the_python_lines_run_as_written_on_a_miniseed_record(tmp_path):
+    import obspy
+
+    (code,) = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.S | re.M)
+    values = synthetic_seismogram(np.random.default_rng(7), 4000)
+    level = int(0.5 * np.abs(values).max())
+    header = {"network": "XX", "station": "RDME", "channel": "SHZ", "sampling_rate": 40.0}
+    obspy.Trace(np.clip(values, -level, level).astype(np.int32), header=header).write(
+        str(tmp_path / "record.mseed"), format="MSEED")
+    code += "\nprint(type(restored).__name__, restored[0].id, restored[0].stats.processing[-1])\n"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr
+    kind, trace_id, note = done.stdout.split(maxsplit=2)
+    assert (kind, trace_id) == ("Stream", "XX.RDME..SHZ")
+    assert "method='hybrid', model='reference-v1'" in note
