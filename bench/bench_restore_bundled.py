@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             for method in ("hybrid", "spline"):
                 runs = []
                 for repeat in range(args.repeats):
-                    out = folder / f"{method}{repeat}"
+                    out = folder / f"{label}_{method}{repeat}"
                     out.mkdir()
                     extra = [] if method == "hybrid" else ["--method", "spline"]
                     runs.append(timed([*seisclip, "restore", str(path), *extra, "--out",
