@@ -166,6 +166,7 @@ class FakeHandle:
     custom_names: set[str] = set()
     description = "a fake model of the test"
     definition_name = "fake"
+    training_data = "nothing recorded (a fake model of the test)"
 
     def representation(self, custom=None) -> Representation:
         return Representation(sbrl=False, normalisation="clip", channels=tuple(resolve(self.inputs, {})))
@@ -230,7 +231,8 @@ def fake_model(tmp_path, monkeypatch, tiny_model):
     return handle
 
 
-def test_a_fake_model_handle_runs_through_restore_evaluate_compare_trace_and_summary(fake_model, tmp_path, capsys):
+def test_a_fake_model_handle_runs_through_restore_evaluate_compare_trace_summary_and_models(fake_model, tmp_path,
+                                                                                          capsys):
     truth, record = clipped_wave()
     labelled = tmp_path / "clipped.txt"
     labelled.write_text("index value status\n" + "".join(
@@ -279,6 +281,11 @@ def test_a_fake_model_handle_runs_through_restore_evaluate_compare_trace_and_sum
 
     status, out, err = run_in_process(capsys, main, ["summary", "fake_model"])
     assert (status, out) == (0, "fake_32: a fake model of the test, L=32\n")
+
+    status, out, err = run_in_process(capsys, main, ["models", "--folder", "."])
+    assert status == 0, err
+    row, = (line for line in out.splitlines() if line.startswith("fake_model "))
+    assert row.split()[1:4] == ["40", "32", "a"] and row.endswith("nothing recorded (a fake model of the test)")
 
 
 def test_an_archive_run_opens_its_model_once_and_reads_its_manifest_once(tiny_model, tmp_path, monkeypatch, capsys):
