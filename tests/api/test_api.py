@@ -3,12 +3,10 @@ traces and NumPy arrays; the same estimate as the command line's; import seiscli
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,34 +21,15 @@ from seisclip.errors import SeisclipError
 from seisclip.restore.baselines import restore_pocs
 from seisclip.sets.labels import clip_signal
 
-from conftest import REPO_ROOT, model_manifest, run_in_process
+from conftest import REPO_ROOT, run_in_process
 
 START = obspy.UTCDateTime(2024, 5, 6, 7, 8, 9, 100000)
 CLIP_COUNTS = 1500.0
 
 
 @pytest.fixture(scope="module")
-def tiny_model_40hz(tmp_path_factory) -> Path:
-    """An untrained network of Keras layers for windows of 32 samples, its manifest saying 40 Hz."""
-    import keras
-
-    folder = tmp_path_factory.mktemp("model") / "tiny_32_40hz"
-    folder.mkdir()
-    inputs = keras.Input(shape=(32, 2))
-    outputs = keras.layers.Dense(32)(keras.layers.Flatten()(inputs))
-    with warnings.catch_warnings():   # Keras's own saving code under NumPy 2, nothing of ours
-        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
-        keras.Model(inputs, outputs).save(folder / "model.keras")
-    (folder / "definition.py").write_text('"""Keras layers only: nothing to register."""\n')
-    manifest = model_manifest(32, folder=folder)
-    manifest["parameters"]["sampling_rate"] = 40.0
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def model(tiny_model_40hz) -> api_model.Model:
-    return seisclip.load_model(tiny_model_40hz)
+def model(tiny_model) -> api_model.Model:
+    return seisclip.load_model(tiny_model)
 
 
 def clipped_wave(samples: int, rate_hz: float, seed: int) -> np.ndarray:
@@ -166,7 +145,7 @@ def test_the_recommended_method_without_a_model_loads_the_reference_model_once(m
     np.testing.assert_array_equal(first, second)
 
 
-def test_the_apis_estimate_is_the_command_lines_for_a_record_and_for_a_100_hz_archive(tiny_model_40hz, model,
+def test_the_apis_estimate_is_the_command_lines_for_a_record_and_for_a_100_hz_archive(tiny_model, model,
                                                                                      tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     values = clipped_wave(1500, 40.0, 8)
@@ -174,13 +153,13 @@ def test_the_apis_estimate_is_the_command_lines_for_a_record_and_for_a_100_hz_ar
     stream = stream_of(100.0, 2000, channels=("HHZ", "HHN"))
     stream.write("record.mseed", format="MSEED")
     for method in ("hybrid", "model", "pocs"):
-        status, _, err = run_in_process(capsys, main, ["restore", "record.txt", "--model", str(tiny_model_40hz),
+        status, _, err = run_in_process(capsys, main, ["restore", "record.txt", "--model", str(tiny_model),
                                                        "--method", method, "--out", f"{method}.txt"])
         assert status == 0, err
         by_command = np.loadtxt(f"{method}.txt", skiprows=1)[:, 3]
         np.testing.assert_allclose(model.restore(values, method=method, sampling_rate=40.0), by_command,
                                    rtol=0, atol=1e-6 * CLIP_COUNTS)
-        status, _, err = run_in_process(capsys, main, ["restore", "record.mseed", "--model", str(tiny_model_40hz),
+        status, _, err = run_in_process(capsys, main, ["restore", "record.mseed", "--model", str(tiny_model),
                                                        "--method", method, "--out-dir", method, "--quiet"])
         assert status == 0, err
         by_archive = obspy.read(f"{method}/record.restored.mseed")
