@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from conftest import REPO_ROOT
 from seisclip.bank.synthetic import synthetic_seismogram
@@ -113,8 +114,17 @@ def test_the_native_rate_page_is_what_the_bench_prints_and_names_both_record_set
             f"`{sha256_file(tmp_path / 'dev_records_native' / 'manifest.json')}`") in lines
     body = page.split("# Records restored at their own rate\n\n", 1)[1]
     assert body == done.stdout and body.startswith("2 records at 100 Hz, restored by tiny_32 hybrid (trained at 40 Hz)")
-    rows = [line for line in body.splitlines() if line.startswith("| local_volcanic")]
+    per_level, over_levels = body.split("Over the clip levels 40 %, 70 %, the mean of each family's medians:", 1)
+    rows = [line for line in per_level.splitlines() if line.startswith("| local_volcanic")]
     assert [row.split(" | ")[:3] for row in rows] == [["| local_volcanic", "40 %", "2"],
                                                       ["| local_volcanic: pkg/test/data", "40 %", "2"],
                                                       ["| local_volcanic", "70 %", "2"],
                                                       ["| local_volcanic: pkg/test/data", "70 %", "2"]]
+    assert all(row.rstrip(" |").endswith("%") for row in rows)   # the share of clipped samples beyond reach
+    means = [line.split(" | ") for line in over_levels.splitlines() if line.startswith("| local_volcanic")]
+    assert [row[0] for row in means] == ["| local_volcanic", "| local_volcanic: pkg/test/data"]
+    for row in means:
+        at_40, band = float(row[1]), float(row[2])
+        # The mean of the two levels' medians, and its ratio as printed.
+        levels = [float(level.split(" | ")[3]) for level in rows if level.split(" | ")[0] == row[0]]
+        assert at_40 == pytest.approx(np.mean(levels), abs=1e-4) and float(row[3]) == pytest.approx(band / at_40, abs=2e-3)
