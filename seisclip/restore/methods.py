@@ -21,10 +21,31 @@ WINDOW_SPREAD = "window_spread"
 SELF_CHECK_KEPT = "self_check_kept"
 
 
+@dataclass(frozen=True)
+class Band:
+    """What a restoration's ``lower`` / ``upper`` bounds are: how they were made
+    (``description``, one line), the share of the truth they are meant to hold
+    (``central_fraction``, 0.9 for a central 90 % interval), and whether that coverage was
+    measured on records (``coverage_measured``; docs/results names the page). Only a measured band
+    is called a "90 % band" in plots and docs."""
+
+    description: str
+    central_fraction: float = 0.9
+    coverage_measured: bool = False
+
+    @property
+    def label(self) -> str:
+        share = f"{self.central_fraction:.0%}".replace("%", " %")
+        return f"{share} band" if self.coverage_measured else f"{share} band (coverage not measured)"
+
+
 @dataclass
 class Restoration:
-    """A record restored by a method: its ``restored`` values, and ``lower`` / ``upper`` bounds per
-    sample once a method gives a band (None until then)."""
+    """A record restored by a method: its ``restored`` values, and where the method gives a band,
+    ``lower`` / ``upper`` bounds per sample and what they are (``band``); None for a method
+    without one. A band's bounds equal ``restored`` on unclipped samples, and never cross the
+    clip level: a positively clipped sample's lower bound is at least its clip level, a negative
+    one's upper bound at most its level."""
 
     restored: np.ndarray
     method: str
@@ -32,6 +53,7 @@ class Restoration:
     seconds: float = 0.0
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
+    band: Band | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -97,3 +119,14 @@ class Reused:
         restorations = self.method.restore_all(records)
         self._last = (list(records), restorations)
         return restorations
+
+
+def clip_bounded(lower: np.ndarray, upper: np.ndarray, restored: np.ndarray, status: np.ndarray,
+                 clip_high: float, clip_low: float) -> tuple[np.ndarray, np.ndarray]:
+    """A band's bounds made consistent with what the record says: exact on unclipped samples,
+    above the clip level on positively clipped ones, below it on negatively clipped ones, and
+    always holding ``restored``."""
+    status = np.asarray(status)
+    lower = np.where(status == 0, restored, np.where(status > 0, np.maximum(lower, clip_high), lower))
+    upper = np.where(status == 0, restored, np.where(status < 0, np.minimum(upper, clip_low), upper))
+    return np.minimum(lower, restored), np.maximum(upper, restored)
