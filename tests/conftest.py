@@ -171,6 +171,44 @@ def tiny_model(tmp_path_factory) -> Path:
     return folder
 
 
+# --- a method with a band, registered for a test only ------------------------------------------
+
+#: The toy band's half-width on a clipped sample, as a share of how far its estimate lies beyond the clip level.
+BANDED_HALF_WIDTH = 0.25
+BANDED_BAND_DESCRIPTION = "the spline's estimate +- a quarter of its excess over the clip level (a test's toy)"
+
+
+class Banded:
+    """A toy method with a band: the spline's estimate, and around each clipped sample's estimate
+    ± :data:`BANDED_HALF_WIDTH` of its excess over the clip level, made consistent with the clip
+    levels by ``clip_bounded``; its coverage never measured."""
+
+    name = "banded"
+
+    def restore(self, record):
+        from seisclip.restore.baselines import restore_spline
+        from seisclip.restore.methods import Band, Restoration, clip_bounded
+
+        restored = restore_spline(record.values, record.status, record.clip_high, record.clip_low)
+        level = np.where(record.status > 0, record.clip_high, np.where(record.status < 0, record.clip_low, restored))
+        half = BANDED_HALF_WIDTH * np.abs(restored - level)
+        lower, upper = clip_bounded(restored - half, restored + half, restored, record.status, record.clip_high,
+                                    record.clip_low)
+        return Restoration(restored, self.name, lower=lower, upper=upper, band=Band(BANDED_BAND_DESCRIPTION))
+
+    def restore_all(self, records):
+        return [self.restore(record) for record in records]
+
+
+@pytest.fixture
+def banded(monkeypatch):
+    """:class:`Banded`, registered by one entry as ``--method banded`` for one test."""
+    from seisclip.restore.registry import REGISTRY, MethodEntry
+
+    monkeypatch.setitem(REGISTRY, "banded", MethodEntry("banded", lambda build: Banded(), "a toy with a band"))
+    return Banded()
+
+
 # --- bad inputs: the table "What happens when…" (docs/robustness.md), fuzzing and their count -----
 
 settings.register_profile("seisclip", max_examples=200, deadline=None, database=None, derandomize=True)

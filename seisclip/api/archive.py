@@ -3,20 +3,24 @@
 One model load for every record. Records are taken a chunk at a time: read and hashed in
 parallel, then the windows of all the chunk's records go through the network together (full
 batches however short each record is), and each restored record is written atomically. ASCII
-records (labelled or plain) give ``index value status restored spread`` files; miniSEED, SAC and
-the other formats ObsPy reads are restored trace by trace and written in their format
+records (labelled or plain) give ``index value status restored lower upper`` files; miniSEED, SAC
+and the other formats ObsPy reads are restored trace by trace and written in their format
 (:mod:`seisclip.restore.seismic`), each trace at its own rate unless ``--output-rate model``
-(:mod:`.rates`). Every record goes through :mod:`.signals`, the API's path.
+(:mod:`.rates`), with their band's files where the method gives one. Every record also gets its
+amplitude table (:mod:`seisclip.restore.amplitudes`). Every record goes through :mod:`.signals`,
+the API's path.
 
 Provenance: ``DIR/restorations.jsonl`` holds one line per restored record: its input and its
-sha256, format, rate and length, the clipping found and the rates each trace was restored and
-written at, the method, the model and its sha256, the window, stride and combine, the outputs
-and their sha256, seisclip's version and the time. Each line is written (and fsync'ed) before
+sha256, format, rate and length, the clipping found, the band (what it is) and the amplitude
+table's counts, and the rates each trace was restored and written at, the method, the model and
+its sha256, the window, stride and combine, the outputs and their sha256, seisclip's version and
+the time. Each line is written (and fsync'ed) before
 its outputs take their names, so a line names every output of the run, and a run killed at
 any moment loses at most the record it was writing.
 
 Resuming: a record whose line records the same input sha256 and settings and whose outputs still
-have their recorded sha256 is skipped; one whose input changed is restored again. At the end the
+have their recorded sha256 is skipped; one whose input changed is restored again, and so is one
+whose line names no amplitude table (written by a seisclip from before them). At the end the
 file is rewritten with one line per record in the order of the record list, so an interrupted
 and resumed run ends with the same lines as an uninterrupted one (each line's time aside).
 
@@ -46,11 +50,12 @@ from ..fsio import (atomic_files, fsync_directory, output_lock, read_input, remo
 from ..provenance import dump_json, utc_now
 from ..restore.inference import ModelRestorer
 from ..restore.methods import RestorationMethod
-from ..restore.naming import ASCII, KEPT_SUFFIXES, OUTPUT_NAMING, restored_name, status_name
-from ..restore.output import format_restored
+from ..restore.naming import ASCII, KEPT_SUFFIXES, OUTPUT_NAMING, restored_name
+from ..restore.output import ascii_contents
 from ..restore.records import ClippedRecord, parse_clipped_record
 from ..restore.registry import build_method, method_entry
-from .ledger import RESTORATIONS_FILE, RUN_FILE, RUN_KIND, Ledger
+from .ledger import RESTORATIONS_FILE, RUN_FILE, RUN_KIND, Ledger, amplitudes_json, band_json, output_keys
+from .result import shared_band
 from .signals import PlannedSignal, RestoredSignal, Signal, plan, restore_planned
 
 if TYPE_CHECKING:
@@ -134,7 +139,6 @@ class Job:
 
     path: str
     output: Path
-    status_output: Path | None = None      # seismic records: the status, in the record's format
     raw: bytes | None = None
     input_sha256: str | None = None
     failure: str | None = None
@@ -159,10 +163,9 @@ def output_paths(records: list[str], out_dir: Path, naming: int = OUTPUT_NAMING)
     return outputs
 
 
-def _seismic_outputs(job: Job, naming: int) -> None:
-    """A seismic record's outputs: ``NAME.restored.mseed`` (or ``.sac``) and ``NAME.restored.status.mseed``."""
+def _seismic_output(job: Job, naming: int) -> None:
+    """A seismic record's output: ``NAME.restored.mseed`` (or ``.sac``), its other outputs beside it."""
     job.output = job.output.with_name(restored_name(os.path.basename(job.path), job.format, naming))
-    job.status_output = status_name(job.output)
 
 
 @dataclass
@@ -316,7 +319,7 @@ def _parse(job: Job, settings: Settings, model: "ModelHandle | None", naming: in
             job.planned = [plan(Signal(record, None, "record", job.path), model_rate, settings.output_rate)]
             return
         job.format, job.traces, job.records = read_clipped_traces(job.path, settings.clip_counts, settings.tolerance)
-        _seismic_outputs(job, naming)
+        _seismic_output(job, naming)
         job.planned = planned_traces(job.path, job.traces, job.records, model_rate, settings.output_rate)
         job.sampling_rate = job.traces[0].sampling_rate if job.traces else None
     except SeisclipError as exc:
@@ -348,15 +351,16 @@ def _restore_chunk(chunk: list[Job], method: RestorationMethod, batched: bool, p
 
 
 def _write(job: Job, settings: Settings, settings_sha256: str, ledger: Ledger) -> None:
-    """The restored record's outputs and its line: the line first, then the outputs take their names."""
-    from .seismic_files import encoded_restoration
+    """The restored record's outputs and its line: the line first, then the outputs take their
+    names; then the outputs an earlier restoration of the record wrote and this one does not (a
+    band) are removed."""
+    from .seismic_files import seismic_contents
 
     if job.traces:
-        data, status = encoded_restoration(job.format, job.traces, job.restored, settings.method,
-                                           settings.model_dir, settings.model_sha256)
-        contents = {job.output: data, job.status_output: status}
+        contents = seismic_contents(job.output, job.format, job.traces, job.restored, settings.method,
+                                    settings.model_dir, settings.model_sha256)
     else:
-        contents = {job.output: format_restored(job.restored[0].output, job.restored[0].restoration)}
+        contents = ascii_contents(job.output, job.restored[0].output, job.restored[0].restoration)
     for path in contents:
         owner = ledger.owner(path)
         if owner is None and path.exists():
@@ -368,16 +372,23 @@ def _write(job: Job, settings: Settings, settings_sha256: str, ledger: Ledger) -
             return
     for path in contents:
         path.parent.mkdir(parents=True, exist_ok=True)
+    earlier = [Path(path) for path in ledger.outputs_of(job.path)]
     ledger.append(_line(job, settings, settings_sha256, {path: sha256_bytes(data) for path, data in contents.items()}))
     with atomic_files(list(contents), overwrite=True) as temporaries:
         for temporary, data in zip(temporaries, contents.values()):
             temporary.write_bytes(data)
+    for stale in earlier:
+        if stale not in contents and stale.exists():
+            stale.unlink()
     for folder in {path.parent for path in contents}:
         fsync_directory(folder)
 
 
 def _line(job: Job, settings: Settings, settings_sha256: str, digests: dict[Path, str]) -> dict[str, Any]:
-    outputs = list(digests)
+    keys = output_keys(job.output)
+    traces = job.traces or [None] * len(job.records)
+    tables = [one.amplitudes(trace.stats.starttime.datetime if trace is not None else None)
+              for trace, one in zip(traces, job.restored)]
     return {
         "input": job.path,
         "input_sha256": job.input_sha256,
@@ -388,8 +399,11 @@ def _line(job: Job, settings: Settings, settings_sha256: str, digests: dict[Path
                     "clip_high": record.clip_high, "clip_low": record.clip_low,
                     "clipped_runs": len(runs_of(record.clipped)),
                     "clipped_samples": int(record.clipped.sum()), "windows": one.restoration.windows,
-                    "rates": one.rates.as_json()}
-                   for trace, record, one in zip(job.traces or [None] * len(job.records), job.records, job.restored)],
+                    "rates": one.rates.as_json(), "band": band_json(one.restoration.band),
+                    "amplitudes": amplitudes_json([table])}
+                   for trace, record, one, table in zip(traces, job.records, job.restored, tables)],
+        "band": band_json(shared_band([one.restoration.band for one in job.restored])),
+        "amplitudes": amplitudes_json(tables),
         "method": settings.method,
         "model_dir": settings.model_dir,
         "model_sha256": settings.model_sha256,
@@ -397,12 +411,8 @@ def _line(job: Job, settings: Settings, settings_sha256: str, digests: dict[Path
         "stride": settings.stride,
         "combine": settings.combine,
         "settings_sha256": settings_sha256,
-        "output": str(outputs[0]),
-        "output_sha256": digests[outputs[0]],
-        "status_output": str(outputs[1]) if len(outputs) > 1 else None,
-        "status_output_sha256": digests[outputs[1]] if len(outputs) > 1 else None,
+        **{key: str(path) if path in digests else None for path, key in keys.items()},
+        **{f"{key}_sha256": digests.get(path) for path, key in keys.items()},
         "seisclip_version": __version__,
         "restored_utc": utc_now(),
     }
-
-

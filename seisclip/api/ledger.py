@@ -13,10 +13,42 @@ from typing import Any
 from ..errors import SeisclipError
 from ..fsio import read_input, sha256_file, write_file_atomic
 from ..provenance import check_fields, read_manifest
+from ..restore.amplitudes import AmplitudeTable
+from ..restore.methods import Band
+from ..restore.naming import amplitudes_name, band_names, status_name
 
 RESTORATIONS_FILE = "restorations.jsonl"
 RUN_FILE = "restore_run.json"
 RUN_KIND = "seisclip restore run"
+#: The outputs a line may name, each with its sha256 under ``KEY_sha256``, and what each is.
+OUTPUTS = {"output": "restored record", "status_output": "status", "lower_output": "lower bound",
+           "upper_output": "upper bound", "amplitudes_output": "amplitude table"}
+#: The output every line of this seisclip names: a line without it was written before restored
+#: records had amplitude tables, and its record is restored again.
+REQUIRED_OUTPUT = "amplitudes_output"
+
+
+def output_keys(output: Path) -> dict[Path, str]:
+    """The line's key of each output a restored record at ``output`` may have."""
+    lower, upper = band_names(output)
+    return {output: "output", status_name(output): "status_output", lower: "lower_output", upper: "upper_output",
+            amplitudes_name(output): "amplitudes_output"}
+
+
+def band_json(band: Band | None) -> dict[str, Any] | None:
+    """What a band is, as a line states it (None: the method gives none)."""
+    return None if band is None else {"description": band.description, "central_fraction": band.central_fraction,
+                                      "coverage_measured": band.coverage_measured, "label": band.label}
+
+
+def amplitudes_json(tables: list[AmplitudeTable]) -> dict[str, Any]:
+    """The counts of amplitude tables (a trace's, or a record's traces'): runs, flagged runs, and
+    the flag rule's share that flagged them."""
+    shares = {table.flag_width_share for table in tables}
+    if len(shares) != 1:
+        raise ValueError(f"tables flagged by {len(shares)} shares, one expected")
+    return {"runs": sum(table.runs for table in tables), "flagged": sum(table.flagged for table in tables),
+            "flag_width_share": shares.pop()}
 
 
 class Ledger:
@@ -51,14 +83,20 @@ class Ledger:
         restoration may replace it."""
         return self.owners.get(str(path))
 
+    def outputs_of(self, path: str) -> list[str]:
+        """The outputs the line of the record at ``path`` names (none without a line)."""
+        return _outputs(self.lines.get(path, {}))
+
     def unchanged(self, path: str, input_sha256: str, settings_sha256: str) -> bool:
         """Whether the record at ``path`` was restored from this input with these settings, and its
         outputs are as written then."""
         line = self.lines.get(path)
         if not line or line["input_sha256"] != input_sha256 or line["settings_sha256"] != settings_sha256:
             return False
+        if not line.get(REQUIRED_OUTPUT):
+            return False
         return all(os.path.isfile(line[key]) and sha256_file(line[key]) == line[f"{key}_sha256"]
-                   for key in ("output", "status_output") if line.get(key))
+                   for key in OUTPUTS if line.get(key))
 
     def append(self, line: dict) -> None:
         for output in _outputs(self.lines.get(line["input"], {})):
@@ -80,7 +118,7 @@ class Ledger:
 
 def _outputs(line: dict) -> list[str]:
     """The outputs a line names."""
-    return [line[key] for key in ("output", "status_output") if line.get(key)]
+    return [line[key] for key in OUTPUTS if line.get(key)]
 
 
 def read_ledger(out_dir: str | os.PathLike) -> list[dict[str, Any]]:
@@ -105,7 +143,7 @@ def verify_restorations(out_dir: str) -> int:
     lines = read_ledger(out_dir)
     problems = []
     for line in lines:
-        for key, what in (("input", "input record"), ("output", "restored record"), ("status_output", "status")):
+        for key, what in {"input": "input record", **OUTPUTS}.items():
             path, recorded = line.get(key), line.get(f"{key}_sha256")
             if path is None:
                 continue

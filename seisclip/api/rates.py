@@ -11,7 +11,9 @@ own (``output_rate="record"``, the default of the API and of ``seisclip restore`
   is, and holds that side's clip level, as a digitiser at that rate would have recorded;
 * **back to the record's rate**: the restored signal brought back by the same band-limited
   interpolation. The clipped samples take it, kept at or beyond their clip level on their side;
-  every other sample stays as recorded, bit for bit.
+  every other sample stays as recorded, bit for bit. A band's bounds come back the same way,
+  held to the clip levels and to the restored samples by
+  :func:`~seisclip.restore.methods.clip_bounded`.
 
 ``output_rate="model"`` (``--output-rate model``, or ``--resample``) writes the whole record at
 the model's rate instead: its restoration there, whose unclipped samples are the filtered ones.
@@ -33,7 +35,7 @@ import numpy as np
 
 from ..errors import SeisclipError
 from ..restore.baselines import enforce_clip_consistency
-from ..restore.methods import WINDOW_SPREAD, Restoration
+from ..restore.methods import WINDOW_SPREAD, Restoration, clip_bounded
 from ..restore.records import ClippedRecord
 from ..restore.seismic import resampled
 from . import OUTPUT_RATES
@@ -122,6 +124,11 @@ def at_record_rate(record: ClippedRecord, restoration: Restoration, rates: Rates
                                         record.clip_low)
     nearest = _nearest(record.values.size, rates.restored_hz / rates.record_hz, restoration.restored.size)
     spread = np.where(record.clipped, restoration.window_spread[nearest], 0.0)
-    return Restoration(restored, restoration.method, restoration.windows, restoration.seconds,
-                       lower=back(restoration.lower), upper=back(restoration.upper),
+    lower, upper = back(restoration.lower), back(restoration.upper)
+    if lower is not None and upper is not None:
+        # Interpolated, a bound strays from the recorded samples and across the clip levels as the
+        # restored signal would: held to them by the one rule.
+        lower, upper = clip_bounded(lower, upper, restored, record.status, record.clip_high, record.clip_low)
+    return Restoration(restored, restoration.method, restoration.windows, restoration.seconds, lower=lower,
+                       upper=upper, band=restoration.band,
                        diagnostics={**restoration.diagnostics, WINDOW_SPREAD: spread})

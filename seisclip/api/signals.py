@@ -5,9 +5,11 @@ all of them in full batches, and brought back to their output rate."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from .. import __version__
+from ..restore.amplitudes import AmplitudeTable, table_of
 from ..restore.methods import Restoration, RestorationMethod
 from ..restore.records import ClippedRecord
 from .rates import Rates, at_model_rate, at_record_rate, rates_of
@@ -44,6 +46,10 @@ class RestoredSignal:
     rates: Rates
     output: ClippedRecord
     restoration: Restoration
+
+    def amplitudes(self, start_time: datetime.datetime | None = None) -> AmplitudeTable:
+        """Its amplitude table at the output rate, timed from ``start_time`` (UTC; None: untimed)."""
+        return table_of(self.output, self.restoration, self.rates.output_hz, start_time)
 
 
 def plan(signal: Signal, model_rate_hz: float | None, output_rate: str = "record") -> PlannedSignal:

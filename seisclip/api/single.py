@@ -1,5 +1,5 @@
 """``seisclip restore RECORD`` (and restore_clipped_waveform.py): one record restored through the
-API's path (:func:`.signals.restore_signals`), its ASCII output and figure written."""
+API's path (:func:`.signals.restore_signals`), its ASCII output, amplitude table and figure written."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..errors import SeisclipError
 from ..fsio import refuse_existing
 from ..restore.inference import ModelRestorer
 from ..restore.methods import SELF_CHECK_KEPT, Restoration
-from ..restore.naming import ASCII, check_output_suffix, restored_name
+from ..restore.naming import ASCII, amplitudes_name, check_output_suffix, restored_name
 from ..restore.output import plot_restoration, write_restoration
 from ..restore.records import ClippedRecord, read_clipped_record
 from ..restore.registry import RECOMMENDED, build_method, method_entry
@@ -27,13 +27,15 @@ def restore_file(record_path: str, method: str = RECOMMENDED, model_dir: str | N
                  labelled: bool | None = None, clip_counts: float | None = None, tolerance: float = 0.0,
                  batch_size: int = 256, overwrite: bool = False, trust_definition: bool = False,
                  window: int | None = None, self_check: bool = False, window_length: int | None = None) -> Restoration:
-    """Read a clipped record, restore it, write the ASCII output and the plot; print a summary line.
+    """Read a clipped record, restore it, write the ASCII output, its amplitude table and the plot;
+    print a summary line.
     ``window_length``: the window length the user expects the model to take (checked)."""
     output = output or restored_name(os.path.basename(record_path), ASCII)
     check_output_suffix(output, ASCII)
     plot = plot or f"{os.path.splitext(output)[0]}.png"
     if not overwrite:
         refuse_existing(output, "restored record")
+        refuse_existing(amplitudes_name(output), "amplitude table")
         refuse_existing(plot, "plot")
     record = read_clipped_record(record_path, labelled=labelled, clip_counts=clip_counts, tolerance=tolerance)
     restorer = restorer_of(model_for(method, model_dir), model_dir, trust_definition, batch_size, window, self_check,
@@ -47,7 +49,7 @@ def restore_file(record_path: str, method: str = RECOMMENDED, model_dir: str | N
     name = restorer.name if restorer else method
     figure = plot_restoration(record, restoration, f"{os.path.basename(record_path)} restored by {name}")
     write_restoration(record, restoration, figure, output, plot, overwrite)
-    print(summary_line([record], [restoration], name, [output, plot]), file=sys.stderr)
+    print(summary_line([record], [restoration], name, [output, str(amplitudes_name(output)), plot]), file=sys.stderr)
     return restoration
 
 

@@ -9,7 +9,8 @@ restored by the network alone, with windows of L samples every STRIDE samples ov
 holding a clipped sample, and each clipped sample the mean of the windows covering it. The record
 is divided by its largest |value| (``--sbrl``: left in counts, with run-length status, every
 SBRL_STRIDE samples). Unlike their scripts, the plot is written to a PNG beside the record
-(``--show`` opens it too) and so is the restored record, ``index value status restored spread``.
+(``--show`` opens it too) and so are the restored record, ``index value status restored lower
+upper`` (the network alone gives no band: its bounds are ``nan``), and its amplitude table.
 The heatmap variant also draws, at each clipped sample, the histogram of the windows'
 predictions: HEATMAP_BINS bins over the record's range, red dots whose opacity grows with the count.
 """
@@ -84,6 +85,7 @@ def predict_like_the_group(record_path: str, model_path: str, length: int | None
     from ..fsio import refuse_existing
     from .records import read_clipped_record
     from .inference import ModelRestorer, combine_window_estimates
+    from .naming import amplitudes_name
     from .output import plot_restoration, write_restoration
 
     model = open_group_model(model_path, sbrl)
@@ -91,6 +93,7 @@ def predict_like_the_group(record_path: str, model_path: str, length: int | None
     output, plot = f"{stem}.restored.txt", f"{stem}.png"
     if not overwrite:
         refuse_existing(output, "restored record")
+        refuse_existing(amplitudes_name(output), "amplitude table")
         refuse_existing(plot, "plot")
     record = read_clipped_record(record_path, labelled=True)
     restorer = ModelRestorer.of(model.load())
@@ -103,7 +106,7 @@ def predict_like_the_group(record_path: str, model_path: str, length: int | None
         add_heatmap(figure, record, stacked)
     write_restoration(record, restoration, figure, output, plot, overwrite)
     print(f"restored {int(record.clipped.sum())} clipped samples of {record.values.size} with {model.name}: mean of "
-          f"{windows} windows -> {output}, {plot}", file=sys.stderr)
+          f"{windows} windows -> {output}, {amplitudes_name(output)}, {plot}", file=sys.stderr)
     if show:
         import matplotlib.pyplot as plt
 

@@ -4,7 +4,10 @@ of the format the output is written in. A suffix of that format that the record'
 stays part of the name (a Borovoye record's ``….024.txtseg00043209``, a SEED name's ``.BHZ``), so
 ``record.txt`` gives ``record.restored.txt``, ``x.024.txtseg00043209`` gives
 ``x.024.txtseg00043209.restored.txt`` and ``r.mseed`` gives ``r.restored.mseed``. A seismic
-record's status file is its restored file's name with ``.status`` before the suffix."""
+record's status file is its restored file's name with ``.status`` before the suffix, and so are
+its band's files with ``.lower`` and ``.upper``; every restored record's amplitude table is its
+restored file's whole name followed by ``.amplitudes.csv`` (``r.restored.mseed.amplitudes.csv``),
+so that ``r.mseed`` and ``r.sac`` restored into one folder keep a table each."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from pathlib import Path
 from ..errors import SeisclipError
 from .seismic import MSEED, SAC
 
-#: The format of an ASCII record's output (``index value status restored spread`` lines).
+#: The format of an ASCII record's output (``index value status restored lower upper`` lines).
 ASCII = "ascii"
 #: The suffix each output format is written with when the record's name ends with none of its own.
 FORMAT_SUFFIX = {ASCII: ".txt", MSEED: ".mseed", SAC: ".sac"}
@@ -43,6 +46,19 @@ def status_name(restored: str | Path) -> Path:
     """The status file beside the restored seismic file ``restored``: ``.status`` before its suffix."""
     restored = Path(restored)
     return restored.with_name(f"{restored.stem}.status{restored.suffix}")
+
+
+def band_names(restored: str | Path) -> tuple[Path, Path]:
+    """The files of the band's lower and upper bounds beside the restored seismic file
+    ``restored``: ``.lower`` and ``.upper`` before its suffix."""
+    restored = Path(restored)
+    return tuple(restored.with_name(f"{restored.stem}.{bound}{restored.suffix}") for bound in ("lower", "upper"))
+
+
+def amplitudes_name(restored: str | Path) -> Path:
+    """The amplitude table beside the restored record ``restored``: its name followed by ``.amplitudes.csv``."""
+    restored = Path(restored)
+    return restored.with_name(f"{restored.name}.amplitudes.csv")
 
 
 def check_output_suffix(output: str | Path, file_format: str) -> None:

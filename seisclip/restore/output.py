@@ -1,33 +1,52 @@
-"""A restored record's outputs: the ASCII ``index value status restored spread`` lines and the figure."""
+"""A restored record's outputs: the ASCII ``index value status restored lower upper`` lines, the
+amplitude table beside them (:mod:`.amplitudes`) and the figure."""
 
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
 
 import numpy as np
 
 from ..bank.clipping import runs_of
 from ..fsio import atomic_files, output_lock, remove_stale_temporaries
-from .methods import Restoration
+from .amplitudes import format_amplitudes, table_of
+from .methods import Band, Restoration
+from .naming import amplitudes_name
 from .records import ClippedRecord
 
 
+#: The columns of an ASCII restored record, named in its header line.
+ASCII_COLUMNS = ("index", "value", "status", "restored", "lower", "upper")
+
+
+def band_note(band: Band | None) -> str:
+    """What the ``lower`` and ``upper`` columns hold, for a header or a plot."""
+    return f"lower/upper: {band.label}, {band.description}" if band else "lower/upper: nan, the method gives no band"
+
+
 def format_restored(record: ClippedRecord, restoration: Restoration) -> bytes:
-    """ASCII output: a header line, then ``index value status restored spread`` per sample."""
-    header = f"# index value status restored spread  (method {restoration.method}; source {record.path})\n"
-    # The last column is the spread across windows (a diagnostic, 0 for a method without windows).
+    """ASCII output: a header line naming :data:`ASCII_COLUMNS`, then one line per sample; a method
+    without a band writes ``nan`` as its bounds."""
+    header = (f"# {' '.join(ASCII_COLUMNS)}  (method {restoration.method}; {band_note(restoration.band)}; "
+              f"source {record.path})\n")
+    missing = np.full(record.values.size, np.nan)
+    lower = missing if restoration.lower is None else restoration.lower
+    upper = missing if restoration.upper is None else restoration.upper
     lines = [
-        f"{i} {value:.10g} {status} {restored:.10g} {spread:.6g}\n"
-        for i, (value, status, restored, spread) in enumerate(zip(
-            record.values.tolist(), record.status.tolist(), restoration.restored.tolist(), restoration.window_spread.tolist()))
+        f"{i} {value:.10g} {status} {restored:.10g} {low:.10g} {high:.10g}\n"
+        for i, (value, status, restored, low, high) in enumerate(zip(
+            record.values.tolist(), record.status.tolist(), restoration.restored.tolist(), lower.tolist(),
+            upper.tolist()))
     ]
     return (header + "".join(lines)).encode()
 
 
 def plot_restoration(record: ClippedRecord, restoration: Restoration, title: str):
     """A figure of the whole record and a close-up of its longest clipped run: clipped input,
-    restored estimate with the spread across its windows (a diagnostic of where they disagree, not
-    an error bound), clip levels and clipped spans shaded."""
+    restored estimate with its band where the method gives one (labelled by :attr:`Band.label`),
+    clip levels and clipped spans shaded."""
     # The Figure API: no pyplot state, and the caller's backend is left as it is.
     from matplotlib.figure import Figure
 
@@ -80,11 +99,9 @@ def _draw(axes, record: ClippedRecord, restoration: Restoration) -> None:
             if stop > first and start < last:
                 axis.axvspan(start - 0.5, stop - 0.5, color="orange", alpha=0.25, lw=0)
         axis.plot(samples[shown], restoration.restored[shown], color="tab:blue", lw=0.8, label=f"restored ({restoration.method})")
-        spread = restoration.window_spread
-        if spread.any():
-            axis.fill_between(samples[shown], (restoration.restored - spread)[shown],
-                              (restoration.restored + spread)[shown], color="tab:blue", alpha=0.3, lw=0,
-                              label="± spread across windows (diagnostic)")
+        if restoration.band is not None and restoration.lower is not None and restoration.upper is not None:
+            axis.fill_between(samples[shown], restoration.lower[shown], restoration.upper[shown], color="tab:blue",
+                              alpha=0.3, lw=0, label=restoration.band.label)
         axis.plot(samples[shown], record.values[shown], color="black", lw=0.8, label="clipped input")
         for level in (record.clip_high, record.clip_low):
             axis.axhline(level, color="red", lw=0.6, ls="--")
@@ -95,11 +112,19 @@ def _draw(axes, record: ClippedRecord, restoration: Restoration) -> None:
 
 def write_restoration(record: ClippedRecord, restoration: Restoration, figure, output: str, plot: str,
                       overwrite: bool) -> None:
-    """Write the restored record (:func:`format_restored`) and its figure as a PNG, both or neither."""
-    write_files_and_figure({output: format_restored(record, restoration)}, figure, plot, overwrite)
+    """Write the restored record (:func:`format_restored`), its amplitude table and its figure as
+    a PNG, all or none."""
+    write_files_and_figure(ascii_contents(output, record, restoration), figure, plot, overwrite)
 
 
-def write_files_and_figure(contents: dict[str, bytes], figure, plot: str, overwrite: bool) -> None:
+def ascii_contents(output: str | os.PathLike, record: ClippedRecord, restoration: Restoration) -> dict[Path, bytes]:
+    """An ASCII record's outputs by path: the restored record at ``output``, then its amplitude
+    table (:func:`~.naming.amplitudes_name`)."""
+    return {Path(output): format_restored(record, restoration),
+            amplitudes_name(output): format_amplitudes([("", table_of(record, restoration))])}
+
+
+def write_files_and_figure(contents: dict[Path, bytes], figure, plot: str, overwrite: bool) -> None:
     """Write each file of ``contents`` (the restored record first, whose name is locked) and the
     figure as a PNG at ``plot``: all or none."""
     image = io.BytesIO()

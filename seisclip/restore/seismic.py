@@ -8,9 +8,10 @@ traces written back in the record's own format with its headers.
 * **Write**: miniSEED and SAC are written as miniSEED and SAC; any other format ObsPy reads is
   written as miniSEED, ObsPy's most complete writer. Beside the restored file goes its status
   sidecar: the same traces with the status of each sample (-1, 0, +1) as data, so the clipped
-  samples stay known. Both are marked as seisclip's in the file itself: miniSEED records with
-  the data quality indicator "Q", SAC headers with ``kuser0`` "seisclip" and ``kuser1``
-  "restored" or "status".
+  samples stay known; where the method gives a band, its lower and upper bounds go in two more
+  files of the same traces (:func:`encode_band`). All are marked as seisclip's in the file
+  itself: miniSEED records with the data quality indicator "Q", SAC headers with ``kuser0``
+  "seisclip" and ``kuser1`` "restored", "status", "lower" or "upper".
 * **Rate**: :func:`resampled` brings samples to another rate as ``bank import`` does (the
   anti-alias filter of ``scipy.signal.resample_poly``); which rates a model restores, and how a
   trace goes to the model's rate and back, is :mod:`seisclip.api.rates`'s.
@@ -242,3 +243,34 @@ def encode_restored(file_format: str, traces: list[SeismicTrace], restored: list
     if file_format == SAC:
         return _encoded(restored_stream, SAC), _encoded(status_stream, SAC)
     return _encoded(restored_stream, MSEED, "FLOAT64"), _encoded(status_stream, MSEED, "STEIM2")
+
+
+def encode_band(file_format: str, traces: list[SeismicTrace], bounds: list[tuple[np.ndarray, np.ndarray] | None],
+                note: str) -> tuple[bytes, bytes] | None:
+    """The band's lower and upper bounds as two files in ``file_format``, written as
+    :func:`encode_restored` writes the restored samples (miniSEED FLOAT64, SAC float32 with
+    ``kuser1`` "lower" or "upper"), with the same headers: one trace per input trace whose
+    restoration gives a band (``bounds``: its ``(lower, upper)``, None for one without), in order.
+    None where no trace has a band: no file holds bounds a method does not give (miniSEED's
+    integer encodings hold no NaN, and tools that read float ones take NaN for samples)."""
+    if len(traces) != len(bounds):
+        raise ValueError(f"{len(traces)} traces and {len(bounds)} bands")
+    banded = [(trace, pair) for trace, pair in zip(traces, bounds) if pair is not None]
+    if not banded:
+        return None
+    from ..bank.readers import import_obspy
+
+    obspy = import_obspy(None)
+    files = []
+    for position, role in enumerate(("lower", "upper")):
+        stream = obspy.Stream()
+        for trace, pair in banded:
+            if pair[position].size != trace.values.size:
+                raise ValueError(f"trace {trace.seed_id} has {trace.values.size} samples, its {role} bound "
+                                 f"{pair[position].size}")
+            if file_format == SAC:
+                stream.append(obspy.Trace(pair[position].astype(np.float32), _sac_marked(trace.stats, role, note)))
+            else:
+                stream.append(obspy.Trace(pair[position].astype(np.float64), _mseed_marked(trace.stats)))
+        files.append(_encoded(stream, SAC) if file_format == SAC else _encoded(stream, MSEED, "FLOAT64"))
+    return files[0], files[1]

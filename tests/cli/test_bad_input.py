@@ -753,13 +753,14 @@ def test_training_never_overwrites_a_model_directory(drawn, tmp_path, capsys, de
     assert (tmp_path / "models" / f"{SET}_def001" / "manifest.json").read_bytes() == kept
 
 
-@pytest.mark.parametrize("existing", [row("output-restored-record", "r.out"), row("output-restored-record", "r.png",
-                                                                                   command="plot")])
+@pytest.mark.parametrize("existing", [row("output-restored-record", "r.out"),
+                                      row("output-restored-record", "r.out.amplitudes.csv", command="amplitudes"),
+                                      row("output-restored-record", "r.png", command="plot")])
 def test_restore_never_overwrites_its_outputs(tmp_path, monkeypatch, capsys, existing):
     monkeypatch.chdir(tmp_path)
     clipped_record(tmp_path / "r.txt")
     kept = precious(tmp_path / existing)
-    what = "restored record" if existing == "r.out" else "plot"
+    what = {"r.out": "restored record", "r.out.amplitudes.csv": "amplitude table", "r.png": "plot"}[existing]
     assert seisclip(capsys, "restore", "r.txt", "--method", "spline", "--out", "r.out") == (
         f"seisclip restore: error: {existing}: {what} {REFUSED}")
     assert (tmp_path / existing).read_bytes() == kept

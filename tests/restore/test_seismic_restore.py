@@ -89,7 +89,8 @@ def test_ascii_records_follow_the_same_rule(tmp_path, monkeypatch, capsys):
         status, err = restore(capsys, name, "--method", "spline")
         assert status == 0, err
     assert sorted(path.name for path in tmp_path.iterdir() if path.is_file()) == [
-        f"{borovoye}.restored.png", f"{borovoye}.restored.txt", "record.restored.png", "record.restored.txt"]
+        f"{borovoye}.restored.png", f"{borovoye}.restored.txt", f"{borovoye}.restored.txt.amplitudes.csv",
+        "record.restored.png", "record.restored.txt", "record.restored.txt.amplitudes.csv"]
 
 
 def test_a_miniseed_file_is_restored_here_in_miniseed_marked_restored_with_its_status_and_figure(
@@ -104,9 +105,11 @@ def test_a_miniseed_file_is_restored_here_in_miniseed_marked_restored_with_its_s
     assert len(err) == 1 and err[0].startswith(
         f"restored {sum(int(c.sum()) for c in clipped)} clipped samples in {runs} runs of 6000 in 2 traces with "
         "spline: 0 windows, ")
-    assert err[0].endswith(" s -> brv.restored.mseed, brv.restored.status.mseed, brv.restored.png")
+    assert err[0].endswith(" s -> brv.restored.mseed, brv.restored.status.mseed, brv.restored.mseed.amplitudes.csv, "
+                           "brv.restored.png")
+    # Spline gives no band: no band files.
     assert sorted(path.name for path in tmp_path.iterdir() if path.is_file()) == [
-        "brv.restored.mseed", "brv.restored.png", "brv.restored.status.mseed"]
+        "brv.restored.mseed", "brv.restored.mseed.amplitudes.csv", "brv.restored.png", "brv.restored.status.mseed"]
     assert Path("brv.restored.png").read_bytes()[:4] == b"\x89PNG"
 
     restored, state = obspy.read("brv.restored.mseed"), obspy.read("brv.restored.status.mseed")
@@ -134,7 +137,7 @@ def test_a_sac_file_is_restored_as_sac_marked_by_its_header_and_unclipped_sample
     _, sac = write_seismic(Path("archive"))
     status, err = restore(capsys, str(sac), "--method", "pocs", "--out", "elsewhere.sac")
     assert status == 0, err
-    assert err[0].endswith(" s -> elsewhere.sac, elsewhere.status.sac, elsewhere.png")
+    assert err[0].endswith(" s -> elsewhere.sac, elsewhere.status.sac, elsewhere.sac.amplitudes.csv, elsewhere.png")
     (before,), (after,), (marks,) = obspy.read(str(sac)), obspy.read("elsewhere.sac"), obspy.read("elsewhere.status.sac")
     mask = marks.data != 0
     assert mask.any() and after.data.dtype == np.float32
@@ -152,7 +155,8 @@ def test_one_file_alone_and_in_an_archive_gives_the_same_bytes(tmp_path, monkeyp
         f"seisclip restore: error: brv.restored.png: plot {REFUSED}")
     assert restore(capsys, str(sac), "--method", "spline", "--plot", "sac.png")[0] == 0
     assert restore(capsys, str(mseed), str(sac), "--method", "spline", "--out-dir", "out", "--quiet")[0] == 0
-    for name in ("brv.restored.mseed", "brv.restored.status.mseed", "brv.restored.sac", "brv.restored.status.sac"):
+    for name in ("brv.restored.mseed", "brv.restored.status.mseed", "brv.restored.mseed.amplitudes.csv",
+                 "brv.restored.sac", "brv.restored.status.sac", "brv.restored.sac.amplitudes.csv"):
         assert Path(name).read_bytes() == (Path("out") / name).read_bytes(), name
 
 
@@ -162,14 +166,17 @@ def test_out_and_plot_name_the_outputs_the_status_file_beside_the_restored_one(t
     Path("results").mkdir()
     status, err = restore(capsys, str(mseed), "--method", "spline", "--out", "results/x.mseed", "--plot", "p.png")
     assert status == 0, err
-    assert err[0].endswith(" s -> results/x.mseed, results/x.status.mseed, p.png")
-    assert sorted(path.name for path in Path("results").iterdir()) == ["x.mseed", "x.status.mseed"]
+    assert err[0].endswith(" s -> results/x.mseed, results/x.status.mseed, results/x.mseed.amplitudes.csv, p.png")
+    assert sorted(path.name for path in Path("results").iterdir()) == ["x.mseed", "x.mseed.amplitudes.csv",
+                                                                       "x.status.mseed"]
     assert Path("p.png").is_file() and len(obspy.read("results/x.mseed")) == 2
 
 
 @pytest.mark.bad_input("output-restored-record")
 @pytest.mark.parametrize("existing, what", [("brv.restored.mseed", "restored record"),
                                             ("brv.restored.status.mseed", "status file"),
+                                            ("brv.restored.lower.mseed", "lower bound file"),
+                                            ("brv.restored.mseed.amplitudes.csv", "amplitude table"),
                                             ("brv.restored.png", "plot")])
 def test_an_existing_output_of_a_seismic_file_is_kept_unless_overwrite(tmp_path, monkeypatch, capsys, existing, what):
     monkeypatch.chdir(tmp_path)
@@ -180,7 +187,10 @@ def test_an_existing_output_of_a_seismic_file_is_kept_unless_overwrite(tmp_path,
     assert sorted(path.name for path in tmp_path.iterdir() if path.is_file()) == [existing]
     assert Path(existing).read_bytes() == b"precious\n"
     assert main(["restore", str(mseed), "--method", "spline", "--overwrite"]) == 0
-    assert Path(existing).read_bytes() != b"precious\n" and len(list(tmp_path.glob("brv.restored*"))) == 3
+    # Spline gives no band: with --overwrite, a band file an earlier restoration left is not this one's.
+    assert sorted(path.name for path in tmp_path.glob("brv.restored*")) == [
+        "brv.restored.mseed", "brv.restored.mseed.amplitudes.csv", "brv.restored.png", "brv.restored.status.mseed"]
+    assert "lower" in existing or Path(existing).read_bytes() != b"precious\n"
 
 
 @pytest.mark.bad_input("restore-output-other-format")
