@@ -19,9 +19,10 @@ from seisclip.bank.clipping import detect_clipping
 from seisclip.cli import main
 from seisclip.errors import SeisclipError
 from seisclip.restore.baselines import restore_pocs
+from seisclip.restore.methods import Band
 from seisclip.sets.labels import clip_signal
 
-from conftest import REPO_ROOT, run_in_process
+from conftest import BANDED_BAND_DESCRIPTION, REPO_ROOT, run_in_process
 
 START = obspy.UTCDateTime(2024, 5, 6, 7, 8, 9, 100000)
 CLIP_COUNTS = 1500.0
@@ -167,15 +168,56 @@ def test_the_apis_estimate_is_the_command_lines_for_a_record_and_for_a_100_hz_ar
             np.testing.assert_allclose(ours.data, theirs.data, rtol=0, atol=1e-6 * CLIP_COUNTS)
 
 
+def test_the_result_carries_each_traces_band_and_amplitude_table_as_the_command_writes_them(banded, tmp_path,
+                                                                                          monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    stream = stream_of(40.0, 2000, channels=("HHZ", "HHN"))
+    result = api_model.restoration(stream, method="banded")
+    assert result.band == Band(BANDED_BAND_DESCRIPTION) and result.band.label == "90 % band (coverage not measured)"
+    for before, trace in zip(stream, result.traces):
+        assert trace.band == result.band and trace.lower.size == trace.upper.size == before.stats.npts
+        assert np.all(trace.lower <= trace.restored) and np.all(trace.restored <= trace.upper)
+        table = trace.amplitudes
+        assert table.runs == len(trace.clipped_runs) > 0 and table.band == result.band
+        row = table.rows[0]
+        assert (row.start_sample, row.stop_sample) == trace.clipped_runs[0]
+        assert table.time_of(row.start_sample) == (before.stats.starttime + row.start_sample / 40.0).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ")
+        assert row.restored_peak_counts == trace.restored[row.peak_sample]
+    lower, upper = result.bounds()
+    for before, low, high, trace in zip(stream, lower, upper, result.traces):
+        assert low.id == high.id == before.id and low.stats.starttime == before.stats.starttime
+        np.testing.assert_array_equal(low.data, trace.lower)
+        np.testing.assert_array_equal(high.data, trace.upper)
+        assert low.stats.processing[-1].endswith(": lower bound of the 90 % band (coverage not measured)")
+        assert high.stats.processing[-1].endswith(": upper bound of the 90 % band (coverage not measured)")
+    # The table the command writes beside a file's outputs is the result's.
+    stream.write("record.mseed", format="MSEED")
+    status, _, err = run_in_process(capsys, main, ["restore", "record.mseed", "--method", "banded"])
+    assert status == 0, err
+    assert Path("record.restored.mseed.amplitudes.csv").read_text() == result.amplitudes_csv()
+
+    # A method without a band: None for the band and its bounds, every run flagged.
+    plain = api_model.restoration(stream, method="spline")
+    assert plain.band is None and all(trace.lower is None and trace.band is None for trace in plain.traces)
+    assert all(trace.amplitudes.flagged == trace.amplitudes.runs > 0 for trace in plain.traces)
+    assert refused(plain.bounds) == "method 'spline' gives no band: its traces' lower and upper are None"
+    array = api_model.restoration(stream[0].data.astype(np.float64), method="banded", sampling_rate=40.0)
+    assert array.traces[0].amplitudes.time_of(0) == "" and array.band == result.band
+    assert refused(array.bounds) == "an array was restored: take its bounds with .traces[0].lower and .upper"
+
+
 def test_the_pages_example_runs_as_written(tmp_path):
     (code,) = re.findall(r"^```python\n(.*?)^```", (REPO_ROOT / "docs" / "api.md").read_text(), flags=re.S | re.M)
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert done.returncode == 0, done.stderr
-    first, second = done.stdout.splitlines()
+    first, second, third = done.stdout.splitlines()
     assert re.fullmatch(r"XX\.DEMO\.\.HHZ: \d+ clipped samples in \d+ runs, restored at 40 Hz, given back at 100 Hz",
                         first), first
     assert second.startswith(f"seisclip {seisclip.__version__}: restore(method='hybrid', model='reference-v1', ")
+    assert re.fullmatch(r"peak -?\d+ counts at 1970-01-01T\d\d:\d\d:\d\d\.\d{6}Z, interval (-?\d+|nan) to (-?\d+|nan), "
+                        r"(flagged: .+|vouched for); band: .+; \d+ of \d+ runs flagged", third), third
     assert (tmp_path / "restored.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert obspy.read(str(tmp_path / "clipped.mseed"))[0].stats.sampling_rate == 100.0
 

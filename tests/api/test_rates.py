@@ -10,7 +10,8 @@ from seisclip.api.rates import MAX_RATE_RATIO, Rates, at_model_rate, rates_of
 from seisclip.api.signals import Signal, restore_signals
 from seisclip.errors import SeisclipError
 from seisclip.restore.baselines import enforce_clip_consistency
-from seisclip.restore.methods import Restoration
+from seisclip.bank.clipping import runs_of
+from seisclip.restore.methods import Band, Restoration, clip_bounded
 from seisclip.restore.records import ClippedRecord, clipped_by_mask
 from seisclip.restore.seismic import resampled
 from seisclip.sets.labels import clip_signal
@@ -77,3 +78,41 @@ def test_the_restored_signal_comes_back_to_the_records_rate_on_its_clipped_sampl
     error = (estimate[inside] - truth[inside]) / np.abs(truth).max()
     assert np.sqrt(np.mean(error**2)) < 0.005 and np.max(np.abs(error)) < 0.05
     assert inside.sum() > 500
+
+
+class BandedOracle(Oracle):
+    """The oracle with a band of ± HALF_WIDTH counts around the truth, consistent with the clip levels at the model's rate."""
+
+    name = "banded oracle"
+    HALF_WIDTH = 300.0
+
+    def restore_all(self, records: list[ClippedRecord]) -> list[Restoration]:
+        (record,), (restoration,) = records, super().restore_all(records)
+        lower, upper = clip_bounded(restoration.restored - self.HALF_WIDTH, restoration.restored + self.HALF_WIDTH,
+                                    restoration.restored, record.status, record.clip_high, record.clip_low)
+        return [Restoration(restoration.restored, self.name, lower=lower, upper=upper, band=Band("± 300 counts"))]
+
+
+def test_a_band_comes_back_to_the_records_rate_with_its_description_and_held_to_the_clip_levels():
+    rate = 100.0
+    t = np.arange(6000) / rate
+    truth = 4000 * np.sin(2 * np.pi * 1.3 * t) * np.exp(-((t - 30) / 12) ** 2) + 300 * np.sin(2 * np.pi * 4.1 * t)
+    clipped, status = clip_signal(truth, 2000.0)
+    record = ClippedRecord("trace A", clipped, status, 2000.0, -2000.0)
+    (restored,) = restore_signals([Signal(record, rate, "trace A")],
+                                  BandedOracle(resampled(truth, rate, MODEL_HZ, "truth")), MODEL_HZ)
+    back = restored.restoration
+    assert back.band == Band("± 300 counts") and back.lower.size == back.upper.size == truth.size
+    np.testing.assert_array_equal(back.lower[status == 0], clipped[status == 0])
+    np.testing.assert_array_equal(back.upper[status == 0], clipped[status == 0])
+    assert np.all(back.lower[status > 0] >= 2000.0) and np.all(back.upper[status < 0] <= -2000.0)
+    assert np.all(back.lower <= back.restored) and np.all(back.restored <= back.upper)
+    # Inside the runs, away from the clip level, the band is the 40 Hz band interpolated: about ± 300 counts
+    # (within a fifth where the 40 Hz band bends at the clip level or at a run's edge).
+    deep = (status != 0) & (np.abs(back.restored) > 2400.0)
+    width = back.upper[deep] - back.lower[deep]
+    assert deep.sum() > 100 and np.allclose(width, 600.0, rtol=0.2) and abs(np.median(width) - 600.0) < 6.0
+    # The amplitude table is at the record's rate, each run's interval from the band there.
+    table = restored.amplitudes()
+    assert table.rate_hz == rate and table.runs == len(runs_of(status > 0)) + len(runs_of(status < 0))
+    assert all(row.interval_width_counts <= 600.0 * 1.2 for row in table.rows)

@@ -17,7 +17,7 @@ import pytest
 from seisclip.cli import main
 from seisclip.fsio import sha256_file
 
-from conftest import error_line, run_in_process
+from conftest import BANDED_BAND_DESCRIPTION, error_line, run_in_process
 
 CLIP_COUNTS = 1500
 
@@ -175,7 +175,7 @@ def test_verify_restorations_names_a_changed_output(tmp_path, monkeypatch, capsy
     archive(Path("archive"), 2)
     assert restore(capsys, "archive/*/*.txt", "--method", "spline", "--out-dir", "out")[0] == 0
     output = Path(ledger(Path("out"))[0]["output"])
-    output.write_text(output.read_text().replace(" 0\n", " 1\n", 1))
+    output.write_text(output.read_text().replace(" nan\n", " 1\n", 1))
     capsys.readouterr()
     assert main(["verify-restorations", "out"]) == 1
     assert capsys.readouterr().out.splitlines()[0] == (f"{output}: sha256 differs from the one restorations.jsonl "
@@ -275,6 +275,50 @@ def test_a_rate_the_model_does_not_serve_is_refused_and_a_classic_method_takes_i
     assert ledger(Path("out"))[0]["traces"][0]["rates"] == {"record_hz": 20.0, "restored_hz": 20.0, "output_hz": 20.0}
 
 
+def test_each_line_states_the_band_and_the_amplitude_counts_and_covers_the_band_and_table_files(
+        banded, tmp_path, monkeypatch, capsys):
+    import csv
+
+    monkeypatch.chdir(tmp_path)
+    mseed, _ = seismic_files(Path("archive"))
+    (record,) = archive(Path("archive"), 1)
+    assert restore(capsys, str(mseed), str(record), "--method", "banded", "--out-dir", "out")[0] == 0
+    seismic, plain = ledger(Path("out"))
+    band = {"description": BANDED_BAND_DESCRIPTION, "central_fraction": 0.9, "coverage_measured": False,
+            "label": "90 % band (coverage not measured)"}
+    for line, output in ((seismic, "out/brv.restored.mseed"), (plain, "out/station0/record000.restored.txt")):
+        assert line["band"] == band and all(trace["band"] == band for trace in line["traces"])
+        assert line["amplitudes_output"] == f"{output}.amplitudes.csv"
+        assert line["amplitudes_output_sha256"] == sha256_file(line["amplitudes_output"])
+        rows = list(csv.DictReader(open(line["amplitudes_output"])))
+        assert line["amplitudes"] == {"runs": len(rows), "flagged": sum(row["flagged"] == "1" for row in rows),
+                                      "flag_width_share": 1.0}
+        assert [trace["amplitudes"]["runs"] for trace in line["traces"]] == [trace["clipped_runs"]
+                                                                             for trace in line["traces"]]
+    assert (seismic["lower_output"], seismic["upper_output"]) == ("out/brv.restored.lower.mseed",
+                                                                  "out/brv.restored.upper.mseed")
+    assert seismic["lower_output_sha256"] == sha256_file("out/brv.restored.lower.mseed")
+    assert plain["lower_output"] is None and plain["status_output"] is None
+    # A band file changed is named by verify-restorations, and its record restored again on resume.
+    Path("out/brv.restored.upper.mseed").write_bytes(b"changed")
+    capsys.readouterr()
+    assert main(["verify-restorations", "out"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == ("out/brv.restored.upper.mseed: sha256 differs from the one "
+                                                       "restorations.jsonl records for this upper bound")
+    Path("out/station0/record000.restored.txt.amplitudes.csv").unlink()
+    status, err = restore(capsys, str(mseed), str(record), "--method", "banded", "--out-dir", "out")
+    assert status == 0 and err[-1].startswith("restore: restored 2, skipped 0 "), err
+    assert main(["verify-restorations", "out"]) == 0
+    # A method without a band: its line states none, and the band files of the earlier restoration go.
+    assert restore(capsys, str(mseed), "--method", "spline", "--out-dir", "out")[0] == 0
+    seismic = ledger(Path("out"))[0]
+    assert seismic["band"] is None and {trace["band"] for trace in seismic["traces"]} == {None}
+    assert seismic["amplitudes"]["flagged"] == seismic["amplitudes"]["runs"] > 0
+    assert seismic["lower_output"] is None and not Path("out/brv.restored.lower.mseed").exists()
+    assert not Path("out/brv.restored.upper.mseed").exists()
+    assert main(["verify-restorations", "out"]) == 0
+
+
 # --- output names ----------------------------------------------------------------------------
 
 #: What an --out-dir written before restore_run.json recorded its naming (naming 1) calls the
@@ -286,12 +330,14 @@ EARLIER_NAMES = {"archive/station0/record000.txt": ["out/station0/record000.txt.
 
 def earlier_folder(out: Path) -> None:
     """Make ``out`` the folder an earlier seisclip leaves: its outputs under their names of then,
-    its lines naming them, its restore_run.json without ``output_naming``."""
+    its lines naming them, no amplitude tables, its restore_run.json without ``output_naming``."""
     lines = ledger(out)
     for line in lines:
         for key, name in zip(("output", "status_output"), EARLIER_NAMES[line["input"]]):
             os.rename(line[key], name)
             line[key] = name
+        os.remove(line.pop("amplitudes_output"))
+        del line["amplitudes_output_sha256"]
     (out / "restorations.jsonl").write_text("".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
     run = json.loads((out / "restore_run.json").read_text())
     del run["output_naming"]
@@ -311,12 +357,19 @@ def test_an_earlier_folder_keeps_its_names_when_resumed(tmp_path, monkeypatch, c
     earlier_folder(Path("out"))
     before = {path: path.read_bytes() for path in Path("out").rglob("*") if path.is_file()}
 
+    # Its lines name no amplitude tables: their records are restored again, under the names they had.
     status, err = restore(capsys, *first, "--method", "spline", "--out-dir", "out")
-    assert status == 0 and err[-1].startswith("restore: restored 0, skipped 3 "), err
+    assert status == 0 and err[-1].startswith("restore: restored 3, skipped 0 "), err
     after = {path: path.read_bytes() for path in Path("out").rglob("*") if path.is_file()}
-    assert set(after) == set(before)
-    assert all(after[path] == data for path, data in before.items() if path.name != "restore_run.json")
+    tables = {Path(f"{names[0]}.amplitudes.csv") for names in EARLIER_NAMES.values()}
+    assert set(after) == set(before) | tables
+    assert all(after[path] == data for path, data in before.items()
+               if path.name not in ("restore_run.json", "restorations.jsonl"))
+    assert [line["amplitudes_output"] for line in ledger(Path("out"))] == [
+        f"{names[0]}.amplitudes.csv" for names in EARLIER_NAMES.values()]
     assert json.loads(Path("out/restore_run.json").read_text())["output_naming"] == 1
+    assert restore(capsys, *first, "--method", "spline", "--out-dir", "out")[1][-1].startswith(
+        "restore: restored 0, skipped 3 ")
     # A record changed since, and one new to the folder, are named as the folder's others are.
     write_plain(Path(records[0]), wave(600, 99))
     status, err = restore(capsys, *first, records[2], "--method", "spline", "--out-dir", "out")
@@ -377,7 +430,8 @@ def test_a_rerun_removes_the_half_written_outputs_a_killed_run_left_in_record_fo
     assert status == 0, err
     assert not left.exists() and alive.exists()
     assert "note: removed 1 temporary under out left by interrupted runs" in err
-    assert sorted(path.name for path in Path("out/station1").iterdir()) == [alive.name, "record001.restored.txt"]
+    assert sorted(path.name for path in Path("out/station1").iterdir()) == [alive.name, "record001.restored.txt",
+                                                                            "record001.restored.txt.amplitudes.csv"]
 
 
 def test_a_run_killed_at_random_points_ends_as_an_uninterrupted_one_when_rerun(tmp_path):

@@ -93,8 +93,9 @@ def test_the_networks_spread_across_windows_is_a_named_diagnostic_and_the_hybrid
     figure = plot_restoration(record, network, "title")
     labels = {text for axis in figure.axes for text in (axis.get_xlabel(), axis.get_ylabel())}
     assert labels == {"sample number (from the record's start)", "amplitude (counts)"}
+    # The spread across windows is no band: the figure does not draw it as one.
     legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
-    assert "± spread across windows (diagnostic)" in legend
+    assert legend == ["restored (model)", "clipped input"]
 
 
 class Linear(RecordByRecord):
@@ -247,7 +248,8 @@ def test_a_fake_model_handle_runs_through_restore_evaluate_compare_trace_summary
     assert_clip_consistent(ClippedRecord("r", values, flags, values[flags > 0].min(), values[flags < 0].max()),
                            restored[:, 3])
     assert (restored[:, 3] != values)[flags != 0].any()
-    assert restored[record.status != 0, 4].any()   # the spread column: the hybrid's network has windows
+    # The lower and upper columns: both bounds, or nan for both where the method gives no band.
+    assert restored.shape[1] == 6 and np.array_equal(np.isnan(restored[:, 4]), np.isnan(restored[:, 5]))
 
     status, _, err = run_in_process(capsys, main, ["restore", str(labelled), "--model", "fake_model", "--method",
                                                    "model", "--out-dir", "archive", "--quiet"])
