@@ -6,7 +6,7 @@
 
 METHOD is one of seisclip.restore.registry's methods, its recommended one by default.
 
-Writes `index value status restored spread` lines and a PNG plot; see `seisclip restore --help`.
+Writes `index value status restored lower upper` lines, the amplitude table and a PNG plot; see `seisclip restore --help`.
 The group's prediction flags work too: --ASCIIlabelledwaveform FILE, --modeldir DIR --modelname NAME
 and --number_of_consecutive_samples L (checked against the model).
 """

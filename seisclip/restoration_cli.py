@@ -185,7 +185,8 @@ def add_restoration_commands(commands) -> None:
     restore.add_argument("--out", default=None,
                          help="restored record (default here: r.txt gives r.restored.txt, r.mseed r.restored.mseed, "
                               "docs/restoration.md); a seismic record's status file goes beside it, .status before "
-                              "its suffix")
+                              "its suffix (and its band's files, .lower and .upper), and its amplitude table, "
+                              "OUT.amplitudes.csv")
     restore.add_argument("--plot", default=None, help="PNG plot (default: the output's name with .png)")
     add_restore_options(restore, lambda name: "--" + name.replace("_", "-"))
     restore.set_defaults(action=_restore)

@@ -275,9 +275,11 @@ def test_the_heatmap_command_writes_its_plot_and_the_restored_record(models, cap
     assert image[..., :3].std() > 0.05 and red_dots.sum() > 20
     columns = restored_columns(Path(f"{stem}.restored.txt"))
     _, values, state = clipped_truth()
-    assert columns.shape == (values.size, 5)
+    assert columns.shape == (values.size, 6)
     np.testing.assert_array_equal(columns[state == 0, 3], values[state == 0])
-    assert np.all(np.abs(columns[state != 0, 3]) >= CLIP_COUNTS) and np.all(columns[state != 0, 4] >= 0)
+    assert np.all(np.abs(columns[state != 0, 3]) >= CLIP_COUNTS)
+    assert np.array_equal(np.isnan(columns[:, 4]), np.isnan(columns[:, 5]))   # a band, or nan for both bounds
+    assert Path(f"{stem}.restored.txt.amplitudes.csv").read_text().startswith("trace,start_sample,stop_sample,")
 
 
 def test_the_mean_command_averages_the_windows_as_the_group_did(group, models, capsys):
@@ -335,7 +337,7 @@ def test_restore_clipped_waveform_takes_the_groups_flags(models, run):
     status, _, err = run("restore_clipped_waveform.py", *group_flags(), "--output_file", "restored.txt",
                          "--method", "model", cwd=Path.cwd())
     assert status == 0, err
-    assert restored_columns(Path("restored.txt")).shape[1] == 5
+    assert restored_columns(Path("restored.txt")).shape[1] == 6
     status, _, err = run("restore_clipped_waveform.py", *group_flags(length=32), "--output_file", "other.txt",
                          cwd=Path.cwd())
     assert status == 1 and err.strip().splitlines()[-1].endswith("not the --number_of_consecutive_samples 32"), err

@@ -210,7 +210,11 @@ def test_model_restoration_is_consistent_and_keeps_unclipped_samples_bit_identic
     assert np.array_equal(table[unclipped, 3], record.values[unclipped])
     assert np.all(table[record.status > 0, 3] >= record.clip_high)
     assert np.all(table[record.status < 0, 3] <= record.clip_low)
-    assert np.all(table[unclipped, 4] == 0) and np.any(table[~unclipped, 4] > 0)
+    # lower and upper: the band's bounds, or nan for both where the method gives none.
+    lower, upper = table[:, 4], table[:, 5]
+    assert table.shape[1] == 6 and np.array_equal(np.isnan(lower), np.isnan(upper))
+    banded = ~np.isnan(lower)
+    assert np.all(lower[banded] <= table[banded, 3]) and np.all(table[banded, 3] <= upper[banded])
 
 
 def test_batched_windows_give_the_same_estimate_as_one_window_per_call(models):
