@@ -173,7 +173,7 @@ class HybridMethod:
         # The self-checks first: the network's last restorations are then the records' own,
         # which the network alone, asked for the same records, gives again.
         checks = [SelfCheck.of(record) for record in records] if self.calibration else []
-        checked = self.combined([check.record for check in checks])
+        checked = self.combined([check.record for check in checks]) if checks else []
         restorations = []
         for position, (record, combined) in enumerate(zip(records, self.combined(records))):
             network, hybrid = combined.network, combined.estimate
