@@ -76,6 +76,7 @@ reference: $(STAMP)
 	$(call once,$(SET),sh run_select_training_samples.sh 1024 20000 set00002)
 	$(call once,$(REFERENCE),sh run_create_and_train_model.sh 1024 set00002_1024_20000 def004 --resume)
 	$(if $(BUNDLE),$(BIN)/python -m seisclip.learn.bundled $(REFERENCE) --name $(BUNDLE) --rebuild $(REBUILD))
+	$(if $(BUNDLE),$(BIN)/seisclip calibrate-band --model $(BUNDLE) --out seisclip/pretrained/$(BUNDLE)/band_calibration.json --quiet)
 	$(BIN)/python bench/results_reference.py --retrained $(REFERENCE) --page docs/results/reference.md
 
 clean-demo:

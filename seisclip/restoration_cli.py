@@ -1,5 +1,6 @@
 """The ``seisclip`` subcommands that restore records and evaluate restorations: restore,
-verify-restorations, merge-restorations, clip, evaluate, evaluation-summary and compare, and the
+verify-restorations, merge-restorations, clip, evaluate, evaluation-summary, compare and
+calibrate-band, and the
 restoration options restore_clipped_waveform.py shares with them."""
 
 from __future__ import annotations
@@ -138,6 +139,30 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrate_band(args: argparse.Namespace) -> int:
+    from .learn.models import open_model
+    from .restore.band import BAND_CALIBRATION_FILE, CALIBRATION_FILES, CALIBRATION_SEED
+    from .restore.calibration import calibrate
+    from .restore.hybrid import HybridMethod
+    from .restore.inference import ModelRestorer
+    from .restore.registry import build_methods
+
+    directory = open_model(args.model)
+    out = args.out or os.path.join(directory.path, BAND_CALIBRATION_FILE)
+    if os.path.lexists(out) and not args.overwrite:
+        raise SeisclipError("band calibration exists already; --overwrite replaces it", out)
+    files = CALIBRATION_FILES if args.files is None else args.files
+    seed = CALIBRATION_SEED if args.seed is None else args.seed
+    restorer = ModelRestorer.of(directory.load(args.trust_definition), band=False)
+    parts = build_methods(["model", "spline", "pocs"], restorer)
+    calibration = calibrate(HybridMethod(parts["model"], parts["spline"], parts["pocs"]), directory.sha256(),
+                            files=files, seed=seed, progress=not args.quiet)
+    calibration.write(out)
+    print(f"{out}: the hybrid's 90 % band is restored + sign × [{calibration.lower_z:.3f}, {calibration.upper_z:.3f}] × "
+          f"its parts' spread ({calibration.clipped_samples} clipped samples of {files} generated records, seed {seed})", file=sys.stderr)
+    return 0
+
+
 def _evaluation_summary(args: argparse.Namespace) -> int:
     from .evaluate.summary import evaluation_summary
 
@@ -260,3 +285,19 @@ def add_restoration_commands(commands) -> None:
     compare.add_argument("--quiet", action="store_true", help="no progress lines")
     add_trust_option(compare, lambda name: "--" + name.replace("_", "-"))
     compare.set_defaults(action=_compare)
+
+    calibrate_band = commands.add_parser(
+        "calibrate-band", help="calibrate the hybrid's 90 %% band for a model, on generated records, into "
+                               "MODEL_DIR/band_calibration.json")
+    calibrate_band.add_argument("--model", required=True, help="a bundled model's name or a model directory")
+    calibrate_band.add_argument("--out", default=None, help="where to write it (default MODEL_DIR/band_calibration.json)")
+    calibrate_band.add_argument("--files", type=positive_int, default=None,
+                                help="generated records to calibrate on (default: CALIBRATION_FILES of "
+                                     "seisclip/restore/band.py)")
+    calibrate_band.add_argument("--seed", type=int, default=None,
+                                help="their seed (default: CALIBRATION_SEED there, neither the demo bank's nor the "
+                                     "benchmark's)")
+    calibrate_band.add_argument("--overwrite", action="store_true", help="replace an existing calibration")
+    calibrate_band.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_trust_option(calibrate_band, lambda name: "--" + name.replace("_", "-"))
+    calibrate_band.set_defaults(action=_calibrate_band)

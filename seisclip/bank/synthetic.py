@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -320,6 +321,16 @@ def _write_metadata_outside(metadata_path: Path, data: bytes) -> None:
     write_file_atomic(metadata_path, data, overwrite=False)
 
 
+def demo_seismograms(n_files: int = DEFAULT_FILE_COUNT, seed: int = DEFAULT_SEED) -> Iterator[tuple[str, np.ndarray]]:
+    """The demo bank's files, named, as their counts: what :func:`generate_demo_bank` writes."""
+    bank_rng = np.random.default_rng(seed)
+    lengths = _segment_lengths(bank_rng, n_files)
+    names = archive_names(bank_rng, n_files, lengths)
+    for index in range(n_files):
+        # One generator per file, so each file depends only on the seed and its index.
+        yield names[index], synthetic_seismogram(np.random.default_rng([seed, index]), int(lengths[index]))
+
+
 def generate_demo_bank(
     directory: str | os.PathLike,
     metadata_path: str | os.PathLike | None = None,
@@ -345,18 +356,15 @@ def generate_demo_bank(
     except ValueError:
         metadata_inside = None
 
-    bank_rng = np.random.default_rng(seed)
-    lengths = _segment_lengths(bank_rng, n_files)
-    names = archive_names(bank_rng, n_files, lengths)
     metadata_lines: dict[str, str] = {}
     directory.parent.mkdir(parents=True, exist_ok=True)
     with output_lock(directory, "demo bank"), atomic_directory(directory) as building:
-        for index in tqdm(range(n_files), desc="demo bank", unit="file", file=sys.stderr, disable=not progress):
-            # One generator per file, so each file depends only on the seed and its index.
-            counts = synthetic_seismogram(np.random.default_rng([seed, index]), int(lengths[index]))
+        seismograms = tqdm(demo_seismograms(n_files, seed), total=n_files, desc="demo bank", unit="file",
+                           file=sys.stderr, disable=not progress)
+        for name, counts in seismograms:
             data = _waveform_bytes(counts)
-            (building / names[index]).write_bytes(data)
-            metadata_lines[names[index]] = format_wc_line(counts.size, counts.size, len(data), names[index])
+            (building / name).write_bytes(data)
+            metadata_lines[name] = format_wc_line(counts.size, counts.size, len(data), name)
         metadata = "".join(metadata_lines[name] for name in sorted(metadata_lines)).encode("utf-8")
         if metadata_inside is None:
             _write_metadata_outside(metadata_path, metadata)

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SeisclipError
-from ..sets.labels import clip_signal
+from ..sets.labels import CLIP_FRACTIONS_ONE_PER_BIN, clip_signal
 
 UNCHANGED = "clipped input"
-#: Records are clipped at these fractions of their peak unless told otherwise: one per bin from 0.1 up.
-DEFAULT_CLIP_FRACTIONS = tuple(round(0.15 + 0.1 * k, 2) for k in range(9))
+#: Records are clipped at these fractions of their peak unless told otherwise.
+DEFAULT_CLIP_FRACTIONS = CLIP_FRACTIONS_ONE_PER_BIN
 
 
 def checked_clip_fractions(clip_fractions: list[float] | None) -> list[float]:

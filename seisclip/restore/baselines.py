@@ -160,7 +160,7 @@ def self_check_factor(restore, values: np.ndarray, status: np.ndarray, clip_high
     values = np.asarray(values, dtype=np.float64)
     rows = values.ndim == 2
     values2, status2 = np.atleast_2d(values), np.atleast_2d(np.asarray(status))
-    high, low = _self_check_levels(values2, status2, np.asarray(clip_high, dtype=np.float64).reshape(-1, 1),
+    high, low = self_check_levels(values2, status2, np.asarray(clip_high, dtype=np.float64).reshape(-1, 1),
                                    np.asarray(clip_low, dtype=np.float64).reshape(-1, 1))
     check_status = (values2 >= high).astype(np.int8) - (values2 <= low).astype(np.int8)
     known = (check_status != 0) & (status2 == 0)
@@ -176,7 +176,7 @@ def self_check_factor(restore, values: np.ndarray, status: np.ndarray, clip_high
     return factor if rows else float(factor[0])
 
 
-def _self_check_levels(values: np.ndarray, status: np.ndarray, clip_high: np.ndarray,
+def self_check_levels(values: np.ndarray, status: np.ndarray, clip_high: np.ndarray,
                        clip_low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the clip levels of the self-check, ``(N, 1)`` each."""
     low_fraction, high_fraction = SELF_CHECK_FRACTIONS

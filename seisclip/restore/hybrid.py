@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bank.clipping import runs_of
+from .band import BandCalibration, SelfCheck, band_of, spread_of, widening
 from .baselines import enforce_clip_consistency
 from .methods import WINDOW_SPREAD, Restoration, RestorationMethod
 from .records import ClippedRecord
@@ -130,26 +131,63 @@ def combine_by_smoothness(values: np.ndarray, status: np.ndarray, clip_high: flo
                           (1.0 - shares) * NETWORK_SHARE)
 
 
+#: The hybrid's diagnostic: how many times wider than calibrated its band is on the record.
+BAND_WIDENING = "band_widening"
+
+
+@dataclass
+class _Combined:
+    network: Restoration
+    estimate: HybridEstimate
+    spread: np.ndarray          # of the network's, the spline's, POCS's and the hybrid's estimates
+    seconds: float
+
+
 class HybridMethod:
     """``hybrid``: :func:`combine_by_smoothness` of the ``network`` method's, the ``spline``'s and
-    ``pocs``'s restorations. Its spread across windows is the network's, in the network's share."""
+    ``pocs``'s restorations. Its spread across windows is the network's, in the network's share.
+    With a ``calibration`` of its network (:mod:`.band`) it gives the 90 % band."""
 
     name = "hybrid"
 
-    def __init__(self, network: RestorationMethod, spline: RestorationMethod, pocs: RestorationMethod):
+    def __init__(self, network: RestorationMethod, spline: RestorationMethod, pocs: RestorationMethod,
+                 calibration: BandCalibration | None = None):
         self.network, self.spline, self.pocs = network, spline, pocs
+        self.calibration = calibration
 
     def restore(self, record: ClippedRecord) -> Restoration:
         return self.restore_all([record])[0]
 
-    def restore_all(self, records: list[ClippedRecord]) -> list[Restoration]:
-        restorations = []
+    def combined(self, records: list[ClippedRecord]) -> list[_Combined]:
+        combined = []
         for record, network in zip(records, self.network.restore_all(records)):
             started = time.perf_counter()
+            spline, pocs = self.spline.restore(record).restored, self.pocs.restore(record).restored
             hybrid = combine_by_smoothness(record.values, record.status, record.clip_high, record.clip_low,
-                                           network.restored, self.spline.restore(record).restored,
-                                           self.pocs.restore(record).restored)
+                                           network.restored, spline, pocs)
+            combined.append(_Combined(network, hybrid, spread_of(network.restored, spline, pocs, hybrid.restored),
+                                      time.perf_counter() - started))
+        return combined
+
+    def restore_all(self, records: list[ClippedRecord]) -> list[Restoration]:
+        # The self-checks first: the network's last restorations are then the records' own,
+        # which the network alone, asked for the same records, gives again.
+        checks = [SelfCheck.of(record) for record in records] if self.calibration else []
+        checked = self.combined([check.record for check in checks]) if checks else []
+        restorations = []
+        for position, (record, combined) in enumerate(zip(records, self.combined(records))):
+            network, hybrid = combined.network, combined.estimate
             diagnostics = {**network.diagnostics, WINDOW_SPREAD: hybrid.network_share * network.window_spread}
-            restorations.append(Restoration(hybrid.restored, self.name, network.windows,
-                                            network.seconds + time.perf_counter() - started, diagnostics=diagnostics))
+            restoration = Restoration(hybrid.restored, self.name, network.windows, network.seconds + combined.seconds,
+                                      diagnostics=diagnostics)
+            if self.calibration is not None:
+                check, check_combined = checks[position], checked[position]
+                widen = widening(check.residuals(record, check_combined.estimate.restored, check_combined.spread),
+                                 self.calibration)
+                restoration.lower, restoration.upper = band_of(record, hybrid.restored, combined.spread, widen,
+                                                               self.calibration)
+                restoration.band = self.calibration.band
+                restoration.diagnostics[BAND_WIDENING] = widen
+                restoration.seconds += check_combined.network.seconds + check_combined.seconds
+            restorations.append(restoration)
         return restorations

@@ -35,6 +35,7 @@ from ..learn.model_dir import LoadedModel
 from ..learn.models import ModelHandle
 from ..sets.channels import window_inputs
 from ..sets.labels import NORMALISATIONS
+from .band import BandCalibration
 from .baselines import enforce_clip_consistency, self_check_factor
 from .methods import SELF_CHECK_KEPT, WINDOW_SPREAD, Restoration
 from .records import ClippedRecord, window_starts
@@ -57,7 +58,8 @@ class ModelRestorer:
     ``window`` is the length of the windows it restores records with (see the module's text)."""
 
     def __init__(self, network, directory: ModelHandle, batch_size: int = 256,
-                 custom: dict[str, Callable] | None = None, window: int | None = None, self_check: bool = False):
+                 custom: dict[str, Callable] | None = None, window: int | None = None, self_check: bool = False,
+                 band: bool = True):
         custom = custom or {}
         self.model = network
         self.self_check = self_check
@@ -78,6 +80,8 @@ class ModelRestorer:
             raise SeisclipError(f"model's normalisation {self.normalisation!r} is not one seisclip knows", directory.path)
         self.lowest_clip_level = directory.lowest_clip_level
         self.batch_size = batch_size
+        #: The hybrid's band calibration beside the network (unless ``band`` is False), None where none was made.
+        self.band_calibration = BandCalibration.of_model(directory.path, directory.sha256()) if band else None
 
     def check_window_length(self, length: int | None, model_path: str | os.PathLike) -> None:
         """The window length a user expects (the group's ``--number_of_consecutive_samples``) must be
@@ -88,8 +92,8 @@ class ModelRestorer:
 
     @classmethod
     def of(cls, loaded: LoadedModel, batch_size: int = 256, window: int | None = None,
-           self_check: bool = False) -> "ModelRestorer":
-        return cls(loaded.network, loaded.directory, batch_size, loaded.custom, window, self_check)
+           self_check: bool = False, band: bool = True) -> "ModelRestorer":
+        return cls(loaded.network, loaded.directory, batch_size, loaded.custom, window, self_check, band)
 
     def _predict(self, windows: np.ndarray, status: np.ndarray, clip_counts: np.ndarray, scale: np.ndarray) -> np.ndarray:
         """Predictions in counts for windows of counts, each divided by its ``scale`` on the way in."""

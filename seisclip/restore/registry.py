@@ -92,7 +92,8 @@ def build_method(name: str, restorer: ModelRestorer | None = None, stride: int |
 def _hybrid(build: Build) -> RestorationMethod:
     from .hybrid import HybridMethod
 
-    return HybridMethod(build.parts["model"], build.parts["spline"], build.parts["pocs"])
+    return HybridMethod(build.parts["model"], build.parts["spline"], build.parts["pocs"],
+                        build.restorer.band_calibration)
 
 
 def _network(build: Build) -> RestorationMethod:

@@ -25,6 +25,9 @@ import numpy as np
 
 #: Segments whose peak |count| is below this are mostly digitiser noise and are skipped.
 DEFAULT_MIN_PEAK = 50.0
+#: One clip fraction per clip-level bin of 0.1 from 0.1 up: where signals are clipped to measure
+#: restorations (evaluate, compare, the band's calibration) unless told otherwise.
+CLIP_FRACTIONS_ONE_PER_BIN = tuple(round(0.15 + 0.1 * k, 2) for k in range(9))
 
 
 def peak_amplitude(segments: np.ndarray) -> np.ndarray:
