@@ -153,7 +153,7 @@ class Job:
 def output_paths(records: list[str], out_dir: Path, naming: int = OUTPUT_NAMING) -> dict[str, Path]:
     """Each record's output: its path below the records' common folder, under ``out_dir``, named
     by :func:`~seisclip.restore.naming.restored_name` as an ASCII record's (a seismic record's is
-    renamed once its format is known, :func:`_seismic_outputs`)."""
+    renamed once its format is known, :func:`_seismic_output`)."""
     folders = [os.path.dirname(os.path.abspath(path)) for path in records]
     root = os.path.commonpath(folders) if folders else "."
     outputs = {}
@@ -351,9 +351,8 @@ def _restore_chunk(chunk: list[Job], method: RestorationMethod, batched: bool, p
 
 
 def _write(job: Job, settings: Settings, settings_sha256: str, ledger: Ledger) -> None:
-    """The restored record's outputs and its line: the line first, then the outputs take their
-    names; then the outputs an earlier restoration of the record wrote and this one does not (a
-    band) are removed."""
+    """The restored record's outputs and its line: the outputs an earlier restoration of the record
+    wrote and this one does not (a band) removed, then the line, then the outputs take their names."""
     from .seismic_files import seismic_contents
 
     if job.traces:
@@ -372,14 +371,15 @@ def _write(job: Job, settings: Settings, settings_sha256: str, ledger: Ledger) -
             return
     for path in contents:
         path.parent.mkdir(parents=True, exist_ok=True)
-    earlier = [Path(path) for path in ledger.outputs_of(job.path)]
+    # Removed before the new line names the others: a run killed here leaves the earlier line naming
+    # a file that is gone, so that a rerun restores the record again, and no file that no line names.
+    for stale in map(Path, ledger.outputs_of(job.path)):
+        if stale not in contents and stale.exists():
+            stale.unlink()
     ledger.append(_line(job, settings, settings_sha256, {path: sha256_bytes(data) for path, data in contents.items()}))
     with atomic_files(list(contents), overwrite=True) as temporaries:
         for temporary, data in zip(temporaries, contents.values()):
             temporary.write_bytes(data)
-    for stale in earlier:
-        if stale not in contents and stale.exists():
-            stale.unlink()
     for folder in {path.parent for path in contents}:
         fsync_directory(folder)
 
