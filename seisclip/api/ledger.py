@@ -43,12 +43,12 @@ def band_json(band: Band | None) -> dict[str, Any] | None:
 
 def amplitudes_json(tables: list[AmplitudeTable]) -> dict[str, Any]:
     """The counts of amplitude tables (a trace's, or a record's traces'): runs, flagged runs, and
-    the flag rule's share that flagged them."""
-    shares = {table.flag_width_share for table in tables}
-    if len(shares) != 1:
-        raise ValueError(f"tables flagged by {len(shares)} shares, one expected")
+    the flag rule's threshold that flagged them."""
+    thresholds = {table.flag_interval_log10 for table in tables}
+    if len(thresholds) != 1:
+        raise ValueError(f"tables flagged by {len(thresholds)} thresholds, one expected")
     return {"runs": sum(table.runs for table in tables), "flagged": sum(table.flagged for table in tables),
-            "flag_width_share": shares.pop()}
+            "flag_interval_log10": thresholds.pop()}
 
 
 class Ledger:

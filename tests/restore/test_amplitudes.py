@@ -10,7 +10,7 @@ import io
 import numpy as np
 import pytest
 
-from seisclip.restore.amplitudes import (COLUMNS, FLAG_WIDTH_SHARE, NO_BAND, amplitude_table, flag_reason,
+from seisclip.restore.amplitudes import (COLUMNS, FLAG_INTERVAL_LOG10, NO_BAND, amplitude_table, flag_reason,
                                          format_amplitudes, table_of)
 from seisclip.restore.methods import Band, Restoration
 from seisclip.restore.records import ClippedRecord
@@ -41,22 +41,23 @@ def test_each_run_gives_its_signed_peak_and_the_interval_of_its_bounds_extremes(
     assert (below.peak_sample, below.restored_peak_counts) == (8, -9.0)
     assert (below.interval_low_counts, below.interval_high_counts) == (-12.0, -8.0)
     assert (below.interval_width_counts, below.excess_counts) == (4.0, 4.0)
-    # Width 5 of an excess of 10, and 4 of 4: neither wider than FLAG_WIDTH_SHARE (1) times its excess.
-    assert FLAG_WIDTH_SHARE == 1.0 and not above.flagged and not below.flagged
+    # 13 to 18 and 8 to 12: log10 spans of 0.14 and 0.18, neither above FLAG_INTERVAL_LOG10 (0.3).
+    assert FLAG_INTERVAL_LOG10 == 0.3 and not above.flagged and not below.flagged
     assert (table.runs, table.flagged, table.band) == (2, 0, BAND)
 
 
-def test_the_flag_rule_on_both_sides_of_its_share():
+def test_the_flag_rule_on_both_sides_of_its_threshold():
     restored, status, lower, upper = constructed()
-    # The run above: width 5 over an excess of 10 is a share of 0.5.
-    rows = {share: amplitude_table(restored, status, 5.0, -5.0, lower, upper, BAND, share=share).rows[0]
-            for share in (0.5, 0.49)}
-    assert rows[0.5].flag_reason is None
-    assert rows[0.49].flag_reason == "interval wider than 0.49 x the restored excess"
-    assert flag_reason(10.0, 12.0, 2.0) is None                           # as wide as the excess: vouched for
-    assert flag_reason(10.0, 12.5, 2.0) is not None
-    assert flag_reason(5.0, 5.0, 0.0) is None                             # at the level, and sure of it
-    assert flag_reason(5.0, 5.1, 0.0) is not None                         # at the level, unsure how far beyond
+    # The run above: 13 to 18, a log10 span of 0.1413.
+    rows = {limit: amplitude_table(restored, status, 5.0, -5.0, lower, upper, BAND, flag_log10=limit).rows[0]
+            for limit in (0.142, 0.141)}
+    assert rows[0.142].flag_reason is None
+    assert rows[0.141].flag_reason == "interval spans more than 0.141 in log10 amplitude"
+    assert flag_reason(10.0, 19.9) is None                                # within a factor of 2
+    assert flag_reason(10.0, 20.1) is not None
+    assert flag_reason(-20.1, -10.0) is not None                          # a run below, mirrored
+    assert flag_reason(-19.9, -10.0) is None
+    assert flag_reason(0.0, 1.0) is not None                              # no lower end to the peak: unbounded ratio
 
 
 def test_a_method_without_a_band_flags_every_run_no_band():
@@ -101,7 +102,7 @@ def test_the_record_and_restoration_give_the_table_and_the_csv_names_its_columns
     assert np.isnan(float(last["interval_low_counts"]))
 
 
-@pytest.mark.parametrize("share", [0.25, 4.0])
-def test_a_share_is_recorded_with_the_table(share):
+@pytest.mark.parametrize("limit", [0.1, 0.5])
+def test_the_threshold_is_recorded_with_the_table(limit):
     restored, status, lower, upper = constructed()
-    assert amplitude_table(restored, status, 5.0, -5.0, lower, upper, BAND, share=share).flag_width_share == share
+    assert amplitude_table(restored, status, 5.0, -5.0, lower, upper, BAND, flag_log10=limit).flag_interval_log10 == limit

@@ -292,7 +292,7 @@ def test_each_line_states_the_band_and_the_amplitude_counts_and_covers_the_band_
         assert line["amplitudes_output_sha256"] == sha256_file(line["amplitudes_output"])
         rows = list(csv.DictReader(open(line["amplitudes_output"])))
         assert line["amplitudes"] == {"runs": len(rows), "flagged": sum(row["flagged"] == "1" for row in rows),
-                                      "flag_width_share": 1.0}
+                                      "flag_interval_log10": 0.3}
         assert [trace["amplitudes"]["runs"] for trace in line["traces"]] == [trace["clipped_runs"]
                                                                              for trace in line["traces"]]
     assert (seismic["lower_output"], seismic["upper_output"]) == ("out/brv.restored.lower.mseed",
