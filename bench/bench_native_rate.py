@@ -14,7 +14,7 @@ model's are taken (the development set's 100 Hz ones), each with its window at 4
 one stream, their clipped samples given as the mask, so that both restore the same samples the
 clipping changed.
 
-Scores: the RMS error on the clipped samples ÷ the true peak (``SignalScore``, as ``evaluate``
+Scores: the RMS error on the clipped samples ÷ the true peak (``rms_on_clipped``, as ``evaluate``
 scores), the median over the records of a family and over those of each source file folder.
 At the record's rate the truth is taken **low-passed to the model's band**, below 20 Hz for a
 40 Hz model: to the model's rate and back by the resampling the restoration itself uses
