@@ -49,8 +49,8 @@ from results_page import write_page
 from seisclip.bank.clipping import runs_of
 from seisclip.learn.models import load_any_model
 from seisclip.restore.baselines import enforce_clip_consistency, self_check_factor
-from seisclip.bank.records import read_records
-from seisclip.evaluate.metrics import DEFAULT_CLIP_FRACTIONS, ClippedSet, SignalScore, signal_rows
+from seisclip.bank.records import ground_motion_of, read_records
+from seisclip.evaluate.metrics import DEFAULT_CLIP_FRACTIONS, ClippedSet, SignalScore, signal_psa, signal_rows
 from seisclip.evaluate.scores import family_of, score_table
 from seisclip.restore.hybrid import (DOUBTED_SPLINE_SHARE, blend_by_shares, blend_for_rough_runs, combine_by_smoothness,
                                      smooth_runs, spline_shares)
@@ -163,9 +163,12 @@ RULES: dict[str, Callable[[Case], np.ndarray]] = {
 
 
 def score_cases(cases: list[Case]) -> dict[str, list[SignalScore]]:
-    """Every rule's score on every case, in the cases' order."""
-    return {rule: [SignalScore.of(case.truth, case.consistent(combine(case)), case.record.status, case.record.values)
-                   for case in cases]
+    """Every rule's score on every case, in the cases' order (each truth's PSA computed once)."""
+    motions = [ground_motion_of(case.record.path) for case in cases]
+    true_psa = [signal_psa(case.truth, motion) for case, motion in zip(cases, motions)]
+    return {rule: [SignalScore.of(case.truth, case.consistent(combine(case)), case.record.status, case.record.values,
+                                  ground_motion=motion, true_psa=psa)
+                   for case, motion, psa in zip(cases, motions, true_psa)]
             for rule, combine in RULES.items()}
 
 

@@ -14,7 +14,7 @@ model's are taken (the development set's 100 Hz ones), each with its window at 4
 one stream, their clipped samples given as the mask, so that both restore the same samples the
 clipping changed.
 
-Scores: the RMS error on the clipped samples ÷ the true peak (``SignalScore``, as ``evaluate``
+Scores: the RMS error on the clipped samples ÷ the true peak (``rms_on_clipped``, as ``evaluate``
 scores), the median over the records of a family and over those of each source file folder.
 At the record's rate the truth is taken **low-passed to the model's band**, below 20 Hz for a
 40 Hz model: to the model's rate and back by the resampling the restoration itself uses
@@ -36,7 +36,7 @@ import numpy as np
 from results_page import write_page
 from seisclip.api.model import load_model
 from seisclip.bank.ascii import read_waveform
-from seisclip.evaluate.metrics import ClippedSet, SignalScore
+from seisclip.evaluate.metrics import ClippedSet, rms_on_clipped
 from seisclip.fsio import sha256_file
 from seisclip.restore.seismic import resampled
 
@@ -96,8 +96,8 @@ def measure(model, records: list[dict], records_dir: Path, native_dir: Path, fra
         sets, estimates = restored_at(model, at_model_rate, model_rate, fraction)
         for number, (truth, one, estimate) in enumerate(zip(at_model_rate, sets, estimates)):
             status, values = one.status[0], one.values[0]
-            scores[number] = [SignalScore.of(truth, estimate, status, values).rms_clipped,
-                              SignalScore.of(truth, values, status, values).rms_clipped]
+            scores[number] = [rms_on_clipped(truth, estimate, status),
+                              rms_on_clipped(truth, values, status)]
         for rate in rates:
             chosen = [number for number, record in enumerate(records) if record["sampling_rate_hz"] == rate]
             sets, estimates = restored_at(model, [native[number] for number in chosen], rate, fraction)
@@ -107,9 +107,9 @@ def measure(model, records: list[dict], records_dir: Path, native_dir: Path, fra
                 # A clip-consistent estimate stays at or beyond the clip level: where the band-limited
                 # truth lies inside it, no estimate can reach that truth.
                 inside = ((status > 0) & (reference < values)) | ((status < 0) & (reference > values))
-                scores[number] += [SignalScore.of(reference, estimate, status, values).rms_clipped,
-                                   SignalScore.of(truth, estimate, status, values).rms_clipped,
-                                   SignalScore.of(truth, values, status, values).rms_clipped,
+                scores[number] += [rms_on_clipped(reference, estimate, status),
+                                   rms_on_clipped(truth, estimate, status),
+                                   rms_on_clipped(truth, values, status),
                                    float(inside.sum() / max(np.count_nonzero(status), 1))]
         for name, members in groups.items():
             at_40, unrestored_40, band, whole, unrestored, inside = (

@@ -5,10 +5,12 @@
 
 Runs ``seisclip compare MODEL… --records dev_records/*/*`` (seisclip's own comparison, its
 cache included, so a rerun on the same models and records reuses the evaluations and prints the
-same digits) and prints, first, a short table of every method per family: the median over the
-family's records of the RMS error on the clipped samples ÷ the true peak, divided by the spline's
-and averaged over the clip levels, with the records made worse than the clipped input over the
-levels in brackets; then compare's own tables, per family and clip level. With ``--page`` it
+same digits) and prints, first, short tables of every method per family, each averaged over the
+clip levels: the median over the family's records of the RMS error on the clipped samples ÷ the
+true peak, divided by the spline's, with the records made worse than the clipped input over the
+levels in brackets; the median peak error in magnitude units, with the signed one in brackets;
+and the median PSA error (compare's own amplitude tables). Then compare's own tables, per family
+and clip level. With ``--page`` it
 writes them as a page of docs/results/ (bench/results_page.py).
 """
 
@@ -22,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from results_page import write_page
-from seisclip.evaluate.compare import run_compare
+from seisclip.evaluate.compare import amplitude_tables, run_compare
 
 DEFAULT_MODEL = "models/set00002_1024_20000_def004"
 
@@ -56,7 +58,8 @@ def main() -> None:
     families = list(dict.fromkeys(family for row in rows for family in row.scores))
     body = ("Median RMS error on the clipped samples ÷ the true peak, divided by the spline's, averaged over the "
             "clip levels 15 % to 95 % of the peak; in brackets the records made worse than the clipped input over "
-            "the levels:\n\n" + summary_table(rows, families)
+            "the levels:\n\n" + summary_table(rows, families) + "\n"
+            + "\n".join(amplitude_tables(rows, families)) + "\n"
             + "\n" + tables.replace("\n#", "\n##").replace("# ", "## ", 1))
     print(body)
     if args.page:

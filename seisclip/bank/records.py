@@ -4,6 +4,7 @@ waveform files, HDF5 banks, and everything ``seisclip bank import`` reads (:mod:
 from __future__ import annotations
 
 import os
+import re
 
 import h5py
 import numpy as np
@@ -14,6 +15,24 @@ from .ascii import parse_waveform
 from .hdf5 import FORMAT, Bank
 from .importing import read_all
 from .settings import ImportSettings
+
+
+#: A record named after its SEED channel, ``NET.STA.LOC.CHA`` then its start time: a seismic file's
+#: trace (``file#NET.STA.LOC.CHA.YYYYmmddTHHMMSS``, :func:`read_records`), an HDF5 bank's trace
+#: (``NET.STA.LOC.CHA.YYYYmmddTHHMMSS.ffffffZ``) or a development-set record
+#: (``NET.STA.LOC.CHA_YYYY-mm-ddTHH_MM_SS.ffffff.txt``, bench/real_records.py).
+_SEED_NAMED = re.compile(r"[\w-]*\.[\w-]*\.[\w-]*\.(?P<channel>[A-Za-z0-9]{3})[._](?:\d{8}T\d{6}|\d{4}-\d{2}-\d{2}T)",
+                         re.ASCII)
+GROUND_MOTIONS = ("velocity", "acceleration")
+
+
+def ground_motion_of(name: str) -> str:
+    """What a record measures, by its name: ``"acceleration"`` where it names a SEED channel whose
+    instrument code (the channel's second letter) is N, an accelerometer; ``"velocity"`` for any
+    other channel (H, L: seismometers) and for every record not named after a channel (the
+    ASCII archive's files are seismometer counts)."""
+    match = _SEED_NAMED.match(re.split(r"[/#]", name)[-1])
+    return "acceleration" if match and match["channel"][1].upper() == "N" else "velocity"
 
 
 def read_records(path: str) -> list[tuple[str, np.ndarray]]:

@@ -2,7 +2,8 @@
 
 Each evaluation is kept as JSON in the cache folder under the sha256 of everything it depends
 on (the model's manifest and network, every record file, the clip fractions, stride and window,
-and seisclip's own source files), so a rerun on the same inputs reuses it without loading the
+seisclip's own source files, the columns each signal's row holds and the pyRotd that computes
+its response spectra), so a rerun on the same inputs reuses it without loading the
 model, and a changed record file or code evaluates again.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from importlib.metadata import version
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ from .. import __version__
 from ..errors import SeisclipError
 from ..fsio import sha256_bytes, sha256_file, write_file_atomic
 from ..provenance import dump_json, source_sha256
+from .metrics import SIGNAL_COLUMNS
 
 DEFAULT_CACHE = os.path.join("evaluations", "compare_cache")
 
@@ -34,7 +37,8 @@ class Inputs:
     window: int | None
 
     def key(self) -> dict[str, Any]:
-        return {"seisclip": __version__, "source_sha256": source_sha256(),
+        return {"seisclip": __version__, "source_sha256": source_sha256(), "row_columns": list(SIGNAL_COLUMNS),
+                "pyrotd": version("pyrotd"),
                 "records": [[path, self.record_sha256[path]] for paths in self.families.values() for path in paths],
                 "clip_fractions": self.clip_fractions, "stride": self.stride, "window": self.window}
 

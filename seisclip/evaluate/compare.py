@@ -4,7 +4,10 @@ A record's **family** is the name of the folder that holds its file (:func:`~.sc
 Each model and the baselines are evaluated on the records (:func:`~.runs.evaluate_all`, cached by
 :mod:`.cache`), and their signals' rows are summed up per family, clip fraction and method by the
 one score table (:func:`~.scores.score_table`): ``median_rms_clipped``, ``ratio_to_spline``,
-``delta_sdr_db`` and ``worse``.
+``delta_sdr_db``, ``worse``, the amplitudes' ``median_peak_error_magnitude``,
+``median_peak_bias_magnitude`` and ``median_psa_error_log10``, and ``band_coverage`` for a method
+that gives a band. What it prints is the overview: the models' table (the RMS error per family),
+the peak and PSA errors per family, and the band's coverage per family and clip level.
 
 Every method of a model's evaluation that is not a classic one (``model``, and any other its
 rows hold) is a row of its own.
@@ -29,15 +32,19 @@ from .cache import DEFAULT_CACHE, Inputs, hash_records
 from .metrics import UNCHANGED, checked_clip_fractions
 from .runs import evaluate_all
 from .scores import family_tables, records_by_family
-from .writer import CLIP_FRACTION_AXIS, Panel, Series, csv_bytes, figure_png, markdown_table, write_folder
+from .spectra import PSA_PERIODS_S
+from .writer import (CLIP_FRACTION_AXIS, Panel, Series, bold_if, csv_bytes, figure_png, markdown_table,
+                     write_folder)
 
 CLASSIC_METHODS = (*method_names(model=False), UNCHANGED)
 #: How the Markdown, the CSV's model column and the plot name the classic methods.
 CLASSIC_LABELS = {"spline": "spline", "pocs": "POCS", "aspade": "A-SPADE", UNCHANGED: UNCHANGED}
 #: Columns of each model taken from its manifest, in the table's order.
 MODEL_COLUMNS = ("definition", "parameters", "epochs", "training_s", "test_mse", "test_mae", "test_mse_clipped")
-CSV_COLUMNS = ("model", "method", "family", "clip_fraction", "records", "median_rms_clipped", "ratio_to_spline",
-               "delta_sdr_db", "worse", *MODEL_COLUMNS, "choices")
+#: A score's columns in the CSV (``records`` is the score's ``signals``), in order.
+SCORE_COLUMNS = ("clip_fraction", "records", "median_rms_clipped", "ratio_to_spline", "delta_sdr_db", "worse",
+                 "median_peak_error_magnitude", "median_peak_bias_magnitude", "median_psa_error_log10", "band_coverage")
+CSV_COLUMNS = ("model", "method", "family", *SCORE_COLUMNS, *MODEL_COLUMNS, "choices")
 #: Left out of the differing choices: epochs have a column of their own, and the optimizer's
 #: Keras configuration follows from learning_rate, the hyperparameters and optimizer_function.
 _CHOICES_SHOWN_APART = {"epochs", "optimizer.config"}
@@ -130,8 +137,17 @@ class MethodRow:
         return self.model if self.method == "model" else f"{self.model} {self.method}"
 
     def mean_ratio(self, family: str) -> float | None:
-        ratios = [score["ratio_to_spline"] for score in self.scores.get(family, [])]
-        return float(np.mean(ratios)) if ratios else None
+        return self.mean_over_levels(family, "ratio_to_spline")
+
+    def mean_over_levels(self, family: str, column: str) -> float | None:
+        """The mean over the family's clip levels of a score's column (None: no score there)."""
+        values = [score[column] for score in self.scores.get(family, [])]
+        return float(np.mean(values)) if values else None
+
+    @property
+    def has_band(self) -> bool:
+        """Whether the method gave a band on any record: a coverage was measured."""
+        return any(not np.isnan(score["band_coverage"]) for scores in self.scores.values() for score in scores)
 
     @property
     def worse(self) -> int:
@@ -197,9 +213,11 @@ def _model_cell(summary: dict[str, Any], name: str) -> str:
 
 
 def markdown(rows: list[MethodRow], families: dict[str, list[str]], clip_fractions: list[float], title: str,
-             sort_by: str | None) -> str:
-    """The models' table, then per family the median error and ratio to the spline per level, and
-    the mean ΔSDR and records made worse per level."""
+             sort_by: str | None) -> tuple[str, str]:
+    """compare.md in two parts: the overview ``compare`` prints (the models' table; with records,
+    the peak and PSA errors per family and the band's coverage per family and level), then per
+    family, per level and method, the median error (÷ the spline's), the mean ΔSDR and records
+    made worse, and the peak and PSA errors."""
     evaluated = bool(families)
     header = ["method", *MODEL_COLUMNS, *families, *(["worse"] if evaluated else []), "differing choices"]
     lines = [f"# {title}", ""]
@@ -212,30 +230,95 @@ def markdown(rows: list[MethodRow], families: dict[str, list[str]], clip_fractio
     lines += markdown_table(header, [[row.label, *(_model_cell(row.summary or {}, name) for name in MODEL_COLUMNS),
                                       *(_ratio_cell(row.mean_ratio(family)) for family in families),
                                       *([str(row.worse)] if evaluated else []), row.choices] for row in rows])
+    if evaluated:
+        lines += ["", "## Peak and PSA errors per family", "", *amplitude_tables(rows, list(families)),
+                  "", "## The band's coverage per family and clip level", "", *coverage_table(rows, list(families))]
+    details = []
     for family in families:
-        lines += ["", f"## {family}: {len(families[family])} record files", "",
-                  "Median RMS error on the clipped samples ÷ the true peak (÷ the spline's); the lowest in bold:", ""]
-        lines += _level_table(rows, family, clip_fractions, _median_cell)
-        lines += ["", "Mean ΔSDR in dB, and records made worse than the clipped input:", ""]
-        lines += _level_table(rows, family, clip_fractions, lambda score, best: f"{score['delta_sdr_db']:+.1f}, "
-                                                                              f"{score['worse']} of {score['signals']}")
-    return "\n".join(lines) + "\n"
+        details += ["", f"## {family}: {len(families[family])} record files", "",
+                    "Median RMS error on the clipped samples ÷ the true peak (÷ the spline's); the lowest in bold:", ""]
+        details += _level_table(rows, family, clip_fractions, "median_rms_clipped", _median_cell)
+        details += ["", "Mean ΔSDR in dB, and records made worse than the clipped input:", ""]
+        details += _level_table(rows, family, clip_fractions, "median_rms_clipped", _worse_cell)
+        details += ["", "Median peak error in magnitude units (the signed error in brackets, below 0 too low); the "
+                        "lowest in bold:", ""]
+        details += _level_table(rows, family, clip_fractions, "median_peak_error_magnitude", _peak_cell)
+        details += ["", "Median PSA error (log10); the lowest in bold:", ""]
+        details += _level_table(rows, family, clip_fractions, "median_psa_error_log10", _psa_cell)
+    return "\n".join(lines) + "\n", ("\n".join(details) + "\n" if details else "")
+
+
+def amplitude_tables(rows: list[MethodRow], families: list[str]) -> list[str]:
+    """Per method and family, the median over the family's records of the peak error (its signed
+    error in brackets) and of the PSA error, each averaged over the clip levels: two tables."""
+    def cell(row: MethodRow, family: str, column: str, bias: bool = False) -> str:
+        value = row.mean_over_levels(family, column)
+        if value is None:
+            return ""
+        signed = row.mean_over_levels(family, "median_peak_bias_magnitude")
+        return f"{value:.3f} ({signed:+.3f})" if bias else f"{value:.3f}"
+
+    return ["Peak error: the median over the family's records of |log10(restored peak / true peak)|, in magnitude "
+            "units, averaged over the clip levels; in brackets the same of the signed log10 ratio (below 0: the "
+            "peak restored too low):", "",
+            *markdown_table(["method", *families], [[row.label, *(cell(row, family, "median_peak_error_magnitude", True)
+                                                                  for family in families)] for row in rows],
+                            align_right=True),
+            "", f"PSA error: the median over the family's records of the median over {len(PSA_PERIODS_S)} periods from "
+                f"{PSA_PERIODS_S[0]:g} to {PSA_PERIODS_S[-1]:g} s of |log10(PSA restored / PSA true)|, 5 % damping, "
+                "averaged over the clip levels:", "",
+            *markdown_table(["method", *families], [[row.label, *(cell(row, family, "median_psa_error_log10")
+                                                                  for family in families)] for row in rows],
+                            align_right=True)]
+
+
+def coverage_table(rows: list[MethodRow], families: list[str]) -> list[str]:
+    """Per family and clip level, the share of the clipped samples whose truth lies inside each
+    banded method's band, pooled over the family's records; a line saying so where no method
+    gives a band."""
+    banded = [row for row in rows if row.has_band]
+    if not banded:
+        return ["No band: none of the compared methods gives one."]
+    lines = []
+    for family in families:
+        levels = sorted({score["clip_fraction"] for row in banded for score in row.scores.get(family, [])})
+        for fraction in levels:
+            cells = []
+            for row in banded:
+                score = next((score for score in row.scores[family] if score["clip_fraction"] == fraction), None)
+                cells.append("" if score is None or np.isnan(score["band_coverage"])
+                             else f"{100 * score['band_coverage']:.1f} %")
+            lines.append([family, f"{fraction:g}", *cells])
+    return ["Share of the clipped samples whose truth lies inside the method's band (the methods that give one):",
+            "", *markdown_table(["family", "clip level", *(row.label for row in banded)], lines, align_right=True)]
 
 
 def _median_cell(score: dict, best: float) -> str:
-    median = f"{score['median_rms_clipped']:.4f}"
-    if score["median_rms_clipped"] == best:
-        median = f"**{median}**"
+    median = bold_if(f"{score['median_rms_clipped']:.4f}", score["median_rms_clipped"] == best)
     return f"{median} ({score['ratio_to_spline']:.2f})"
 
 
-def _level_table(rows: list[MethodRow], family: str, clip_fractions: list[float],
+def _worse_cell(score: dict, best: float) -> str:
+    return f"{score['delta_sdr_db']:+.1f}, {score['worse']} of {score['signals']}"
+
+
+def _peak_cell(score: dict, best: float) -> str:
+    error = bold_if(f"{score['median_peak_error_magnitude']:.3f}", score["median_peak_error_magnitude"] == best)
+    return f"{error} ({score['median_peak_bias_magnitude']:+.3f})"
+
+
+def _psa_cell(score: dict, best: float) -> str:
+    return bold_if(f"{score['median_psa_error_log10']:.3f}", score["median_psa_error_log10"] == best)
+
+
+def _level_table(rows: list[MethodRow], family: str, clip_fractions: list[float], best_of: str,
                  cell: Callable[[dict, float], str]) -> list[str]:
+    """Per clip level, each method's ``cell(score, best)``, ``best`` the lowest ``best_of`` of the level."""
     lines = []
     for fraction in clip_fractions:
         scores = [next((score for score in row.scores[family] if score["clip_fraction"] == fraction), None)
                   for row in rows]
-        present = [score["median_rms_clipped"] for score in scores if score is not None]
+        present = [score[best_of] for score in scores if score is not None]
         if present:
             lines.append([f"{fraction:g}", *("" if score is None else cell(score, min(present)) for score in scores)])
     return markdown_table(["clip level", *(row.label for row in rows)], lines, align_right=True)
@@ -250,21 +333,27 @@ def csv_table(rows: list[MethodRow], families: list[str]) -> bytes:
         model_cells = [summary.get(name) for name in MODEL_COLUMNS] + [row.choices]
         scores = [(family, score) for family in families for score in row.scores.get(family, [])]
         if not scores:
-            lines.append([row.model, row.method, "", "", "", "", "", "", "", *model_cells])
-        lines += [[row.model, row.method, family, score["clip_fraction"], score["signals"], score["median_rms_clipped"],
-                   score["ratio_to_spline"], score["delta_sdr_db"], score["worse"], *model_cells]
+            lines.append([row.model, row.method, "", *[""] * len(SCORE_COLUMNS), *model_cells])
+        lines += [[row.model, row.method, family, *(score["signals" if column == "records" else column]
+                                                    for column in SCORE_COLUMNS), *model_cells]
                   for family, score in scores]
     return csv_bytes(CSV_COLUMNS, lines)
 
 
+#: compare.png's rows of panels: a score's column, what its axis says, and the spline's level.
+PANEL_ROWS = (("ratio_to_spline", "median RMS error on clipped samples ÷ spline's", 1.0),
+              ("median_peak_error_magnitude", "median peak error (magnitude units)", None),
+              ("median_psa_error_log10", "median PSA error (log10 units)", None))
+
+
 def panels(rows: list[MethodRow], families: list[str]) -> list[Panel]:
-    """A panel per family: each method's median error ÷ the spline's against the clip level."""
-    return [Panel(family, CLIP_FRACTION_AXIS,
-                  "median RMS error on clipped samples ÷ spline's", reference_y=1.0,
+    """A row of panels per metric of :data:`PANEL_ROWS`, a panel per family: each method's score
+    against the clip level."""
+    return [Panel(family, CLIP_FRACTION_AXIS, ylabel, reference_y=reference,
                   series=[Series(row.label, [score["clip_fraction"] for score in row.scores[family]],
-                                 [score["ratio_to_spline"] for score in row.scores[family]],
+                                 [score[column] for score in row.scores[family]],
                                  "o-" if row.model else "s--") for row in rows])
-            for family in families]
+            for column, ylabel, reference in PANEL_ROWS for family in families]
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -314,10 +403,11 @@ def run_compare(model_dirs: list[str], records: list[str] | None = None, clip_fr
                  f"clipped at {', '.join(f'{fraction:g}' for fraction in fractions)}")
     else:
         title = f"{', '.join(labels)}: their manifests"
-    table = markdown(rows, families, fractions, title, sort_by)
-    files = {"compare.md": table, "compare.csv": csv_table(rows, list(families))}
+    overview, details = markdown(rows, families, fractions, title, sort_by)
+    files = {"compare.md": overview + details, "compare.csv": csv_table(rows, list(families))}
     if families:
-        files["compare.png"] = figure_png(panels(rows, list(families)), title, columns=3, panel_size=(5.5, 4.2))
+        files["compare.png"] = figure_png(panels(rows, list(families)), title, columns=len(families),
+                                          panel_size=(5.5, 4.2))
     files["compare.json"] = dump_json({
         "kind": "seisclip comparison",
         "models": [{"label": model.label, "model_dir": model.given_path,
@@ -330,5 +420,5 @@ def run_compare(model_dirs: list[str], records: list[str] | None = None, clip_fr
         **run_record("numpy"),
     })
     write_folder(out_dir, files, "comparison folder", overwrite)
-    print(table.split("\n\n## ", 1)[0].rstrip("\n"))
+    print(overview.rstrip("\n"))
     return rows

@@ -7,6 +7,7 @@ artificially at known fractions of their peak, restored by each method, scored a
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -23,27 +24,39 @@ from ..sets.segments import load_segments
 from .metrics import ClippedSet, checked_clip_fractions
 from .runs import evaluate, evaluate_records, open_restorer
 from .scores import score_table
-from .writer import CLIP_FRACTION_AXIS, Panel, Series, csv_bytes, figure_png, markdown_table, write_folder
+from .spectra import PSA_PERIODS_S
+from .writer import (CLIP_FRACTION_AXIS, Panel, Series, bold_if, csv_bytes, figure_png, markdown_table,
+                     write_folder)
 
 #: Each figure panel's metric, title, axis label in words with units, and scale.
 PANELS = (("median_rms_clipped", "clipped samples: each signal's RMS, median over the bin",
            "median RMS error (fraction of the true peak)", "log"),
           ("rms_clipped", "clipped samples: RMS pooled over the bin", "RMS error (fraction of the true peak)", "log"),
-          ("delta_sdr_db", "gain over the clipped input", "mean ΔSDR (dB)", "linear"))
+          ("delta_sdr_db", "gain over the clipped input", "mean ΔSDR (dB)", "linear"),
+          ("median_peak_error_magnitude", "peak: |log10(restored / true)|, median over the bin",
+           "median peak error (magnitude units)", "linear"),
+          ("median_psa_error_log10", "5 % PSA, 0.1-2 s: median |log10 ratio|, median over the bin",
+           "median PSA error (log10 units)", "linear"))
 CSV_COLUMNS = ("method", "bin", "signals", "clipped_samples", "median_rms_clipped", "ratio_to_spline", "rms_clipped",
-               "relative_l2", "delta_sdr_db", "worse")
+               "relative_l2", "delta_sdr_db", "worse", "median_peak_error_magnitude", "median_peak_bias_magnitude",
+               "median_psa_error_log10", "band_coverage")
+#: records.csv: each signal's row (:data:`~.metrics.SIGNAL_COLUMNS`), the level and method first.
 RECORD_COLUMNS = ("record", "clip_fraction", "clipped_samples", "method", "rms_clipped", "relative_l2",
-                  "delta_sdr_db", "worse")
+                  "delta_sdr_db", "worse", "peak_error_magnitude", "peak_bias_magnitude", "psa_error_log10",
+                  "band_samples", "band_hits")
 
 
 def markdown(methods: dict[str, list[dict]]) -> str:
     """Per bin: each method's median and pooled rms_clipped (the best in bold), its ΔSDR and the
-    signals it made worse (relative_l2 and the ratios to the spline are in the CSV and JSON)."""
+    signals it made worse; then its median peak error (with the signed one) and PSA error; then
+    the band's coverage of the methods that give one (relative_l2 and the ratios to the spline
+    are in the CSV and JSON)."""
     names = list(methods)
     header = (["clip level", "signals"] + [f"{name} median rms_clipped" for name in names]
               + [f"{name} rms_clipped" for name in names]
               + [f"{name} ΔSDR dB" for name in names] + [f"{name} worse" for name in names])
-    lines = []
+    lines, amplitudes, coverage = [], [], []
+    banded = [name for name in names if any(not math.isnan(score["band_coverage"]) for score in methods[name])]
     for position, score in enumerate(methods[names[0]]):
         rows = [methods[name][position] for name in names]
         cells = [score["bin"], str(score["signals"])]
@@ -53,7 +66,30 @@ def markdown(methods: dict[str, list[dict]]) -> str:
         cells += [f"{row['delta_sdr_db']:+.1f}" for row in rows]
         cells += [str(row["worse"]) for row in rows]
         lines.append(cells)
-    return "\n".join(markdown_table(header, lines)) + "\n"
+        amplitude = [score["bin"], str(score["signals"])]
+        best = min(row["median_peak_error_magnitude"] for row in rows)
+        amplitude += [bold_if(f"{row['median_peak_error_magnitude']:.3f}", row["median_peak_error_magnitude"] == best)
+                      + f" ({row['median_peak_bias_magnitude']:+.3f})" for row in rows]
+        best = min(row["median_psa_error_log10"] for row in rows)
+        amplitude += [bold_if(f"{row['median_psa_error_log10']:.3f}", row["median_psa_error_log10"] == best)
+                      for row in rows]
+        amplitudes.append(amplitude)
+        coverage.append([score["bin"], str(score["clipped_samples"]),
+                         *(f"{100 * methods[name][position]['band_coverage']:.1f} %" for name in banded)])
+    text = markdown_table(header, lines)
+    text += ["", "Median peak error |log10(restored peak / true peak)| in magnitude units (in brackets the signed "
+                 "log10 ratio, below 0 too low), and median PSA error: per signal the median over "
+                 f"{len(PSA_PERIODS_S)} periods from {PSA_PERIODS_S[0]:g} to {PSA_PERIODS_S[-1]:g} s of "
+                 "|log10(PSA restored / PSA true)|, 5 % damping:", ""]
+    text += markdown_table(["clip level", "signals", *(f"{name} peak error" for name in names),
+                            *(f"{name} PSA error" for name in names)], amplitudes)
+    if banded:
+        text += ["", "The band's coverage: the share of the clipped samples whose truth lies inside the band:", ""]
+        text += markdown_table(["clip level", "clipped samples", *(f"{name} band coverage" for name in banded)],
+                               coverage)
+    else:
+        text += ["", "No band: none of the evaluated methods gives one."]
+    return "\n".join(text) + "\n"
 
 
 def csv_table(methods: dict[str, list[dict]]) -> bytes:

@@ -7,17 +7,19 @@ from __future__ import annotations
 import sys
 import numpy as np
 
-from ..bank.records import read_records
+from ..bank.records import ground_motion_of, read_records
+from ..bank.settings import DEFAULT_SAMPLING_RATE
 from ..errors import SeisclipError
 from ..learn.models import open_model
 from ..restore.aspade import declip_windows
 from ..restore.baselines import enforce_clip_consistency, self_checked
 from ..restore.hybrid import combine_by_smoothness
 from ..restore.inference import ModelRestorer
+from ..restore.methods import Restoration
 from ..restore.records import ClippedRecord
 from ..restore.registry import build_method, build_methods, method_names
 from .cache import Inputs, cached_evaluation
-from .metrics import UNCHANGED, ClippedSet, SignalScore, signal_rows
+from .metrics import UNCHANGED, ClippedSet, SignalScore, signal_psa, signal_rows
 
 
 def open_restorer(model_dir: str, records: list[str] | None, window: int | None, self_check: bool,
@@ -56,9 +58,13 @@ def restore_set(clipped: ClippedSet, method: str, restorer: ModelRestorer | None
 def evaluate(clipped: ClippedSet, restorer: ModelRestorer | None) -> list[dict]:
     """The signals' rows of every method: the hybrid and the model's network alone (and, for a
     peak-normalised model, the network given the true peak: an upper bound no real record allows),
-    spline, POCS, A-SPADE and the clipped input."""
+    spline, POCS, A-SPADE and the clipped input. The windows are the bank's (40 Hz) and taken
+    as ground velocity; no method gives a band here."""
+    true_psa = [signal_psa(truth) for truth in clipped.truth]
+
     def scores(restored: np.ndarray) -> list[SignalScore]:
-        return [SignalScore.of(*signal) for signal in zip(clipped.truth, restored, clipped.status, clipped.values)]
+        return [SignalScore.of(truth, estimate, status, values, true_psa=psa) for truth, estimate, status, values, psa
+                in zip(clipped.truth, restored, clipped.status, clipped.values, true_psa)]
 
     classic = {method: restore_set(clipped, method) for method in (*method_names(model=False), UNCHANGED)}
     methods: dict[str, list[SignalScore]] = {}
@@ -80,16 +86,18 @@ def evaluate_records(paths: list[str], clip_fractions: list[float], restorer: Mo
                      stride: int | None = None, baselines: bool = True, skip_short: bool = False) -> list[dict]:
     """Whole unclipped records, each clipped at every fraction of its peak and restored with
     sliding windows: by the model's methods (with ``restorer``) and, unless ``baselines`` is False,
-    the classic ones and the clipped input. A record shorter than a fixed-length model's window is
-    an error, or with ``skip_short`` left out. Returns one row per record, clip fraction and
-    method (:func:`~.metrics.signal_rows`)."""
+    the classic ones and the clipped input, each with its band where it gives one. Records are at
+    the bank's rate, as :func:`~seisclip.bank.records.read_records` gives them, and are ground
+    velocity or acceleration by their names (:func:`~seisclip.bank.records.ground_motion_of`). A
+    record shorter than a fixed-length model's window is an error, or with ``skip_short`` left
+    out. Returns one row per record, clip fraction and method (:func:`~.metrics.signal_rows`)."""
 
     methods = method_names(model=restorer is not None, classic=baselines) + ([UNCHANGED] if baselines else [])
     if not methods:
         raise SeisclipError("nothing to evaluate: no model and no baselines")
     restoring = build_methods([method for method in methods if method != UNCHANGED], restorer, stride)
-    names, truths, statuses, fractions, inputs = [], [], [], [], []
-    restored: dict[str, list[np.ndarray]] = {method: [] for method in methods}
+    names, fractions = [], []
+    scores: dict[str, list[SignalScore]] = {method: [] for method in methods}
     for name, truth in (record for path in paths for record in read_records(path)):
         if not truth.size:
             raise SeisclipError("record is empty", name)
@@ -97,20 +105,20 @@ def evaluate_records(paths: list[str], clip_fractions: list[float], restorer: Mo
             raise SeisclipError("record is all zeros: nothing to clip", name)
         if skip_short and restorer and not restorer.fully_convolutional and truth.size < restorer.window:
             continue
+        ground_motion = ground_motion_of(name)
+        true_psa = signal_psa(truth, ground_motion, DEFAULT_SAMPLING_RATE)
         for fraction in clip_fractions:
             clipped = ClippedSet.clip(truth[None, :], np.array([fraction]))
             record = ClippedRecord(name, clipped.values[0], clipped.status[0], clipped.clip_counts[0], -clipped.clip_counts[0])
             names.append(name)
-            truths.append(truth)
-            statuses.append(record.status)
             fractions.append(fraction)
-            inputs.append(record.values)
-            estimates = {method: restoring[method].restore(record).restored for method in restoring}
-            estimates[UNCHANGED] = record.values
+            restorations = {method: restoring[method].restore(record) for method in restoring}
+            restorations[UNCHANGED] = Restoration(record.values, UNCHANGED)
             for method in methods:
-                restored[method].append(estimates[method])
-    scores = {method: [SignalScore.of(*signal) for signal in zip(truths, restored[method], statuses, inputs)]
-              for method in methods}
+                restoration = restorations[method]
+                scores[method].append(SignalScore.of(truth, restoration.restored, record.status, record.values,
+                                                     restoration.lower, restoration.upper, ground_motion,
+                                                     DEFAULT_SAMPLING_RATE, true_psa))
     return signal_rows(names, fractions, scores)
 
 

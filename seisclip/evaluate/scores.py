@@ -11,7 +11,12 @@ method and group that has clipped samples:
   signals that have clipped samples, so that no single signal with many clipped samples decides;
 * ``ratio_to_spline``: that median ÷ the spline's median on the same signals;
 * ``relative_l2`` and ``delta_sdr_db``: averaged over the group's signals;
-* ``worse``: how many of the group's signals the method made worse than the clipped input.
+* ``worse``: how many of the group's signals the method made worse than the clipped input;
+* ``median_peak_error_magnitude``, ``median_peak_bias_magnitude`` and ``median_psa_error_log10``:
+  the median, over the group's signals that have clipped samples, of each signal's peak error,
+  signed peak error (both in magnitude units) and PSA error (log10);
+* ``band_coverage``: the share of the group's clipped samples whose truth the method's band holds,
+  pooled over its signals (hits ÷ samples); NaN for a method without a band.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import numpy as np
 #: Clip-level bins of 0.1; a bin without clipped samples gets no row.
 BIN_EDGES = np.round(np.linspace(0.0, 1.0, 11), 1)
 REFERENCE_METHOD = "spline"
+#: The signals' amplitude metrics (:mod:`.metrics`) whose median over a group the table gives.
+AMPLITUDE_METRICS = ("peak_error_magnitude", "peak_bias_magnitude", "psa_error_log10")
 
 
 def clip_bin(clip_fraction: float) -> str:
@@ -71,7 +78,17 @@ def _score(per: str, group, members: list[dict], reference_rms: dict) -> dict | 
         "relative_l2": float(np.mean([row["relative_l2"] for row in members])),
         "delta_sdr_db": float(np.mean([row["delta_sdr_db"] for row in members])),
         "worse": sum(bool(row["worse"]) for row in members),
+        **{f"median_{metric}": float(np.median([row[metric] for row in clipped])) for metric in AMPLITUDE_METRICS},
+        "band_coverage": band_coverage(members),
     }
+
+
+def band_coverage(rows: list[dict]) -> float:
+    """Pooled over the rows, the share of clipped samples inside the band; NaN where the rows
+    have no band or it has no clipped sample."""
+    banded = [row for row in rows if row["band_samples"] is not None]
+    samples = sum(row["band_samples"] for row in banded)
+    return sum(row["band_hits"] for row in banded) / samples if samples else math.nan
 
 
 def family_of(path: str) -> str:

@@ -22,6 +22,11 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], align_r
     return ["| " + " | ".join(header) + " |", rule, *("| " + " | ".join(cells) + " |" for cells in rows)]
 
 
+def bold_if(text: str, bold: bool) -> str:
+    """A Markdown cell's text, in bold where ``bold``: the best of a row."""
+    return f"**{text}**" if bold else text
+
+
 def csv_cell(value: Any) -> str:
     """A CSV cell: empty for None, a float to 6 significant digits, a bool as 0 or 1."""
     if value is None:

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import REPO_ROOT
 from seisclip.bank.synthetic import synthetic_seismogram
+from seisclip.evaluate.metrics import DEFAULT_CLIP_FRACTIONS
 from seisclip.fsio import sha256_bytes, sha256_file
 from seisclip.learn.models import open_model
 
@@ -59,6 +60,19 @@ def test_the_development_set_page_names_its_command_model_records_and_machine_an
     assert [row.split(" | ")[0] for row in summary[2:]] == [
         "| tiny hybrid", "| tiny", "| spline", "| POCS", "| A-SPADE", "| clipped input"]
     assert summary[4].startswith("| spline | 1.00 (")   # the spline's ratio to itself
+    # The peak and PSA errors per family, averaged over the levels. The clipped input's peak is its
+    # clip level on every record: its error is the mean of -log10(level).
+    paragraphs = tables_of(page).split("\n\n")
+    assert paragraphs[3].startswith("Peak error: the median over the family's records of |log10(restored peak")
+    assert paragraphs[5].startswith("PSA error: the median over the family's records of the median over 20 periods")
+    for table in (paragraphs[4].splitlines(), paragraphs[6].splitlines()):
+        assert table[0] == "| method | local_volcanic | teleseismic |"
+        assert [row.split(" | ")[0] for row in table[2:]] == [row.split(" | ")[0] for row in summary[2:]]
+    clipped_input_error = -np.mean(np.log10(DEFAULT_CLIP_FRACTIONS))
+    assert paragraphs[4].splitlines()[-1] == (f"| clipped input | {clipped_input_error:.3f} ({-clipped_input_error:+.3f}) | "
+                                              f"{clipped_input_error:.3f} ({-clipped_input_error:+.3f}) |")
+    assert all(float(cell) >= 0 for row in paragraphs[6].splitlines()[2:] for cell in row.strip("| ").split(" | ")[1:])
+    assert "No band: none of the compared methods gives one." in page
     assert "## teleseismic: 2 record files" in page and "## local_volcanic: 1 record files" in page
     assert page.split("# The development set, per family\n\n", 1)[1] in first.stdout   # the page is what it printed
 

@@ -87,7 +87,8 @@ def test_the_score_table_matches_a_hand_calculation():
 
 def test_the_ratio_to_the_spline_is_on_the_same_signals():
     rows = [{"record": record, "clip_fraction": 0.5, "method": method, "clipped_samples": 3, "rms_clipped": rms,
-             "relative_l2": 0.1, "delta_sdr_db": 1.0, "worse": False}
+             "relative_l2": 0.1, "delta_sdr_db": 1.0, "worse": False, "peak_error_magnitude": 0.1,
+             "peak_bias_magnitude": -0.1, "psa_error_log10": 0.1, "band_samples": None, "band_hits": None}
             for record, method, rms in (("a", "spline", 0.2), ("b", "spline", 0.4), ("c", "spline", 10.0),
                                         ("a", "model", 0.1), ("b", "model", 0.3))]
     table = score_table(rows, "clip_fraction")
@@ -112,7 +113,8 @@ def test_the_writer_makes_markdown_and_csv_tables():
 
 def test_the_figures_name_their_axes_in_words_with_units():
     scores = {"spline": [{"bin": "0.2-0.3", "median_rms_clipped": 0.1, "rms_clipped": 0.2, "delta_sdr_db": 3.0,
-                          "ratio_to_spline": 1.0, "clip_fraction": 0.25}]}
+                          "ratio_to_spline": 1.0, "clip_fraction": 0.25, "median_peak_error_magnitude": 0.1,
+                          "median_psa_error_log10": 0.05}]}
     row = compare.MethodRow("", "spline", None, "", {"regional": scores["spline"]})
     for panel in [*evaluation.panels(scores), *compare.panels([row], ["regional"])]:
         assert panel.xlabel == "clip level (fraction of the true peak)"
