@@ -58,12 +58,13 @@ def model_for(method: str, model: str | None) -> str | None:
     model, said on stderr."""
     from .learn.bundled import DEFAULT_MODEL
     from .learn.models import model_identity
-    from .restore.registry import method_entry
+    from .restore.registry import method_entry, method_names
 
     if model is None and method_entry(method).needs_model:
         model = model_identity(DEFAULT_MODEL)
+        *others, last = method_names(model=False)
         print(f"note: restoring with method {method} and the bundled model {model} (--model chooses another; "
-              "--method spline, pocs or aspade needs none)", file=sys.stderr)
+              f"--method {', '.join(others)} or {last} needs none)", file=sys.stderr)
     return None if model is None else model_identity(model)
 
 
@@ -235,7 +236,7 @@ def add_restoration_commands(commands) -> None:
     clip.add_argument("--overwrite", action="store_true", help="replace an existing output")
     clip.set_defaults(action=_clip)
 
-    evaluate = commands.add_parser("evaluate", help="compare the model with spline, POCS and A-SPADE per clip-level bin")
+    evaluate = commands.add_parser("evaluate", help="compare the model with the classic methods per clip-level bin")
     evaluate.add_argument("--model", default=None, help="a bundled model's name or a model directory (default source: "
                                                          "its test split)")
     evaluate.add_argument("--records", nargs="+", default=None, metavar="FILE",

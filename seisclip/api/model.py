@@ -97,6 +97,6 @@ def restoration(data: Any, method: str | None = None, mask: Any = None, clip_cou
 def restore(data: Any, method: str | None = None, mask: Any = None, clip_counts: float | None = None,
             sampling_rate: float | None = None, output_rate: str = "record") -> Any:
     """``seisclip.restore``: ``data`` restored in its own kind, as :meth:`Model.restore`, with no
-    model for the classic methods (``method="pocs"``, "spline", "aspade") and the bundled
+    model for the classic methods (``method="pocs"``, "spline", "aspade", "cwr") and the bundled
     reference model for those that need one (the recommended one, ``method=None``)."""
     return restoration(data, method, mask, clip_counts, sampling_rate, output_rate).data()

@@ -37,6 +37,7 @@ from ..errors import SeisclipError
 from ..restore.baselines import enforce_clip_consistency
 from ..restore.methods import WINDOW_SPREAD, Restoration, clip_bounded
 from ..restore.records import ClippedRecord
+from ..restore.registry import method_names
 from ..restore.seismic import resampled
 from . import OUTPUT_RATES
 
@@ -49,7 +50,7 @@ RATE_TOLERANCE = 1e-6
 #: 5 % of the same windows at 40 Hz (docs/results/native_rate.md); no faster record was measured.
 MAX_RATE_RATIO = 5.0
 #: What a refused rate's error offers instead.
-CLASSIC_METHODS = "--method spline|pocs|aspade need no model and take any rate"
+CLASSIC_METHODS = f"--method {'|'.join(method_names(model=False))} need no model and take any rate"
 
 
 @dataclass(frozen=True)

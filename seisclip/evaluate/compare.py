@@ -38,7 +38,7 @@ from .writer import (CLIP_FRACTION_AXIS, Panel, Series, bold_if, csv_bytes, figu
 
 CLASSIC_METHODS = (*method_names(model=False), UNCHANGED)
 #: How the Markdown, the CSV's model column and the plot name the classic methods.
-CLASSIC_LABELS = {"spline": "spline", "pocs": "POCS", "aspade": "A-SPADE", UNCHANGED: UNCHANGED}
+CLASSIC_LABELS = {"spline": "spline", "pocs": "POCS", "aspade": "A-SPADE", "cwr": "CWRΔt", UNCHANGED: UNCHANGED}
 #: Columns of each model taken from its manifest, in the table's order.
 MODEL_COLUMNS = ("definition", "parameters", "epochs", "training_s", "test_mse", "test_mae", "test_mse_clipped")
 #: A score's columns in the CSV (``records`` is the score's ``signals``), in order.

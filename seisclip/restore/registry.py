@@ -113,6 +113,12 @@ def _classic(name: str) -> Callable[[Build], RestorationMethod]:
     return classic
 
 
+def _cwr(build: Build) -> RestorationMethod:
+    from .cwr import CWRMethod
+
+    return CWRMethod()
+
+
 register(MethodEntry("hybrid", _hybrid, "the model's network blended with POCS, and the cubic spline on the clipped "
                      "runs where the record is smooth (mostly the blend where the spline rises far above it)",
                      needs_model=True, parts=("model", "spline", "pocs")))
@@ -120,3 +126,6 @@ register(MethodEntry("model", _network, "the network alone", needs_model=True))
 register(MethodEntry("spline", _classic("spline"), "cubic spline"))
 register(MethodEntry("pocs", _classic("pocs"), "POCS"))
 register(MethodEntry("aspade", _classic("aspade"), "A-SPADE"))
+register(MethodEntry("cwr", _cwr, "CWRΔt after Edwards et al. 2025: POCS on overlapping segments sized from the "
+                     "record's corner frequency, the mean over offsets of the segment grid, with a band from "
+                     "their spread"))

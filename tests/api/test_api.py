@@ -283,7 +283,7 @@ def test_data_of_another_kind_and_arguments_that_do_not_fit_it_are_refused():
     assert refused(seisclip.restore, stream, method="pocs", output_rate="native") == (
         "output rate must be one of ('record', 'model'), got 'native'")
     assert refused(seisclip.restore, stream, method="spade") == (
-        "method must be one of ('hybrid', 'model', 'spline', 'pocs', 'aspade'), got 'spade'")
+        "method must be one of ('hybrid', 'model', 'spline', 'pocs', 'aspade', 'cwr'), got 'spade'")
 
 
 @pytest.mark.bad_input("api-bad-mask")
@@ -311,6 +311,6 @@ def test_a_rate_the_model_does_not_serve_is_refused_and_a_classic_method_takes_i
     slow = stream_of(1.0, 2000, channels=("LHZ",))
     assert refused(model.restore, slow) == (
         "trace XX.API.00.LHZ is sampled at 1 Hz; a model trained at 40 Hz restores records sampled at 40 to 200 Hz: "
-        "--method spline|pocs|aspade need no model and take any rate")
+        "--method spline|pocs|aspade|cwr need no model and take any rate")
     assert "600 Hz" in refused(model.restore, clipped_wave(5000, 600.0, 2), sampling_rate=600.0)
     assert_restored(slow[0], model.restore(slow, method="pocs")[0])

@@ -139,6 +139,7 @@ LIGHT_COMMANDS = (
      "--out-dir", "archive", "--quiet"),
     ("verify-restorations", "archive"),
     ("restore", "clipped.txt", "--method", "aspade", "--out", "aspade.txt"),
+    ("restore", "clipped.txt", "--method", "cwr", "--out", "cwr.txt"),
 )
 HELP = ((), ("demo-bank",), ("select",), ("verify",), ("bank",), ("bank", "ingest"), ("bank", "import"),
         ("bank", "verify"), ("export",), ("clip",), ("restore",), ("evaluate",), ("trace",), ("summary",),

@@ -58,7 +58,7 @@ def test_the_development_set_page_names_its_command_model_records_and_machine_an
     summary = tables_of(page).split("\n\n")[2].splitlines()
     assert summary[0] == "| method | local_volcanic | teleseismic |"
     assert [row.split(" | ")[0] for row in summary[2:]] == [
-        "| tiny hybrid", "| tiny", "| spline", "| POCS", "| A-SPADE", "| clipped input"]
+        "| tiny hybrid", "| tiny", "| spline", "| POCS", "| A-SPADE", "| CWRΔt", "| clipped input"]
     assert summary[4].startswith("| spline | 1.00 (")   # the spline's ratio to itself
     # The peak and PSA errors per family, averaged over the levels. The clipped input's peak is its
     # clip level on every record: its error is the mean of -log10(level).

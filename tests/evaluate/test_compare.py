@@ -27,7 +27,7 @@ LEVELS = (0.3, 0.6)
 #: Each family's records: the seeds of their generated seismograms (apart from the training bank's 0-5).
 FAMILIES = {"teleseismic": (101, 102), "regional": (103, 104)}
 RECORD_SAMPLES = 400
-BASELINE_LABELS = {"spline": "spline", "pocs": "POCS", "aspade": "A-SPADE", "clipped input": "clipped input"}
+BASELINE_LABELS = {"spline": "spline", "pocs": "POCS", "aspade": "A-SPADE", "cwr": "CWRΔt", "clipped input": "clipped input"}
 
 
 def row(row_id: str, *values):

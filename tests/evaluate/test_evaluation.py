@@ -133,7 +133,7 @@ def test_evaluate_on_records_lists_every_record_level_and_method(tmp_path):
     assert "records.csv" in done.stderr
     with open(tmp_path / "ev" / "records.csv", newline="") as file:
         rows = list(csv.DictReader(file))
-    methods = ["spline", "pocs", "aspade", "clipped input"]
+    methods = ["spline", "pocs", "aspade", "cwr", "clipped input"]
     assert [(row["record"], row["clip_fraction"], row["method"]) for row in rows] == [
         (record, level, method) for record in ("a.txt", "b.txt", "c.txt") for level in ("0.3", "0.6") for method in methods]
     metrics = json.loads((tmp_path / "ev" / "evaluation.json").read_text())["metrics"]

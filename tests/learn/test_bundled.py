@@ -138,7 +138,7 @@ def test_restore_with_no_model_uses_the_bundled_reference_and_says_so(tmp_path, 
     status, _, err = run_in_process(capsys, main, ["restore", "record.txt", "--out-dir", "out", "--quiet"])
     assert status == 0, err
     assert err[0] == ("note: restoring with method hybrid and the bundled model reference-v1 (--model chooses "
-                      "another; --method spline, pocs or aspade needs none)")
+                      "another; --method spline, pocs, aspade or cwr needs none)")
     line = json.loads(Path("out/restorations.jsonl").read_text().splitlines()[0])
     assert (line["method"], line["model_dir"]) == ("hybrid", "reference-v1")
     assert line["model_sha256"] == sha256_file(bundled.PRETRAINED / "reference-v1" / "model.keras")

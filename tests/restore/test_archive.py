@@ -266,7 +266,7 @@ def test_a_rate_the_model_does_not_serve_is_refused_and_a_classic_method_takes_i
     status, err = restore(capsys, str(mseed), "--model", str(tiny_model), "--out-dir", "out")
     assert status == 1
     assert ("restore: failed: archive/brv.mseed: trace XX.BRV.00.SHZ is sampled at 20 Hz; a model trained at 40 Hz "
-            "restores records sampled at 40 to 200 Hz: --method spline|pocs|aspade need no model and take any rate"
+            "restores records sampled at 40 to 200 Hz: --method spline|pocs|aspade|cwr need no model and take any rate"
             ) in err, err
     assert not Path("out/brv.restored.mseed").exists()
     status, err = restore(capsys, str(mseed), "--method", "pocs", "--out-dir", "out")

@@ -46,20 +46,24 @@ def assert_clip_consistent(record: ClippedRecord, restored: np.ndarray) -> None:
 # --- the registry ---------------------------------------------------------------------------------
 
 def test_restore_offers_the_registrys_methods_and_defaults_to_its_recommended_one(capsys):
-    assert list(REGISTRY) == ["hybrid", "model", "spline", "pocs", "aspade"]
+    assert list(REGISTRY) == ["hybrid", "model", "spline", "pocs", "aspade", "cwr"]
     assert build_parser().parse_args(["restore", "r.txt"]).method == RECOMMENDED == "hybrid"
     assert REGISTRY[RECOMMENDED].needs_model
     with pytest.raises(SystemExit):
         build_parser().parse_args(["restore", "r.txt", "--method", "linear"])
-    assert "(choose from 'hybrid', 'model', 'spline', 'pocs', 'aspade')" in capsys.readouterr().err
+    assert "(choose from 'hybrid', 'model', 'spline', 'pocs', 'aspade', 'cwr')" in capsys.readouterr().err
 
 
-def test_every_classic_method_gives_a_clip_consistent_restoration_without_a_band():
+def test_every_classic_method_gives_a_clip_consistent_restoration_and_only_cwr_a_band():
     _, record = clipped_wave()
     for name in method_names(model=False):
         restoration = build_method(name).restore(record)
         assert restoration.method == name
-        assert restoration.lower is None and restoration.upper is None
+        if name == "cwr":
+            assert restoration.band is not None
+            assert restoration.lower.shape == restoration.upper.shape == (record.values.size,)
+        else:
+            assert restoration.lower is None and restoration.upper is None and restoration.band is None
         assert_clip_consistent(record, restoration.restored)
         assert not restoration.window_spread.any()
 
@@ -128,7 +132,7 @@ def test_a_method_registered_by_one_entry_runs_through_restore_and_evaluate(line
     assert status == 0, err
     rows = list(csv.DictReader((tmp_path / "ev" / "records.csv").open()))
     by_method = {(row["method"], row["clip_fraction"]): row for row in rows}
-    assert {method for method, _ in by_method} == {"spline", "pocs", "aspade", "linear", "clipped input"}
+    assert {method for method, _ in by_method} == {"spline", "pocs", "aspade", "cwr", "linear", "clipped input"}
     for level in ("0.4", "0.7"):
         # A line between two samples inside the clip levels, pushed to them, is the clipped input.
         assert by_method["linear", level]["rms_clipped"] == by_method["clipped input", level]["rms_clipped"]
@@ -265,7 +269,7 @@ def test_a_fake_model_handle_runs_through_restore_evaluate_compare_trace_summary
                                                    "--out-dir", "ev", "--quiet"])
     assert status == 0, err
     methods = {row["method"] for row in csv.DictReader(Path("ev/records.csv").open())}
-    assert methods == {"hybrid", "model", "spline", "pocs", "aspade", "clipped input"}
+    assert methods == {"hybrid", "model", "spline", "pocs", "aspade", "cwr", "clipped input"}
     assert json.loads(Path("ev/evaluation.json").read_text())["model_manifest_sha256"] is None
 
     status, _, err = run_in_process(capsys, main, ["compare", "fake_model", "--records", str(folder / "truth.txt"),

@@ -311,7 +311,7 @@ def test_evaluate_on_the_test_split_writes_tables_and_plot(models, tmp_path):
     assert "| clip level |" in done.stdout and "model (true peak) rms_clipped" in done.stdout
     report = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
     assert set(report["metrics"]) == {"hybrid", "model", "model (true peak)", "spline", "pocs", "aspade",
-                                      "clipped input"}
+                                      "cwr", "clipped input"}
     rows = report["metrics"]["clipped input"]
     assert sum(row["signals"] for row in rows) <= json.loads(
         (models["def001"] / "manifest.json").read_text())["segment_counts"]["test"]

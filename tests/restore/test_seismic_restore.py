@@ -229,5 +229,5 @@ def test_a_file_alone_is_written_at_its_own_rate_or_the_models_and_a_rate_not_se
     slow, _ = write_seismic(Path("slow"), rate=20.0)
     assert error_line(capsys, main, ["restore", str(slow), "--model", str(tiny_model), "--out", "slow.mseed"]) == (
         "seisclip restore: error: slow/brv.mseed: trace XX.BRV.00.SHZ is sampled at 20 Hz; a model trained at 40 Hz "
-        "restores records sampled at 40 to 200 Hz: --method spline|pocs|aspade need no model and take any rate")
+        "restores records sampled at 40 to 200 Hz: --method spline|pocs|aspade|cwr need no model and take any rate")
     assert not list(tmp_path.glob("slow*.mseed"))
