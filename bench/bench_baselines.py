@@ -4,10 +4,11 @@
 
 Generates ``--records`` seismograms with ``synthetic_seismogram`` (seeds from ``--first-seed``,
 apart from the demo bank's 19830924, the benchmark bank's 20261129 and the tests'), clips each
-at 70 % and 40 % of its peak and restores it with spline, POCS and A-SPADE. Prints, per clip level, the median over the
-records of the RMS error on the clipped samples divided by the true peak, the records each method
-made worse than the clipped input, and the median time per record; the clipped input left as
-it is is the naive bar, measured in the same run.
+at 70 % and 40 % of its peak and restores it with every classic method (spline, POCS, A-SPADE,
+CWRΔt). Prints, per clip level, the median over the records of the RMS error on the clipped
+samples divided by the true peak, the records each method made worse than the clipped input,
+and the median time per record; the clipped input left as it is is the naive bar, measured in
+the same run.
 """
 
 from __future__ import annotations
