@@ -136,6 +136,32 @@ def banded_pocs(monkeypatch):
     monkeypatch.setattr(runs, "build_methods", build_methods)
 
 
+class Bandless:
+    """A method's restorations without their band."""
+
+    def __init__(self, method):
+        self.method, self.name = method, method.name
+
+    def restore(self, record) -> Restoration:
+        return Restoration(self.method.restore(record).restored, self.name)
+
+
+@pytest.fixture
+def no_band(monkeypatch):
+    """``evaluate`` and ``compare`` building CWRΔt, the one classic method with a band, without it."""
+    build = runs.build_methods
+
+    def build_methods(names, *args, **kwargs):
+        return {name: Bandless(method) if name == "cwr" else method
+                for name, method in build(names, *args, **kwargs).items()}
+
+    monkeypatch.setattr(runs, "build_methods", build_methods)
+
+
+#: The methods with a band in these tests: POCS with BandedPOCS's, and CWRΔt with its own.
+BANDED = ("pocs", "cwr")
+
+
 def write_records(folder: Path, seeds=(31, 32)) -> list[str]:
     folder.mkdir(parents=True)
     for seed in seeds:
@@ -149,12 +175,13 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-def expected_hits(path: str, fraction: float) -> tuple[int, int]:
-    """The clipped samples of the record at ``fraction`` and those inside BandedPOCS's band, counted here."""
+def expected_hits(path: str, fraction: float, method: str = "pocs") -> tuple[int, int]:
+    """The clipped samples of the record at ``fraction`` and those inside the band of ``method``
+    (BandedPOCS's for "pocs"), counted here."""
     truth = np.loadtxt(path)
     clipped = ClippedSet.clip(truth[None, :], np.array([fraction]))
     record = ClippedRecord(path, clipped.values[0], clipped.status[0], clipped.clip_counts[0], -clipped.clip_counts[0])
-    restoration = BandedPOCS(build_method("pocs")).restore(record)
+    restoration = (BandedPOCS(build_method("pocs")) if method == "pocs" else build_method(method)).restore(record)
     inside = (restoration.lower <= truth) & (truth <= restoration.upper)
     mask = record.status != 0
     return int(mask.sum()), int(inside[mask].sum())
@@ -169,9 +196,9 @@ def test_evaluate_writes_the_amplitudes_and_the_coverage_of_the_methods_with_a_b
     assert list(records[0])[-5:] == ["peak_error_magnitude", "peak_bias_magnitude", "psa_error_log10",
                                      "band_samples", "band_hits"]
     for row in records:
-        if row["method"] == "pocs":
-            assert (int(row["band_samples"]), int(row["band_hits"])) == expected_hits(row["record"],
-                                                                                    float(row["clip_fraction"]))
+        if row["method"] in BANDED:
+            assert (int(row["band_samples"]), int(row["band_hits"])) == expected_hits(
+                row["record"], float(row["clip_fraction"]), row["method"])
         else:
             assert row["band_samples"] == row["band_hits"] == ""
         assert float(row["peak_error_magnitude"]) == pytest.approx(abs(float(row["peak_bias_magnitude"])), abs=1e-6)
@@ -181,13 +208,13 @@ def test_evaluate_writes_the_amplitudes_and_the_coverage_of_the_methods_with_a_b
                 if record["method"] == row["method"] and clip_bin(float(record["clip_fraction"])) == row["bin"]]
         assert float(row["median_psa_error_log10"]) == pytest.approx(
             np.median([float(record["psa_error_log10"]) for record in mine]), rel=1e-5)
-        if row["method"] == "pocs":
-            hits = [expected_hits(record["record"], float(record["clip_fraction"])) for record in mine]
+        if row["method"] in BANDED:
+            hits = [expected_hits(record["record"], float(record["clip_fraction"]), row["method"]) for record in mine]
             assert float(row["band_coverage"]) == pytest.approx(sum(h for _, h in hits) / sum(s for s, _ in hits),
                                                                 rel=1e-5)
         else:
             assert row["band_coverage"] == "nan"
-    assert "| clip level | clipped samples | pocs band coverage |" in out
+    assert "| clip level | clipped samples | pocs band coverage | cwr band coverage |" in out
     assert "| clip level | signals | spline peak error |" in out
 
 
@@ -203,9 +230,12 @@ def test_compare_prints_the_peak_and_psa_errors_per_family_and_the_coverage_per_
     coverage = [line for line in out.splitlines() if line.startswith("| regional | ")]
     assert [line.split(" | ")[1] for line in coverage] == ["0.4", "0.7"]
     for line, fraction in zip(coverage, (0.4, 0.7)):
-        hits = [expected_hits(path, fraction) for path in paths]
-        assert line == f"| regional | {fraction:g} | {100 * sum(h for _, h in hits) / sum(s for s, _ in hits):.1f} % |"
-    assert "| family | clip level | POCS |" in out
+        shares = []
+        for method in BANDED:
+            hits = [expected_hits(path, fraction, method) for path in paths]
+            shares.append(f"{100 * sum(h for _, h in hits) / sum(s for s, _ in hits):.1f} %")
+        assert line == f"| regional | {fraction:g} | {' | '.join(shares)} |"
+    assert "| family | clip level | POCS | CWRΔt |" in out
     rows = {(row["model"], row["method"], row["clip_fraction"]): row for row in read_csv(tmp_path / "cmp" / "compare.csv")}
     assert math.isnan(float(rows["", "spline", "0.4"]["band_coverage"]))
     assert 0 <= float(rows["", "pocs", "0.4"]["band_coverage"]) <= 1
@@ -223,8 +253,8 @@ def test_compare_prints_the_peak_and_psa_errors_per_family_and_the_coverage_per_
                             f"({math.log10(0.4) / 2 + math.log10(0.7) / 2:+.3f}) |"
 
 
-def test_compare_without_a_band_says_so_and_its_cache_is_keyed_by_the_rows_columns(tiny_model, tmp_path,
-                                                                                    monkeypatch, capsys):
+def test_compare_without_a_band_says_so_and_its_cache_is_keyed_by_the_rows_columns(
+        tiny_model, no_band, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     paths = write_records(tmp_path / "dev" / "regional", seeds=(33,))
     assert main(["compare", str(tiny_model), "--records", *paths, "--clip-fractions", "0.5", "--quiet",
