@@ -1,6 +1,6 @@
 """The development-set page: models and the classic methods per record family, as ``compare`` measures them.
 
-    python bench/results_development_set.py [--models models/set00002_1024_20000_def004]
+    python bench/results_development_set.py [--models reference]
         [--records 'dev_records/*/*'] [--cache evaluations/compare_cache] [--page docs/results/development_set.md]
 
 Runs ``seisclip compare MODEL… --records dev_records/*/*`` (seisclip's own comparison, its
@@ -26,7 +26,7 @@ from pathlib import Path
 from results_page import write_page
 from seisclip.evaluate.compare import amplitude_tables, run_compare
 
-DEFAULT_MODEL = "models/set00002_1024_20000_def004"
+DEFAULT_MODEL = "reference"
 
 
 def summary_table(rows, families: list[str]) -> str:

@@ -10,8 +10,10 @@ import numpy as np
 from ..bank.records import ground_motion_of, read_records
 from ..bank.settings import DEFAULT_SAMPLING_RATE
 from ..errors import SeisclipError
+from ..fsio import sha256_file
 from ..learn.models import open_model
 from ..restore.aspade import declip_windows
+from ..restore.band import BAND_CALIBRATION_FILE
 from ..restore.baselines import enforce_clip_consistency, self_checked
 from ..restore.hybrid import combine_by_smoothness
 from ..restore.inference import ModelRestorer
@@ -138,7 +140,9 @@ def evaluate_all(models: list, inputs: Inputs, cache_dir: str, trust_definition:
     first, so that an untrusted one fails before any work."""
     evaluations = {}
     for model in models:
-        key = {**inputs.key(), "kind": "model", **model.files_key()}
+        calibration = model.directory.path / BAND_CALIBRATION_FILE
+        key = {**inputs.key(), "kind": "model", **model.files_key(),
+               "band_calibration_sha256": sha256_file(calibration) if calibration.is_file() else None}
         evaluations[model.label] = cached_evaluation(cache_dir, model.directory.name, key)
     baselines = cached_evaluation(cache_dir, "baselines", {**inputs.key(), "kind": "baselines"})
     reused = {label: evaluation.read() for label, evaluation in evaluations.items()}

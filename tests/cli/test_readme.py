@@ -140,8 +140,8 @@ def test_a_new_definition_as_the_readme_makes_it(workflow, clone):
     for command in map(as_run, block):
         done = run(clone, command)
         assert done.returncode == 0, f"{command}\n{done.stderr}"
-    assert (clone / "create_and_train_model_def012.py").is_file()
-    assert (clone / "models" / f"{SET}_def012" / "model.keras").is_file()
+    assert (clone / "create_and_train_model_def013.py").is_file()
+    assert (clone / "models" / f"{SET}_def013" / "model.keras").is_file()
 
 
 def test_the_results_table_is_the_one_its_page_prints():
