@@ -38,7 +38,7 @@ def output_keys(output: Path) -> dict[Path, str]:
 def band_json(band: Band | None) -> dict[str, Any] | None:
     """What a band is, as a line states it (None: the method gives none)."""
     return None if band is None else {"description": band.description, "central_fraction": band.central_fraction,
-                                      "coverage_measured": band.coverage_measured, "label": band.label}
+                                      "calibrated": band.calibrated, "label": band.label}
 
 
 def amplitudes_json(tables: list[AmplitudeTable]) -> dict[str, Any]:

@@ -105,7 +105,7 @@ class BandCalibration:
         return Band(f"conformal: restored + sign × [{self.lower_z:.3f}, {self.upper_z:.3f}] × the spread of the hybrid's "
                     f"parts, calibrated on {self.clipped_samples} clipped samples of generated records (seed "
                     f"{self.records['seed']}), widened by the record's self-check", CENTRAL_FRACTION,
-                    coverage_measured=True)
+                    calibrated=True)
 
 
 def spread_of(*estimates: np.ndarray) -> np.ndarray:

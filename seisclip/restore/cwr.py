@@ -48,8 +48,8 @@ parameter below is therefore seisclip's choice, each with its reason:
   percentiles held the truth less often everywhere it was compared (generated records at 70 % and
   40 %, sums of sinusoids). The spread is the segment grid's disagreement with itself, not the
   error: on the development set the band holds 45 to 68 % of the clipped samples' truth per family
-  and level (``bench/bench_cwr_development.py``). Its :class:`~seisclip.restore.methods.Band` says its
-  coverage is not measured on a results page.
+  and level (``bench/bench_cwr_development.py``). Its :class:`~seisclip.restore.methods.Band` is
+  therefore a nominal one, not calibrated.
 * **runs at the record's ends**: left at their clip level, as POCS and the spline leave them
   (the DFT wraps the padding round onto them); their band is all the record says: from the clip
   level outwards without bound (±infinity).
@@ -89,7 +89,7 @@ BAND_Z = 1.6448536269514722
 REALISATION_SPREAD = "realisation_spread"
 
 BAND = Band(f"mean ± {BAND_Z:.3f} × the standard deviation of {REALISATIONS} offset realisations of CWRΔt "
-            f"(clip-bounded)", central_fraction=0.9, coverage_measured=False)
+            f"(clip-bounded)", central_fraction=0.9, calibrated=False)
 
 
 def corner_period_samples(values: np.ndarray) -> float:

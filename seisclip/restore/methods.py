@@ -25,18 +25,19 @@ SELF_CHECK_KEPT = "self_check_kept"
 class Band:
     """What a restoration's ``lower`` / ``upper`` bounds are: how they were made
     (``description``, one line), the share of the truth they are meant to hold
-    (``central_fraction``, 0.9 for a central 90 % interval), and whether that coverage was
-    measured on records (``coverage_measured``; docs/results names the page). Only a measured band
-    is called a "90 % band" in plots and docs."""
+    (``central_fraction``, 0.9 for a central 90 % interval), and whether it was ``calibrated``
+    to hold that share, on records apart from those its coverage is then measured on
+    (docs/results names the page). Only a calibrated band is called a "90 % band" in plots and
+    docs; any other is a nominal one."""
 
     description: str
     central_fraction: float = 0.9
-    coverage_measured: bool = False
+    calibrated: bool = False
 
     @property
     def label(self) -> str:
         share = f"{self.central_fraction:.0%}".replace("%", " %")
-        return f"{share} band" if self.coverage_measured else f"{share} band (coverage not measured)"
+        return f"{share} band" if self.calibrated else f"nominal {share} band (not calibrated)"
 
 
 @dataclass

@@ -15,7 +15,7 @@ from seisclip.restore.amplitudes import (COLUMNS, FLAG_INTERVAL_LOG10, NO_BAND, 
 from seisclip.restore.methods import Band, Restoration
 from seisclip.restore.records import ClippedRecord
 
-BAND = Band("a constructed band", coverage_measured=True)
+BAND = Band("a constructed band", calibrated=True)
 
 
 def constructed() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

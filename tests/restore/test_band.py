@@ -112,7 +112,7 @@ def test_the_bundled_reference_has_a_calibration_of_its_own_network():
     cal = BandCalibration.of_model(directory.path, directory.sha256())
     assert cal is not None and cal.lower_z < 0 < cal.upper_z
     assert cal.records["seed"] not in (19830924, 20261129)     # neither the demo bank nor the benchmark
-    assert cal.band.coverage_measured and cal.band.label == "90 % band"
+    assert cal.band.calibrated and cal.band.label == "90 % band"
 
 
 def test_the_hybrid_with_the_reference_gives_a_band_that_holds_its_restoration_and_respects_the_clip_level():

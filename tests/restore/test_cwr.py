@@ -63,8 +63,8 @@ def test_the_band_obeys_the_clip_levels_and_is_exact_on_unclipped_samples():
     assert np.all(restoration.restored[below] <= record.clip_low)
     spread = restoration.diagnostics[REALISATION_SPREAD]
     assert np.all(spread[unclipped] == 0) and np.median(spread[record.clipped]) > 0
-    assert restoration.band.central_fraction == 0.9 and not restoration.band.coverage_measured
-    assert restoration.band.label == "90 % band (coverage not measured)"
+    assert restoration.band.central_fraction == 0.9 and not restoration.band.calibrated
+    assert restoration.band.label == "nominal 90 % band (not calibrated)"
 
 
 def test_the_restoration_is_the_mean_of_offset_realisations_that_differ():
