@@ -194,7 +194,7 @@ class Banded:
         half = BANDED_HALF_WIDTH * np.abs(restored - level)
         lower, upper = clip_bounded(restored - half, restored + half, restored, record.status, record.clip_high,
                                     record.clip_low)
-        return Restoration(restored, self.name, lower=lower, upper=upper, band=Band(BANDED_BAND_DESCRIPTION))
+        return Restoration(restored, self.name, lower=lower, upper=upper, band=Band(BANDED_BAND_DESCRIPTION, calibrated=True))
 
     def restore_all(self, records):
         return [self.restore(record) for record in records]

@@ -11,8 +11,9 @@ is reported by what it restores there:
   for a run clipped below, from the smallest lower bound to the smallest upper bound;
 * **flag**: where the interval spans more than :data:`FLAG_INTERVAL_LOG10` in log10 of the
   amplitude, i.e. in magnitude units (its high end over its low end, both beyond the clip level),
-  and on every run of a method that gives no band (:data:`NO_BAND`): there the method does not
-  know the peak well enough to read a magnitude from it.
+  and on every run of a method that gives no band (:data:`NO_BAND`) or a nominal one
+  (:data:`NOT_CALIBRATED`): there the method does not know the peak well enough to read a
+  magnitude from it.
 
 :func:`amplitude_table` builds it from arrays (to measure the flag rule on many records),
 :func:`table_of` from a record and its restoration; :func:`format_amplitudes` writes it as CSV,
@@ -40,8 +41,10 @@ from .records import ClippedRecord
 #: the interval's width against the restored excess over the clip level, flagged 80–99 % of runs
 #: at 1 times the excess, and its flagged runs erred no more than the others.
 FLAG_INTERVAL_LOG10 = 0.3
-#: The flag of every run of a method without a band.
+#: The flag of every run of a method without a band, and of one whose band is nominal, not
+#: calibrated to hold the truth (CWRΔt's realisations' spread): neither says how far off the peak may be.
 NO_BAND = "no band"
+NOT_CALIBRATED = "band not calibrated"
 
 #: The CSV's columns, in order (docs/restoration.md, "Amplitude table").
 COLUMNS = ("trace", "start_sample", "stop_sample", "start_time", "stop_time", "sign", "clip_level_counts",
@@ -141,8 +144,10 @@ def amplitude_table(restored: np.ndarray, status: np.ndarray, clip_high: float, 
             low, high = float(np.max(lower[span])), float(np.max(upper[span]))
         else:
             low, high = float(np.min(lower[span])), float(np.min(upper[span]))
-        rows.append(AmplitudeRow(start, stop, sign, float(level), start + offset, peak, low, high,
-                                 flag_reason(low, high, flag_log10)))
+        reason = flag_reason(low, high, flag_log10)
+        if reason != NO_BAND and not (band is not None and band.calibrated):
+            reason = NOT_CALIBRATED
+        rows.append(AmplitudeRow(start, stop, sign, float(level), start + offset, peak, low, high, reason))
     return AmplitudeTable(rows, band if lower is not None and upper is not None else None, flag_log10, rate_hz,
                           start_time)
 

@@ -173,7 +173,7 @@ def test_the_result_carries_each_traces_band_and_amplitude_table_as_the_command_
     monkeypatch.chdir(tmp_path)
     stream = stream_of(40.0, 2000, channels=("HHZ", "HHN"))
     result = api_model.restoration(stream, method="banded")
-    assert result.band == Band(BANDED_BAND_DESCRIPTION) and result.band.label == "nominal 90 % band (not calibrated)"
+    assert result.band == Band(BANDED_BAND_DESCRIPTION, calibrated=True) and result.band.label == "90 % band"
     for before, trace in zip(stream, result.traces):
         assert trace.band == result.band and trace.lower.size == trace.upper.size == before.stats.npts
         assert np.all(trace.lower <= trace.restored) and np.all(trace.restored <= trace.upper)
@@ -189,8 +189,8 @@ def test_the_result_carries_each_traces_band_and_amplitude_table_as_the_command_
         assert low.id == high.id == before.id and low.stats.starttime == before.stats.starttime
         np.testing.assert_array_equal(low.data, trace.lower)
         np.testing.assert_array_equal(high.data, trace.upper)
-        assert low.stats.processing[-1].endswith(": lower bound of the nominal 90 % band (not calibrated)")
-        assert high.stats.processing[-1].endswith(": upper bound of the nominal 90 % band (not calibrated)")
+        assert low.stats.processing[-1].endswith(": lower bound of the 90 % band")
+        assert high.stats.processing[-1].endswith(": upper bound of the 90 % band")
     # The table the command writes beside a file's outputs is the result's.
     stream.write("record.mseed", format="MSEED")
     status, _, err = run_in_process(capsys, main, ["restore", "record.mseed", "--method", "banded"])

@@ -10,7 +10,8 @@ import io
 import numpy as np
 import pytest
 
-from seisclip.restore.amplitudes import (COLUMNS, FLAG_INTERVAL_LOG10, NO_BAND, amplitude_table, flag_reason,
+from seisclip.restore.amplitudes import (COLUMNS, FLAG_INTERVAL_LOG10, NO_BAND, NOT_CALIBRATED, amplitude_table,
+                                         flag_reason,
                                          format_amplitudes, table_of)
 from seisclip.restore.methods import Band, Restoration
 from seisclip.restore.records import ClippedRecord
@@ -58,6 +59,13 @@ def test_the_flag_rule_on_both_sides_of_its_threshold():
     assert flag_reason(-20.1, -10.0) is not None                          # a run below, mirrored
     assert flag_reason(-19.9, -10.0) is None
     assert flag_reason(0.0, 1.0) is not None                              # no lower end to the peak: unbounded ratio
+
+
+def test_a_nominal_band_gives_intervals_but_flags_every_run():
+    restored, status, lower, upper = constructed()
+    table = amplitude_table(restored, status, 5.0, -5.0, lower, upper, Band("a nominal band"))
+    assert [(row.interval_low_counts, row.interval_high_counts) for row in table.rows] == [(13.0, 18.0), (-12.0, -8.0)]
+    assert {row.flag_reason for row in table.rows} == {NOT_CALIBRATED}
 
 
 def test_a_method_without_a_band_flags_every_run_no_band():

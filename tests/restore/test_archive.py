@@ -284,8 +284,8 @@ def test_each_line_states_the_band_and_the_amplitude_counts_and_covers_the_band_
     (record,) = archive(Path("archive"), 1)
     assert restore(capsys, str(mseed), str(record), "--method", "banded", "--out-dir", "out")[0] == 0
     seismic, plain = ledger(Path("out"))
-    band = {"description": BANDED_BAND_DESCRIPTION, "central_fraction": 0.9, "calibrated": False,
-            "label": "nominal 90 % band (not calibrated)"}
+    band = {"description": BANDED_BAND_DESCRIPTION, "central_fraction": 0.9, "calibrated": True,
+            "label": "90 % band"}
     for line, output in ((seismic, "out/brv.restored.mseed"), (plain, "out/station0/record000.restored.txt")):
         assert line["band"] == band and all(trace["band"] == band for trace in line["traces"])
         assert line["amplitudes_output"] == f"{output}.amplitudes.csv"

@@ -18,7 +18,7 @@ from seisclip.restore.output import format_restored, plot_restoration
 from seisclip.restore.records import ClippedRecord, read_clipped_record
 
 CLIP_COUNTS = 1500
-BAND_LABEL = "nominal 90 % band (not calibrated)"
+BAND_LABEL = "90 % band"
 
 
 def wave(samples: int, seed: int) -> np.ndarray:
@@ -137,7 +137,7 @@ def test_the_figure_draws_a_band_by_its_label_and_the_window_spread_not_at_all()
         return [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
 
     assert legend(Restoration(truth, "model", diagnostics=spread)) == ["restored (model)", "clipped input"]
-    for measured, label in ((False, BAND_LABEL), (True, "90 % band")):
+    for measured, label in ((False, "nominal 90 % band (not calibrated)"), (True, BAND_LABEL)):
         band = Band("a test band", calibrated=measured)
         with_band = Restoration(truth, "test", lower=truth - 10, upper=truth + 10, band=band, diagnostics=spread)
         assert legend(with_band) == ["restored (test)", label, "clipped input"]
