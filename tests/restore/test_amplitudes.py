@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from seisclip.restore.amplitudes import (COLUMNS, FLAG_INTERVAL_LOG10, NO_BAND, NOT_CALIBRATED, amplitude_table,
-                                         flag_reason,
-                                         format_amplitudes, table_of)
+                                         flag_reason, format_amplitudes, table_of)
 from seisclip.restore.methods import Band, Restoration
 from seisclip.restore.records import ClippedRecord
 
