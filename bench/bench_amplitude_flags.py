@@ -60,7 +60,7 @@ def main() -> None:
     restorer = ModelRestorer.of(open_model(args.model).load()) if needs_model else None
     methods = build_methods(args.methods, restorer)
     lines = [f"Threshold: a run is flagged where its peak's interval spans more than {FLAG_INTERVAL_LOG10} in log10 "
-             "amplitude, or its method gives no band. Peak errors are medians over runs of |log10(restored peak / "
+             "amplitude, or its method gives no band or a nominal one (not calibrated: every CWRΔt run). Peak errors are medians over runs of |log10(restored peak / "
              "true peak)| of each run's own peak, in magnitude units.", "",
              "| family | clip level | method | runs | flagged | peak error unflagged | peak error flagged | unflagged ÷ "
              "flagged | interval holds the true peak |", "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
