@@ -32,7 +32,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -85,14 +85,15 @@ class BandCalibration:
             raise SeisclipError(f"unreadable band calibration: {error}", path) from None
 
     @classmethod
-    def of_model(cls, model_path: str | os.PathLike, model_sha256: str | None) -> "BandCalibration | None":
+    def of_model(cls, model_path: str | os.PathLike,
+                 network_sha256: Callable[[], str | None]) -> "BandCalibration | None":
         """The calibration beside a model's network, None where there is none. One made for
-        another network is refused."""
+        another network (``network_sha256()``, hashed only where there is a calibration) is refused."""
         path = Path(model_path) / BAND_CALIBRATION_FILE
         if not path.is_file():
             return None
         calibration = cls.read(path)
-        if calibration.model_sha256 != model_sha256:
+        if calibration.model_sha256 != network_sha256():
             raise SeisclipError("band calibration was made for another network (model sha256 differs): run "
                                 "`seisclip calibrate-band` on the model again", path)
         return calibration

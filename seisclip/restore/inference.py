@@ -81,7 +81,7 @@ class ModelRestorer:
         self.lowest_clip_level = directory.lowest_clip_level
         self.batch_size = batch_size
         #: The hybrid's band calibration beside the network (unless ``band`` is False), None where none was made.
-        self.band_calibration = BandCalibration.of_model(directory.path, directory.sha256()) if band else None
+        self.band_calibration = BandCalibration.of_model(directory.path, directory.sha256) if band else None
 
     def check_window_length(self, length: int | None, model_path: str | os.PathLike) -> None:
         """The window length a user expects (the group's ``--number_of_consecutive_samples``) must be
